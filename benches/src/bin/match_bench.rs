@@ -1,0 +1,210 @@
+//! Benchmark of the matching engine: generates data with `mdm_testkit` (in memory), runs
+//! the pipeline, and prints time per phase, total, peak RSS and pairwise / B-cubed F1.
+//!
+//! ```text
+//! cargo run --release -p mdm_benches --bin match_bench -- \
+//!     [--domain customer] [--entities 50000] [--seed 42] [--threads N] [--rates 0,0.5,1,2,3]
+//! ```
+//! With `--rates`, prints one row per corruption factor (the generator's default rates
+//! multiplied by it) instead of a single run.
+
+use mdm_core::evaluate::evaluate;
+use mdm_core::pipeline::{self, features::RawTable, MatchOptions};
+use mdm_core::standardize::StdContext;
+use mdm_testkit::{CorruptionRates, Domain, GenConfig};
+use std::collections::HashMap;
+use std::time::Instant;
+
+struct Args {
+    domain: Domain,
+    entities: usize,
+    seed: u64,
+    threads: Option<usize>,
+    rates: Option<Vec<f64>>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        domain: Domain::Customer,
+        entities: 20_000,
+        seed: 42,
+        threads: None,
+        rates: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--domain" => a.domain = Domain::parse(&val()?).ok_or("unknown domain")?,
+            "--entities" => a.entities = val()?.parse().map_err(|e| format!("--entities: {e}"))?,
+            "--seed" => a.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--threads" => a.threads = Some(val()?.parse().map_err(|e| format!("--threads: {e}"))?),
+            "--rates" => {
+                a.rates = Some(
+                    val()?
+                        .split(',')
+                        .map(|r| r.trim().parse::<f64>().map_err(|e| format!("--rates: {e}")))
+                        .collect::<Result<_, _>>()?,
+                )
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(a)
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One generate + match + evaluate run; returns (records, pairwise F1, B-cubed F1, seconds).
+fn run_once(args: &Args, factor: f64, verbose: bool) -> Result<(usize, f64, f64, f64), String> {
+    let rules = mdm_rules::load_domain(None, args.domain.name()).map_err(|e| e.to_string())?;
+    let mut cfg = GenConfig::new(args.domain, args.entities, args.seed);
+    cfg.rates = CorruptionRates::default().scaled(factor);
+    let t = Instant::now();
+    let generated = mdm_testkit::generate_records(&cfg, &rules).map_err(|e| e.to_string())?;
+    if verbose {
+        eprintln!(
+            "generate: {} records in {:.2?}",
+            generated.records.len(),
+            t.elapsed()
+        );
+    }
+    let start = Instant::now();
+    let raw = RawTable::from_records(&rules, &generated.records);
+    let intern = start.elapsed();
+    let res = pipeline::run(&rules, &StdContext::default(), raw, MatchOptions::default())
+        .map_err(|e| e.to_string())?;
+    let total = start.elapsed().as_secs_f64();
+    let truth = generated.truth();
+    let clusters: HashMap<_, _> = res
+        .features
+        .keys
+        .iter()
+        .cloned()
+        .zip(res.clusters.iter().copied())
+        .collect();
+    let ev = evaluate(&truth, &clusters).map_err(|e| e.to_string())?;
+    if verbose {
+        println!(
+            "domain {}  records {}  candidate pairs {}",
+            args.domain.name(),
+            res.features.len(),
+            res.candidate_pairs
+        );
+        println!("  {:<12} {:>9.3} s", "intern", intern.as_secs_f64());
+        for (phase, d) in &res.timings {
+            println!("  {:<12} {:>9.3} s", phase, d.as_secs_f64());
+        }
+        println!("  {:<12} {:>9.3} s", "total", total);
+        println!("  peak RSS     {:>9.0} MiB", peak_rss_mib());
+        println!(
+            "  lambda {:.4}  EM iterations {}  {:?}",
+            res.params.lambda, res.params.em_iterations, res.cluster_stats
+        );
+        for r in &res.blocking {
+            println!(
+                "  block {:<40} pairs {:>10} new {:>10} capped {:>4} skipped {}",
+                r.rule,
+                r.pairs,
+                r.new_pairs,
+                r.capped.len(),
+                r.skipped_pairs
+            );
+        }
+        println!(
+            "  pairwise P {:.4} R {:.4} F1 {:.4}   B-cubed F1 {:.4}",
+            ev.pairwise.precision, ev.pairwise.recall, ev.pairwise.f1, ev.bcubed.f1
+        );
+    }
+    if let Ok(n) = std::env::var("MATCH_BENCH_SHOW_ERRORS") {
+        show_errors(&rules, &generated, &res, n.parse().unwrap_or(10));
+    }
+    Ok((res.features.len(), ev.pairwise.f1, ev.bcubed.f1, total))
+}
+
+/// Prints wrongly merged and missed pairs with their explanation (synthetic data only).
+fn show_errors(
+    rules: &mdm_core::DomainRules,
+    g: &mdm_testkit::Generated,
+    res: &pipeline::MatchResult,
+    n: usize,
+) {
+    let ctx = StdContext::default();
+    let prepared = pipeline::Prepared::new(rules, &ctx, RawTable::from_records(rules, &g.records))
+        .expect("rules");
+    let show = |label: &str, a: usize, b: usize| {
+        let e = prepared.explain(&res.params, a, b);
+        println!("{label} p={:.3} {}", e.probability, e.summary());
+        for r in [a, b] {
+            let vals: Vec<String> = rules
+                .attributes
+                .iter()
+                .zip(&g.records[r].values)
+                .filter_map(|(at, v)| v.as_ref().map(|v| format!("{}={v}", at.name)))
+                .collect();
+            println!("    {}", vals.join(" | "));
+        }
+    };
+    let fp = res.scored.iter().filter(|s| {
+        s.decision == mdm_core::rules::matching::Decision::Match
+            && g.entities[s.a as usize] != g.entities[s.b as usize]
+    });
+    for s in fp.take(n) {
+        show("FALSE MATCH", s.a as usize, s.b as usize);
+    }
+    let mut by_entity: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, e) in g.entities.iter().enumerate() {
+        by_entity.entry(*e).or_default().push(i);
+    }
+    let mut shown = 0;
+    let mut ents: Vec<_> = by_entity.into_iter().collect();
+    ents.sort();
+    for (_, rs) in ents {
+        for w in rs.windows(2) {
+            if res.clusters[w[0]] != res.clusters[w[1]] && shown < n {
+                shown += 1;
+                show("MISSED", w[0], w[1]);
+            }
+        }
+    }
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("match_bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        builder = builder.num_threads(n);
+    }
+    let pool = builder.build().expect("thread pool");
+    let result = pool.install(|| match &args.rates {
+        None => run_once(&args, 1.0, true).map(|_| ()),
+        Some(rates) => {
+            println!("| corruption x | records | pairwise F1 | B-cubed F1 | match s |");
+            println!("|---:|---:|---:|---:|---:|");
+            for &f in rates {
+                let (n, p, b, s) = run_once(&args, f, false)?;
+                println!("| {f} | {n} | {p:.4} | {b:.4} | {s:.2} |");
+            }
+            Ok(())
+        }
+    });
+    if let Err(e) = result {
+        eprintln!("match_bench: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,274 @@
+//! Stage 2 of matching (after feature extraction, before `compare`): blocking rules turn
+//! records into candidate pairs, so only records sharing a key are compared.
+//!
+//! Each rule's key is a hash of its parts (`family_name:metaphone`, `birth_date:year`, ...).
+//! The union over rules is deduplicated so each pair is scored once. A key value shared by
+//! more than `max_block_size` records is capped: only its first `max_block_size` records (in
+//! input order) are paired, and the cap is reported (key hash and size, never the value).
+
+use crate::compare::email_local;
+use crate::pipeline::features::{Features, Value};
+use crate::rules::matching::MatchingRules;
+use crate::rules::DomainRules;
+use rayon::prelude::*;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+/// Why a blocking rule could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BlockError {
+    #[error("blocking rule `{rule}`: key `{key}`: {reason}")]
+    BadKey {
+        rule: String,
+        key: String,
+        reason: String,
+    },
+}
+
+/// How a key part is derived from a standardized value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFn {
+    Exact,
+    First(usize),
+    Last(usize),
+    Metaphone,
+    FirstWord,
+    Year,
+    EmailLocal,
+    SortedWords,
+}
+
+impl KeyFn {
+    fn parse(s: &str) -> Result<Self, String> {
+        let mut it = s.split(':');
+        let name = it.next().unwrap_or("");
+        let n = it.next().map(|n| {
+            n.parse::<usize>()
+                .map_err(|_| format!("`{n}` is not a count"))
+        });
+        Ok(match (name, n) {
+            ("exact", None) => KeyFn::Exact,
+            ("first", Some(n)) => KeyFn::First(n?),
+            ("last", Some(n)) => KeyFn::Last(n?),
+            ("metaphone", None) => KeyFn::Metaphone,
+            ("first_word", None) => KeyFn::FirstWord,
+            ("year", None) => KeyFn::Year,
+            ("email_local", None) => KeyFn::EmailLocal,
+            ("sorted_words", None) => KeyFn::SortedWords,
+            _ => return Err(format!(
+                "unknown key function `{s}` (exact, first:N, last:N, metaphone, first_word, year, email_local, sorted_words)"
+            )),
+        })
+    }
+
+    /// The key part of one value, or `None` when it yields no key.
+    fn apply(self, v: &Value) -> Option<String> {
+        let t = &*v.text;
+        let out = match self {
+            KeyFn::Exact => t.to_string(),
+            KeyFn::First(n) => t.chars().filter(|c| *c != ' ').take(n).collect(),
+            KeyFn::Last(n) => {
+                let d: Vec<char> = t.chars().filter(char::is_ascii_alphanumeric).collect();
+                if d.len() < n {
+                    return None;
+                }
+                d[d.len() - n..].iter().collect()
+            }
+            KeyFn::Metaphone => v.phonetic.split(' ').next().unwrap_or("").to_string(),
+            KeyFn::FirstWord => t.split(' ').next().unwrap_or("").to_string(),
+            KeyFn::Year => (v.date? / 10000).to_string(),
+            KeyFn::EmailLocal => email_local(t)?.to_string(),
+            KeyFn::SortedWords => {
+                let mut w: Vec<&str> = t.split(' ').collect();
+                w.sort_unstable();
+                w.join(" ")
+            }
+        };
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// A blocking rule resolved against the domain's attributes.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    pub name: String,
+    parts: Vec<(usize, KeyFn)>,
+}
+
+impl CompiledRule {
+    /// Attribute indices the rule's keys read.
+    pub fn attributes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.parts.iter().map(|p| p.0)
+    }
+}
+
+pub fn compile(rules: &DomainRules) -> Result<Vec<CompiledRule>, BlockError> {
+    rules
+        .matching
+        .blocking
+        .iter()
+        .map(|b| {
+            let parts = b
+                .keys
+                .iter()
+                .map(|k| {
+                    let bad = |reason: String| BlockError::BadKey {
+                        rule: b.name.clone(),
+                        key: k.clone(),
+                        reason,
+                    };
+                    let (attr, f) = k.split_once(':').unwrap_or((k.as_str(), "exact"));
+                    let idx = rules
+                        .index_of(attr)
+                        .ok_or_else(|| bad(format!("no attribute `{attr}`")))?;
+                    Ok((idx, KeyFn::parse(f).map_err(bad)?))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(CompiledRule {
+                name: b.name.clone(),
+                parts,
+            })
+        })
+        .collect()
+}
+
+/// What one rule contributed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleReport {
+    pub rule: String,
+    /// Pairs the rule produced (before removing pairs an earlier rule already gave).
+    pub pairs: u64,
+    /// Pairs that no earlier rule produced.
+    pub new_pairs: u64,
+    /// Capped blocks: (key hash, records with that key).
+    pub capped: Vec<(u64, usize)>,
+    /// Pairs not generated because of the caps.
+    pub skipped_pairs: u64,
+}
+
+/// Candidate pairs `(i, j)` with `i < j`, sorted and unique, and a report per rule.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    pub pairs: Vec<(u32, u32)>,
+    pub reports: Vec<RuleReport>,
+    /// Per rule, per record: the key hash (`None` when a key part is missing).
+    pub rule_keys: Vec<Vec<Option<u64>>>,
+}
+
+fn hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x6d64_6d31, 0x626c_6f63, 0x6b69_6e67, 0x2024_1128)
+}
+
+/// Per record, the rule's key hash (`None` when a part is missing).
+fn keys_of(rule: &CompiledRule, f: &Features) -> Vec<Option<u64>> {
+    // Key parts are computed once per distinct value, then combined per record.
+    let part_hashes: Vec<Vec<Option<u64>>> = rule
+        .parts
+        .iter()
+        .map(|&(col, kf)| {
+            let hs = hasher();
+            f.columns[col]
+                .values
+                .par_iter()
+                .map(|v| kf.apply(v).map(|k| hs.hash_one(k)))
+                .collect()
+        })
+        .collect();
+    (0..f.len())
+        .into_par_iter()
+        .map(|r| {
+            let mut h = hasher().build_hasher();
+            for (&(col, _), hashes) in rule.parts.iter().zip(&part_hashes) {
+                let id = f.columns[col].ids[r];
+                if id == crate::pipeline::features::MISSING {
+                    return None;
+                }
+                hashes[id as usize]?.hash(&mut h);
+            }
+            Some(h.finish())
+        })
+        .collect()
+}
+
+/// All pairs of one rule, with its caps.
+fn pairs_of(
+    rule: &CompiledRule,
+    f: &Features,
+    max_block: usize,
+) -> (Vec<u64>, RuleReport, Vec<Option<u64>>) {
+    let keys = keys_of(rule, f);
+    let mut keyed: Vec<(u64, u32)> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(r, k)| k.map(|k| (k, r as u32)))
+        .collect();
+    keyed.par_sort_unstable();
+    let blocks: Vec<&[(u64, u32)]> = keyed
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|b| b.len() > 1)
+        .collect();
+    let mut report = RuleReport {
+        rule: rule.name.clone(),
+        ..Default::default()
+    };
+    for b in blocks.iter().filter(|b| b.len() > max_block) {
+        let n = b.len() as u64;
+        let m = max_block as u64;
+        report.capped.push((b[0].0, b.len()));
+        report.skipped_pairs += n * (n - 1) / 2 - m * (m.saturating_sub(1)) / 2;
+    }
+    let pairs: Vec<u64> = blocks
+        .par_iter()
+        .flat_map_iter(|b| {
+            let b = &b[..b.len().min(max_block)];
+            (0..b.len()).flat_map(move |x| (x + 1..b.len()).map(move |y| pack(b[x].1, b[y].1)))
+        })
+        .collect();
+    report.pairs = pairs.len() as u64;
+    (pairs, report, keys)
+}
+
+fn pack(a: u32, b: u32) -> u64 {
+    let (i, j) = if a < b { (a, b) } else { (b, a) };
+    (u64::from(i) << 32) | u64::from(j)
+}
+
+/// Candidate pairs of all rules, deduplicated.
+pub fn candidates(rules: &[CompiledRule], f: &Features, m: &MatchingRules) -> Candidates {
+    let _span = tracing::info_span!("block", records = f.len(), rules = rules.len()).entered();
+    let mut all: Vec<u64> = Vec::new();
+    let mut reports = Vec::new();
+    let mut rule_keys = Vec::new();
+    for rule in rules {
+        let (mut pairs, mut report, keys) = pairs_of(rule, f, m.max_block_size.max(2));
+        rule_keys.push(keys);
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let before = all.len();
+        if !all.is_empty() {
+            // Pairs an earlier rule gave are not new.
+            let old = &all;
+            let fresh: Vec<u64> = pairs
+                .par_iter()
+                .copied()
+                .filter(|p| old.binary_search(p).is_err())
+                .collect();
+            report.new_pairs = fresh.len() as u64;
+            all.extend(fresh);
+            all.par_sort_unstable();
+        } else {
+            report.new_pairs = pairs.len() as u64;
+            all = pairs;
+        }
+        tracing::info!(rule = %report.rule, pairs = report.pairs, new = all.len() - before, capped = report.capped.len(), "blocking rule");
+        reports.push(report);
+    }
+    let pairs = all
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect();
+    Candidates {
+        pairs,
+        reports,
+        rule_keys,
+    }
+}

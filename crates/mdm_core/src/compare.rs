@@ -1,0 +1,374 @@
+//! Stage 3 of matching (after `block`): each comparison of the rules file turns a candidate
+//! pair into a level (exact / close / far / else / missing). Levels, not raw similarities,
+//! are what `score` weighs.
+//!
+//! The similarity functions here are pure and symmetric; `level_of` tries a comparison's
+//! levels in order and returns the first that holds.
+
+use crate::pipeline::features::{Column, Value};
+use crate::rules::matching::{Comparison, Level};
+
+/// The level of a pair with a missing value on either side: weight 0.
+pub const LEVEL_MISSING: u8 = 15;
+/// Most levels a comparison may declare (the "else" level comes on top; 4 bits per level).
+pub const MAX_LEVELS: usize = 13;
+
+/// A comparison bound to its columns.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundComparison<'a> {
+    pub spec: &'a Comparison,
+    pub col: &'a Column,
+    pub other: Option<&'a Column>,
+}
+
+impl BoundComparison<'_> {
+    /// Number of levels including the implicit "else" level.
+    pub fn n_levels(&self) -> usize {
+        self.spec.levels.len() + 1
+    }
+
+    /// Level of records `a` and `b`: index of the first condition that holds, the "else"
+    /// level (`levels.len()`), or `LEVEL_MISSING`.
+    pub fn level(&self, a: usize, b: usize) -> u8 {
+        let (ia, ib) = (self.col.ids[a], self.col.ids[b]);
+        let (Some(va), Some(vb)) = (self.col.get(a), self.col.get(b)) else {
+            return LEVEL_MISSING;
+        };
+        // Similarities shared by several levels are computed once per pair.
+        let mut jw = None;
+        let mut ts = None;
+        for (k, lvl) in self.spec.levels.iter().enumerate() {
+            let holds = match lvl {
+                Level::Exact => ia == ib,
+                Level::Swapped => self.swapped(a, b),
+                Level::JaroWinkler(t) => {
+                    *jw.get_or_insert_with(|| jaro_winkler(&va.text, &vb.text)) >= *t
+                }
+                Level::TokenSet(t) => {
+                    *ts.get_or_insert_with(|| token_set(&va.text, &vb.text)) >= *t
+                }
+                _ => holds(lvl, va, vb),
+            };
+            if holds {
+                return k as u8;
+            }
+        }
+        self.spec.levels.len() as u8
+    }
+
+    fn swapped(&self, a: usize, b: usize) -> bool {
+        let Some(other) = self.other else {
+            return false;
+        };
+        let close = |x: Option<&Value>, y: Option<&Value>| match (x, y) {
+            (Some(x), Some(y)) => jaro_winkler(&x.text, &y.text) >= 0.9,
+            _ => false,
+        };
+        close(self.col.get(a), other.get(b)) && close(other.get(a), self.col.get(b))
+    }
+}
+
+/// Whether a (non-exact, non-swap) level's condition holds for two present values.
+pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
+    match level {
+        Level::Exact => a.text == b.text,
+        Level::JaroWinkler(t) => jaro_winkler(&a.text, &b.text) >= *t,
+        Level::Damerau(n) => damerau_within(&a.text, &b.text, *n),
+        Level::TokenSet(t) => token_set(&a.text, &b.text) >= *t,
+        Level::Phonetic => !a.phonetic.is_empty() && a.phonetic == b.phonetic,
+        Level::Nickname => !a.canon.is_empty() && a.canon == b.canon,
+        Level::Initial => initial_of(&a.text, &b.text) || initial_of(&b.text, &a.text),
+        Level::Swapped => false,
+        Level::Prefix(n) => prefix_equal(&a.text, &b.text, *n),
+        Level::DayMonthSwapped => match (a.date, b.date) {
+            (Some(x), Some(y)) => day_month_swapped(x, y),
+            _ => false,
+        },
+        Level::DaysWithin(n) => match (a.date, b.date) {
+            (Some(x), Some(y)) => days_between(x, y).is_some_and(|d| d <= *n),
+            _ => false,
+        },
+        Level::DateTypo => damerau_within(&a.text, &b.text, 1),
+        Level::SameYear => match (a.date, b.date) {
+            (Some(x), Some(y)) => x / 10000 == y / 10000,
+            _ => false,
+        },
+        Level::RelativeDifference(t) => match (a.number, b.number) {
+            (Some(x), Some(y)) => relative_difference(x, y) <= *t,
+            _ => false,
+        },
+        Level::EmailLocal => email_local(&a.text).is_some_and(|l| Some(l) == email_local(&b.text)),
+        Level::EmailDomain => {
+            email_domain(&a.text).is_some_and(|d| Some(d) == email_domain(&b.text))
+        }
+        Level::LastDigits(n) => last_digits_equal(&a.text, &b.text, *n),
+    }
+}
+
+/// Jaro-Winkler similarity in [0, 1]. Standardized text is ASCII, so short values take an
+/// allocation-free byte path (this is the hottest function of a run); others go to strsim.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    if a.len() > 64 || b.len() > 64 || !a.is_ascii() || !b.is_ascii() {
+        return strsim::jaro_winkler(a, b);
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let j = jaro_ascii(a, b);
+    if j <= 0.7 {
+        return j;
+    }
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+    (j + 0.1 * prefix as f64 * (1.0 - j)).min(1.0)
+}
+
+fn jaro_ascii(a: &[u8], b: &[u8]) -> f64 {
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let (mut fa, mut fb) = ([false; 64], [false; 64]);
+    let mut matches = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !fb[j] && b[j] == ca {
+                fa[i] = true;
+                fb[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        if fa[i] {
+            while !fb[k] {
+                k += 1;
+            }
+            if ca != b[k] {
+                transpositions += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (m - (transpositions / 2) as f64) / m) / 3.0
+}
+
+/// Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions).
+pub fn damerau(a: &str, b: &str) -> usize {
+    strsim::osa_distance(a, b)
+}
+
+/// Whether the OSA distance is at most `n`, with cheap exits (length gap; a linear scan
+/// for the common n <= 1) before the quadratic distance.
+pub fn damerau_within(a: &str, b: &str, n: usize) -> bool {
+    if a.len().abs_diff(b.len()) > n {
+        return false;
+    }
+    match n {
+        0 => a == b,
+        1 if a.is_ascii() && b.is_ascii() => within_one_edit(a.as_bytes(), b.as_bytes()),
+        _ => damerau(a, b) <= n,
+    }
+}
+
+fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    if ra.is_empty() && rb.is_empty() {
+        return true;
+    }
+    match ra.len().cmp(&rb.len()) {
+        std::cmp::Ordering::Equal => {
+            ra[1..] == rb[1..]
+                || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        std::cmp::Ordering::Greater => ra[1..] == *rb,
+        std::cmp::Ordering::Less => *ra == rb[1..],
+    }
+}
+
+/// Fuzzy token-set similarity in [0, 1]: each word of the shorter side is matched to its most
+/// similar word on the other side (Jaro-Winkler, counted from 0.88), averaged, so word order
+/// and an extra word cost little.
+pub fn token_set(a: &str, b: &str) -> f64 {
+    let ta: Vec<&str> = a.split(' ').filter(|t| !t.is_empty()).collect();
+    let tb: Vec<&str> = b.split(' ').filter(|t| !t.is_empty()).collect();
+    if ta.is_empty() || tb.is_empty() {
+        return 0.0;
+    }
+    let (short, long) = if (ta.len(), a) <= (tb.len(), b) {
+        (&ta, &tb)
+    } else {
+        (&tb, &ta)
+    };
+    let best: f64 = short
+        .iter()
+        .map(|s| long.iter().map(|l| jaro_winkler(s, l)).fold(0.0, f64::max))
+        .map(|s| if s >= 0.88 { s } else { 0.0 })
+        .sum();
+    // Words of the longer side left unmatched dilute the score a little.
+    let denom = short.len() as f64 + 0.5 * (long.len() - short.len()) as f64;
+    (best / denom).clamp(0.0, 1.0)
+}
+
+fn initial_of(init: &str, full: &str) -> bool {
+    init.len() == 1 && full.len() > 1 && full.starts_with(init)
+}
+
+fn prefix_equal(a: &str, b: &str, n: usize) -> bool {
+    let pa: String = a.chars().take(n).collect();
+    let pb: String = b.chars().take(n).collect();
+    pa.chars().count() == n && pa == pb
+}
+
+/// yyyymmdd dates with day and month exchanged (and not equal).
+pub fn day_month_swapped(x: u32, y: u32) -> bool {
+    let (ya, ma, da) = (x / 10000, x / 100 % 100, x % 100);
+    let (yb, mb, db) = (y / 10000, y / 100 % 100, y % 100);
+    x != y && ya == yb && ma == db && da == mb
+}
+
+/// Absolute days between two yyyymmdd dates.
+pub fn days_between(x: u32, y: u32) -> Option<u32> {
+    let d = |v: u32| chrono::NaiveDate::from_ymd_opt((v / 10000) as i32, v / 100 % 100, v % 100);
+    Some((d(x)? - d(y)?).num_days().unsigned_abs() as u32)
+}
+
+/// |x - y| / max(|x|, |y|), 0 when both are 0.
+pub fn relative_difference(x: f64, y: f64) -> f64 {
+    let m = x.abs().max(y.abs());
+    if m == 0.0 {
+        0.0
+    } else {
+        (x - y).abs() / m
+    }
+}
+
+pub fn email_local(e: &str) -> Option<&str> {
+    e.split_once('@').map(|(l, _)| l).filter(|l| !l.is_empty())
+}
+
+pub fn email_domain(e: &str) -> Option<&str> {
+    e.split_once('@').map(|(_, d)| d).filter(|d| !d.is_empty())
+}
+
+/// Same last `n` digits (both sides need at least `n`).
+pub fn last_digits_equal(a: &str, b: &str, n: usize) -> bool {
+    let da: Vec<u8> = a.bytes().filter(u8::is_ascii_digit).collect();
+    let db: Vec<u8> = b.bytes().filter(u8::is_ascii_digit).collect();
+    da.len() >= n && db.len() >= n && da[da.len() - n..] == db[db.len() - n..]
+}
+
+/// A readable label for a level index of a comparison.
+pub fn level_label(spec: &Comparison, level: u8) -> String {
+    if level == LEVEL_MISSING {
+        return "missing".into();
+    }
+    match spec.levels.get(level as usize) {
+        None => "else".into(),
+        Some(Level::Exact) => "exact".into(),
+        Some(Level::JaroWinkler(t)) => format!("jaro_winkler>={t}"),
+        Some(Level::Damerau(n)) => format!("damerau<={n}"),
+        Some(Level::TokenSet(t)) => format!("token_set>={t}"),
+        Some(Level::Phonetic) => "phonetic".into(),
+        Some(Level::Nickname) => "nickname".into(),
+        Some(Level::Initial) => "initial".into(),
+        Some(Level::Swapped) => "swapped".into(),
+        Some(Level::Prefix(n)) => format!("prefix{n}"),
+        Some(Level::DayMonthSwapped) => "day_month_swapped".into(),
+        Some(Level::DaysWithin(n)) => format!("days_within{n}"),
+        Some(Level::DateTypo) => "date_typo".into(),
+        Some(Level::SameYear) => "same_year".into(),
+        Some(Level::RelativeDifference(t)) => format!("relative_difference<={t}"),
+        Some(Level::EmailLocal) => "email_local".into(),
+        Some(Level::EmailDomain) => "email_domain".into(),
+        Some(Level::LastDigits(n)) => format!("last_digits{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn token_set_ignores_order() {
+        assert!(token_set("acme tools", "tools acme") > 0.99);
+        assert!(token_set("acme tools", "acme tool") > 0.9);
+        assert!(token_set("acme tools", "zenith foods") < 0.5);
+    }
+
+    #[test]
+    fn dates() {
+        assert!(day_month_swapped(19870309, 19870903));
+        assert!(!day_month_swapped(19870309, 19870309));
+        assert_eq!(days_between(19871231, 19880101), Some(1));
+    }
+
+    #[test]
+    fn emails_and_phones() {
+        assert_eq!(email_local("a.b@x.de"), Some("a.b"));
+        assert_eq!(email_domain("a.b@x.de"), Some("x.de"));
+        assert!(last_digits_equal("+49 89 9456154", "089 9456154", 7));
+        assert!(!last_digits_equal("123", "123", 7));
+    }
+
+    #[test]
+    fn numbers_and_initials() {
+        assert!(relative_difference(100.0, 104.0) <= 0.05);
+        assert!(initial_of("r", "robert"));
+        assert!(prefix_equal("robert", "roberta", 4));
+    }
+
+    #[test]
+    fn fast_jaro_winkler_agrees_with_strsim() {
+        for (a, b) in [
+            ("martha", "marhta"),
+            ("dwayne", "duane"),
+            ("dixon", "dicksonx"),
+            ("a", "a"),
+            ("ab", "ba"),
+        ] {
+            assert!(
+                (jaro_winkler(a, b) - strsim::jaro_winkler(a, b)).abs() < 1e-9,
+                "{a} {b}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_jaro_winkler_matches_strsim(a in "[a-e ]{0,10}", b in "[a-e ]{0,10}") {
+            prop_assert!((jaro_winkler(&a, &b) - strsim::jaro_winkler(&a, &b)).abs() < 1e-9);
+        }
+
+        #[test]
+        fn similarities_symmetric_and_bounded(a in "[a-z ]{0,12}", b in "[a-z ]{0,12}") {
+            let (x, y) = (token_set(&a, &b), token_set(&b, &a));
+            prop_assert!((0.0..=1.0).contains(&x));
+            prop_assert!((x - y).abs() < 1e-9);
+            let j = jaro_winkler(&a, &b);
+            prop_assert!((0.0..=1.0).contains(&j));
+            prop_assert!((j - jaro_winkler(&b, &a)).abs() < 1e-9);
+            prop_assert_eq!(damerau(&a, &b), damerau(&b, &a));
+            for n in 0..3 {
+                prop_assert_eq!(damerau_within(&a, &b, n), damerau(&a, &b) <= n);
+            }
+        }
+
+        #[test]
+        fn date_relations_symmetric(x in 19000101u32..20251231, y in 19000101u32..20251231) {
+            prop_assert_eq!(day_month_swapped(x, y), day_month_swapped(y, x));
+            prop_assert_eq!(days_between(x, y), days_between(y, x));
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! mdm's pure domain core.
+//!
+//! Everything here is synchronous, deterministic and free of HTTP, SQL, async runtimes and
+//! configuration loading: the model, the rule-set types, and the pipeline stages
+//! (`standardize`, `block`, `compare`, `score`, `cluster`; `survive` and `identify` later).
+//! Callers install the rayon pool; the core never builds its own.
+
+pub mod block;
+pub mod cluster;
+pub mod compare;
+pub mod evaluate;
+pub mod explain;
+pub mod model;
+pub mod pipeline;
+pub mod rules;
+pub mod score;
+pub mod standardize;
+
+pub use model::{AttrType, Attribute, GoldenId, RecordKey, SourceKey, SourceRecord, SystemName};
+pub use rules::DomainRules;

@@ -1,0 +1,375 @@
+//! The matching pipeline end to end, in memory: features -> block -> compare -> score
+//! (train or reuse parameters) -> decide -> cluster. Pure and deterministic; parallel with
+//! whatever rayon pool the caller installed. One tracing span per stage, never per pair.
+
+pub mod features;
+
+use crate::block::{self, BlockError, Candidates};
+use crate::cluster::{self, ClusterInput, ClusterStats, Link};
+use crate::compare::{BoundComparison, LEVEL_MISSING, MAX_LEVELS};
+use crate::explain::{self, decide, PairExplanation};
+use crate::rules::matching::{Decision, Level};
+use crate::rules::DomainRules;
+use crate::score::{self, level_at, BoundOverride, Params, ParamsError};
+use crate::standardize::StdContext;
+use features::{Features, RawTable};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+
+/// Why a match run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    #[error("comparison `{name}`: {reason}")]
+    Comparison { name: String, reason: String },
+    #[error("at most 16 comparisons per domain, got {0}")]
+    TooManyComparisons(usize),
+}
+
+/// Inputs beyond the records.
+#[derive(Debug, Clone, Default)]
+pub struct MatchOptions {
+    /// Reuse trained parameters instead of training.
+    pub params: Option<Params>,
+    /// Steward decisions, as record indices.
+    pub must_link: Vec<(u32, u32)>,
+    pub cannot_link: Vec<(u32, u32)>,
+}
+
+/// A scored pair kept for output (review or better, or decided by an override).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredPair {
+    pub a: u32,
+    pub b: u32,
+    pub weight: f64,
+    pub probability: f64,
+    pub decision: Decision,
+    /// Index of the override that decided it.
+    pub override_idx: Option<u16>,
+}
+
+/// Everything a run produced.
+#[derive(Debug)]
+pub struct MatchResult {
+    pub features: Features,
+    pub params: Params,
+    pub blocking: Vec<block::RuleReport>,
+    pub candidate_pairs: usize,
+    pub scored: Vec<ScoredPair>,
+    /// Per record, its cluster label (smallest member's record index).
+    pub clusters: Vec<u32>,
+    pub cluster_stats: ClusterStats,
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// Records' features plus the bound rules: the state shared by blocking, scoring and explaining.
+pub struct Prepared<'r> {
+    pub rules: &'r DomainRules,
+    pub features: Features,
+}
+
+impl<'r> Prepared<'r> {
+    /// Standardizes and extracts features (parallel).
+    pub fn new(
+        rules: &'r DomainRules,
+        ctx: &StdContext,
+        raw: RawTable,
+    ) -> Result<Self, MatchError> {
+        let _span = tracing::info_span!("standardize", records = raw.len()).entered();
+        check_comparisons(rules)?;
+        Ok(Self {
+            rules,
+            features: Features::build(rules, ctx, raw),
+        })
+    }
+
+    pub fn comparisons(&self) -> Vec<BoundComparison<'_>> {
+        bind(self.rules, &self.features)
+    }
+
+    pub fn candidates(&self) -> Result<Candidates, MatchError> {
+        let compiled = block::compile(self.rules)?;
+        Ok(block::candidates(
+            &compiled,
+            &self.features,
+            &self.rules.matching,
+        ))
+    }
+
+    /// Explains one pair of records (by index).
+    pub fn explain(&self, params: &Params, a: usize, b: usize) -> PairExplanation {
+        let cmps = self.comparisons();
+        let ovs = score::bind_overrides(self.rules);
+        let o = score::override_for(&ovs, &self.features, a, b);
+        explain::explain(&cmps, params, o, self.thresholds(), a, b)
+    }
+
+    fn thresholds(&self) -> (f64, f64) {
+        let m = &self.rules.matching;
+        (m.match_threshold, m.review_threshold)
+    }
+}
+
+fn check_comparisons(rules: &DomainRules) -> Result<(), MatchError> {
+    let cs = &rules.matching.comparisons;
+    if cs.len() > 16 {
+        return Err(MatchError::TooManyComparisons(cs.len()));
+    }
+    for c in cs {
+        let bad = |reason: String| MatchError::Comparison {
+            name: c.name.clone(),
+            reason,
+        };
+        if rules.index_of(&c.attr).is_none() {
+            return Err(bad(format!("no attribute `{}`", c.attr)));
+        }
+        if let Some(o) = &c.swap_with {
+            if rules.index_of(o).is_none() {
+                return Err(bad(format!("no attribute `{o}`")));
+            }
+        }
+        if c.levels.len() > MAX_LEVELS {
+            return Err(bad(format!("at most {MAX_LEVELS} levels")));
+        }
+        if c.levels.contains(&Level::Swapped) && c.swap_with.is_none() {
+            return Err(bad("level `swapped` needs `swap_with`".into()));
+        }
+    }
+    Ok(())
+}
+
+fn bind<'a>(rules: &'a DomainRules, f: &'a Features) -> Vec<BoundComparison<'a>> {
+    rules
+        .matching
+        .comparisons
+        .iter()
+        .map(|c| BoundComparison {
+            spec: c,
+            col: &f.columns[rules.index_of(&c.attr).expect("checked")],
+            other: c
+                .swap_with
+                .as_ref()
+                .and_then(|o| rules.index_of(o))
+                .map(|i| &f.columns[i]),
+        })
+        .collect()
+}
+
+/// Runs the whole pipeline on raw records.
+pub fn run(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    raw: RawTable,
+    opts: MatchOptions,
+) -> Result<MatchResult, MatchError> {
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    let prepared = Prepared::new(rules, ctx, raw)?;
+    timings.push(("standardize", t.elapsed()));
+
+    let t = Instant::now();
+    let cands = prepared.candidates()?;
+    timings.push(("block", t.elapsed()));
+
+    let t = Instant::now();
+    let cmps = prepared.comparisons();
+    let patterns: Vec<u64> = {
+        let _span = tracing::info_span!("compare", pairs = cands.pairs.len()).entered();
+        cands
+            .pairs
+            .par_iter()
+            .map(|&(a, b)| score::pattern(&cmps, a as usize, b as usize))
+            .collect()
+    };
+    timings.push(("compare", t.elapsed()));
+
+    let t = Instant::now();
+    let params = match opts.params.clone() {
+        Some(p) => {
+            p.check(rules)?;
+            p
+        }
+        None => {
+            let m = &rules.matching;
+            let u = score::estimate_u(&cmps, prepared.features.len(), m.u_sample_pairs, m.seed);
+            let samples = rule_samples(rules, &cands)?;
+            score::train(
+                rules,
+                &cmps,
+                &patterns,
+                &samples,
+                u,
+                prepared.features.len(),
+            )
+        }
+    };
+    timings.push(("train", t.elapsed()));
+
+    let t = Instant::now();
+    let scored = score_pairs(&prepared, &cmps, &params, &cands, &patterns);
+    timings.push(("score", t.elapsed()));
+
+    let t = Instant::now();
+    let (clusters, cluster_stats) = cluster_scored(rules, prepared.features.len(), &scored, &opts);
+    timings.push(("cluster", t.elapsed()));
+
+    drop(cmps);
+    Ok(MatchResult {
+        features: prepared.features,
+        params,
+        blocking: cands.reports,
+        candidate_pairs: cands.pairs.len(),
+        scored,
+        clusters,
+        cluster_stats,
+        timings,
+    })
+}
+
+/// Most pairs per blocking rule that EM learns from (an even spread over the rule's pairs).
+const EM_PAIRS_PER_RULE: usize = 1_000_000;
+
+/// Per blocking rule: the candidate pairs it produces, and which comparisons read its keys.
+fn rule_samples(
+    rules: &DomainRules,
+    cands: &Candidates,
+) -> Result<Vec<score::RuleSample>, MatchError> {
+    let compiled = block::compile(rules)?;
+    Ok(compiled
+        .iter()
+        .zip(&cands.rule_keys)
+        .zip(&rules.matching.blocking)
+        .filter(|(_, spec)| spec.train)
+        .map(|((rule, keys), _)| {
+            let attrs: Vec<usize> = rule.attributes().collect();
+            let excluded = rules
+                .matching
+                .comparisons
+                .iter()
+                .map(|c| rules.index_of(&c.attr).is_some_and(|i| attrs.contains(&i)))
+                .collect();
+            let pairs: Vec<usize> = cands
+                .pairs
+                .par_iter()
+                .enumerate()
+                .filter(|(_, &(a, b))| {
+                    keys[a as usize].is_some() && keys[a as usize] == keys[b as usize]
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let step = pairs.len().div_ceil(EM_PAIRS_PER_RULE).max(1);
+            score::RuleSample {
+                pairs: pairs.into_iter().step_by(step).collect(),
+                excluded,
+            }
+        })
+        .collect())
+}
+
+/// Weights and decisions for all candidate pairs; keeps review-or-better and overridden ones.
+fn score_pairs(
+    p: &Prepared,
+    cmps: &[BoundComparison],
+    params: &Params,
+    cands: &Candidates,
+    patterns: &[u64],
+) -> Vec<ScoredPair> {
+    let _span = tracing::info_span!("score", pairs = patterns.len()).entered();
+    let ovs: Vec<BoundOverride> = score::bind_overrides(p.rules);
+    let thresholds = p.thresholds();
+    let table: Vec<Vec<f64>> = (0..cmps.len())
+        .map(|k| {
+            (0..16u8)
+                .map(|l| {
+                    if (l as usize) < cmps[k].n_levels() || l == LEVEL_MISSING {
+                        params.weight(k, l)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let tf_cmps: Vec<usize> = cmps
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.spec.term_frequency && c.spec.levels.first() == Some(&Level::Exact))
+        .map(|(k, _)| k)
+        .collect();
+    let prior = params.prior_weight();
+    let groups = score::groups_of(cmps);
+    cands
+        .pairs
+        .par_iter()
+        .zip(patterns.par_iter())
+        .filter_map(|(&(a, b), &pat)| {
+            let mut ws: smallvec::SmallVec<[f64; 16]> = table
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t[level_at(pat, k) as usize])
+                .collect();
+            for &k in &tf_cmps {
+                if level_at(pat, k) == 0 {
+                    ws[k] += score::tf_adjustment(params, &cmps[k], k, a as usize);
+                }
+            }
+            let w = prior + score::combine(&ws, &groups);
+            let o = score::override_for(&ovs, &p.features, a as usize, b as usize);
+            let prob = match o {
+                Some(o) if o.then == Decision::Match => 1.0,
+                Some(_) => 0.0,
+                None => score::probability(w),
+            };
+            let decision = decide(prob, thresholds);
+            let override_idx =
+                o.map(|o| ovs.iter().position(|x| std::ptr::eq(x, o)).unwrap_or(0) as u16);
+            (decision != Decision::NonMatch || override_idx.is_some()).then_some(ScoredPair {
+                a,
+                b,
+                weight: w,
+                probability: prob,
+                decision,
+                override_idx,
+            })
+        })
+        .collect()
+}
+
+fn cluster_scored(
+    rules: &DomainRules,
+    n: usize,
+    scored: &[ScoredPair],
+    opts: &MatchOptions,
+) -> (Vec<u32>, ClusterStats) {
+    let mut input = ClusterInput {
+        n,
+        min_link_share: rules.matching.min_link_share,
+        must_link: opts.must_link.clone(),
+        cannot_link: opts.cannot_link.clone(),
+        ..Default::default()
+    };
+    for s in scored {
+        match s.decision {
+            Decision::Match => {
+                // Overridden matches go first: they are certain.
+                let weight = if s.override_idx.is_some() {
+                    f64::MAX
+                } else {
+                    s.weight
+                };
+                input.merges.push(Link {
+                    a: s.a,
+                    b: s.b,
+                    weight,
+                });
+                input.support.push((s.a, s.b));
+            }
+            Decision::Review => input.support.push((s.a, s.b)),
+            Decision::NonMatch => input.cannot_link.push((s.a, s.b)),
+        }
+    }
+    cluster::cluster(&input)
+}

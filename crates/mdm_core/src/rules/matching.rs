@@ -1,0 +1,214 @@
+//! The matching section of a domain's rules file (`[matching]`): how to derive features,
+//! which blocking rules produce candidate pairs, which comparisons (with levels) score them,
+//! the deterministic overrides and the decision thresholds.
+//!
+//! Plain serde types, readable by a data steward; `match-rules/README.md` documents them.
+//! The engine (`block`, `compare`, `score`, `cluster`) interprets them.
+
+use serde::{Deserialize, Serialize};
+
+/// `[matching]`: everything the engine needs beyond the attribute list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingRules {
+    /// Probability at or above which a pair is an automatic match.
+    #[serde(default = "default_match_threshold")]
+    pub match_threshold: f64,
+    /// Probability at or above which a pair below `match_threshold` goes to review.
+    #[serde(default = "default_review_threshold")]
+    pub review_threshold: f64,
+    /// Blocks larger than this are capped (only the first `max_block_size` records of a key
+    /// value, in input order, are paired) and reported.
+    #[serde(default = "default_max_block_size")]
+    pub max_block_size: usize,
+    /// Anti-chaining: two clusters are merged only if at least this share of their cross
+    /// pairs are linked at review level or better (see `cluster`).
+    #[serde(default = "default_min_link_share")]
+    pub min_link_share: f64,
+    /// Random record pairs drawn to estimate the u-probabilities.
+    #[serde(default = "default_u_sample_pairs")]
+    pub u_sample_pairs: usize,
+    /// Seed of that sample, so training is reproducible.
+    #[serde(default)]
+    pub seed: u64,
+    /// A full-name field split into given and family names when those are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_split: Option<NameSplit>,
+    #[serde(default)]
+    pub blocking: Vec<BlockingRule>,
+    #[serde(default)]
+    pub comparisons: Vec<Comparison>,
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+}
+
+fn default_match_threshold() -> f64 {
+    0.95
+}
+fn default_review_threshold() -> f64 {
+    0.5
+}
+fn default_max_block_size() -> usize {
+    300
+}
+fn default_min_link_share() -> f64 {
+    0.5
+}
+fn default_u_sample_pairs() -> usize {
+    200_000
+}
+
+/// `name_split = { full = "full_name", given = "given_name", family = "family_name" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameSplit {
+    pub full: String,
+    pub given: String,
+    pub family: String,
+}
+
+/// One blocking rule: records whose keys are all present and equal become candidate pairs.
+/// Each key is `"attribute:function"`, e.g. `"family_name:metaphone"`, `"birth_date:year"`,
+/// `"phone:last:7"`, `"name:first:4"`; functions are listed in `block::KeyFn`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRule {
+    pub name: String,
+    pub keys: Vec<String>,
+    /// Whether EM learns m-probabilities from this rule's pairs. Switch it off for rules
+    /// whose pairs are dominated by look-alikes (same household, same phone line), which
+    /// would teach EM that a different given name is normal among matches.
+    #[serde(default = "yes")]
+    pub train: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One comparison: a named test of one attribute (or two, for swaps) that yields a level.
+/// Levels are tried in order; the first whose condition holds is the pair's level. A pair
+/// where either value is missing gets the neutral "missing" level; one that meets no
+/// condition gets the implicit "else" level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    pub name: String,
+    pub attr: String,
+    /// The attribute this one may be entered in by mistake (given <-> family name), for
+    /// the `swapped` level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_with: Option<String>,
+    /// Adjust the exact level's weight by how common the agreed value is.
+    #[serde(default)]
+    pub term_frequency: bool,
+    /// Comparisons of one group (e.g. `address`: street, postcode, city) measure one thing,
+    /// so together they count once: the strongest agreement, or if none agrees, the
+    /// strongest disagreement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub levels: Vec<Level>,
+}
+
+/// A level's condition, written in a rules file as `"exact"` or `{ jaro_winkler = 0.92 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Level {
+    /// Standardized values equal.
+    Exact,
+    /// Jaro-Winkler similarity at least this.
+    JaroWinkler(f64),
+    /// Damerau-Levenshtein distance at most this.
+    Damerau(usize),
+    /// Token-set similarity (shared tokens, fuzzy) at least this: for organization and
+    /// product names whose words come in any order.
+    TokenSet(f64),
+    /// Same Double Metaphone code for every word.
+    Phonetic,
+    /// Same given name once nicknames are resolved (Bob = Robert), or one is the other's initial.
+    Nickname,
+    /// One side is an initial of the other.
+    Initial,
+    /// The value equals the other side's `swap_with` attribute and vice versa.
+    Swapped,
+    /// Same first N characters.
+    Prefix(usize),
+    /// Dates with day and month swapped.
+    DayMonthSwapped,
+    /// Dates at most N days apart.
+    DaysWithin(u32),
+    /// Dates differing in one digit.
+    DateTypo,
+    /// Dates in the same year.
+    SameYear,
+    /// Numbers whose relative difference is at most this.
+    RelativeDifference(f64),
+    /// E-mails with the same local part.
+    EmailLocal,
+    /// E-mails at the same domain.
+    EmailDomain,
+    /// Phones (or any digits) with the same last N digits.
+    LastDigits(usize),
+}
+
+/// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub attr: String,
+    /// `equal` or `different` (both present).
+    pub when: OverrideWhen,
+    /// `match` or `non_match`.
+    pub then: Decision,
+    /// For `different`: only when the values differ in at least this many edits, so one
+    /// mistyped character does not veto a match.
+    #[serde(default = "one")]
+    pub min_edits: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideWhen {
+    Equal,
+    Different,
+}
+
+/// The three outcomes of scoring a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    NonMatch,
+    Review,
+    Match,
+}
+
+impl Decision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::NonMatch => "non_match",
+            Decision::Review => "review",
+            Decision::Match => "match",
+        }
+    }
+}
+
+impl Default for MatchingRules {
+    fn default() -> Self {
+        Self {
+            match_threshold: default_match_threshold(),
+            review_threshold: default_review_threshold(),
+            max_block_size: default_max_block_size(),
+            min_link_share: default_min_link_share(),
+            u_sample_pairs: default_u_sample_pairs(),
+            seed: 0,
+            name_split: None,
+            blocking: Vec::new(),
+            comparisons: Vec::new(),
+            overrides: Vec::new(),
+        }
+    }
+}

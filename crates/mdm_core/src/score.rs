@@ -1,0 +1,459 @@
+//! Stage 4 of matching (after `compare`, before `cluster`): Fellegi–Sunter scoring.
+//!
+//! * u-probabilities (how often a level occurs among non-matches) come from a seeded sample
+//!   of random record pairs, which are almost all non-matches.
+//! * m-probabilities (how often among matches) and the prior λ come from
+//!   expectation-maximisation on the candidate pairs, unsupervised. Pairs are grouped by
+//!   their level pattern first, so EM iterates over a few thousand patterns, not millions
+//!   of pairs; it stops after `EM_MAX_ITER` rounds or when no parameter moves by `EM_TOL`.
+//! * A level's weight is log2(m/u). On a comparison with `term_frequency`, exact agreement
+//!   on value v weighs log2(m/f(v)) where f(v) is v's share of records: agreeing on "smith"
+//!   counts less than on "wojciechowski".
+//! * Deterministic overrides (same GTIN => match, different national IDs => non-match) are
+//!   applied on top and named in the explanation.
+
+use crate::compare::{damerau_within, BoundComparison, LEVEL_MISSING};
+use crate::pipeline::features::Features;
+use crate::rules::matching::{Decision, OverrideWhen};
+use crate::rules::DomainRules;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const EM_MAX_ITER: usize = 100;
+pub const EM_TOL: f64 = 1e-6;
+/// Probabilities are kept away from 0 and 1 so weights stay finite.
+const FLOOR: f64 = 1e-5;
+
+/// Trained parameters, saved with `mdm match --train` and reused with `--params`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub domain: String,
+    /// Prior probability that two records drawn at random match (λ of the candidate pairs
+    /// scaled by candidates / all pairs), so a weight means the same whatever the blocking.
+    pub lambda: f64,
+    pub comparisons: Vec<ComparisonParams>,
+    pub em_iterations: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    pub name: String,
+    /// Per level, "else" last.
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("parameters are for domain `{found}`, not `{expected}`")]
+    WrongDomain { expected: String, found: String },
+    #[error("parameters do not fit comparison `{0}` of the rules (retrain with --train)")]
+    Mismatch(String),
+}
+
+impl Params {
+    /// Checks that saved parameters fit the current rules.
+    pub fn check(&self, rules: &DomainRules) -> Result<(), ParamsError> {
+        if self.domain != rules.domain {
+            return Err(ParamsError::WrongDomain {
+                expected: rules.domain.clone(),
+                found: self.domain.clone(),
+            });
+        }
+        let cs = &rules.matching.comparisons;
+        if cs.len() != self.comparisons.len() {
+            return Err(ParamsError::Mismatch(format!("{} comparisons", cs.len())));
+        }
+        for (c, p) in cs.iter().zip(&self.comparisons) {
+            if c.name != p.name || p.m.len() != c.levels.len() + 1 || p.u.len() != p.m.len() {
+                return Err(ParamsError::Mismatch(c.name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// log2 Bayes factor of a level (0 for missing).
+    pub fn weight(&self, comparison: usize, level: u8) -> f64 {
+        if level == LEVEL_MISSING {
+            return 0.0;
+        }
+        let c = &self.comparisons[comparison];
+        (c.m[level as usize] / c.u[level as usize]).log2()
+    }
+
+    /// log2 of the prior odds.
+    pub fn prior_weight(&self) -> f64 {
+        (self.lambda / (1.0 - self.lambda)).log2()
+    }
+}
+
+/// The level pattern of a pair: 4 bits per comparison.
+pub fn pattern(cmps: &[BoundComparison], a: usize, b: usize) -> u64 {
+    cmps.iter().enumerate().fold(0u64, |acc, (k, c)| {
+        acc | (u64::from(c.level(a, b)) << (4 * k))
+    })
+}
+
+pub fn level_at(pattern: u64, k: usize) -> u8 {
+    ((pattern >> (4 * k)) & 0xf) as u8
+}
+
+/// SplitMix64: a tiny seeded generator for the u-sample (no dependency needed).
+struct SplitMix(u64);
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// u-probabilities per comparison and level from `n_pairs` seeded random pairs.
+pub fn estimate_u(
+    cmps: &[BoundComparison],
+    n_records: usize,
+    n_pairs: usize,
+    seed: u64,
+) -> Vec<Vec<f64>> {
+    let mut counts: Vec<Vec<f64>> = cmps.iter().map(|c| vec![1.0; c.n_levels()]).collect();
+    if n_records < 2 {
+        return normalize(counts);
+    }
+    let mut rng = SplitMix(seed ^ 0x05ee_d0f0_u64);
+    let pairs: Vec<(usize, usize)> = (0..n_pairs)
+        .map(|_| {
+            let a = (rng.next() % n_records as u64) as usize;
+            let mut b = (rng.next() % (n_records as u64 - 1)) as usize;
+            if b >= a {
+                b += 1;
+            }
+            (a, b)
+        })
+        .collect();
+    let pats: Vec<u64> = pairs
+        .par_iter()
+        .map(|&(a, b)| pattern(cmps, a, b))
+        .collect();
+    for p in pats {
+        for (k, c) in counts.iter_mut().enumerate() {
+            let l = level_at(p, k);
+            if l != LEVEL_MISSING {
+                c[l as usize] += 1.0;
+            }
+        }
+    }
+    normalize(counts)
+}
+
+fn normalize(counts: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    counts
+        .into_iter()
+        .map(|c| {
+            let s: f64 = c.iter().sum();
+            c.iter()
+                .map(|x| (x / s).clamp(FLOOR, 1.0 - FLOOR))
+                .collect()
+        })
+        .collect()
+}
+
+/// The pairs one blocking rule produced (as pattern indices) and the comparisons on its key
+/// attributes, which EM must not learn from those pairs: they agree by construction.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSample {
+    pub pairs: Vec<usize>,
+    pub excluded: Vec<bool>,
+}
+
+fn grouped(patterns: impl Iterator<Item = u64>) -> Vec<(u64, f64)> {
+    // BTreeMap keeps the iteration order (and so the float sums) fixed.
+    let mut g: BTreeMap<u64, f64> = BTreeMap::new();
+    for p in patterns {
+        *g.entry(p).or_default() += 1.0;
+    }
+    g.into_iter().collect()
+}
+
+/// Start: matches mostly agree at the best level, decreasingly at worse ones.
+fn initial_m(cmps: &[BoundComparison]) -> Vec<Vec<f64>> {
+    cmps.iter()
+        .map(|c| {
+            let n = c.n_levels();
+            let raw: Vec<f64> = (0..n)
+                .map(|l| {
+                    if l + 1 == n {
+                        0.05
+                    } else {
+                        0.5f64.powi(l as i32 * 2)
+                    }
+                })
+                .collect();
+            let s: f64 = raw.iter().sum();
+            raw.iter().map(|x| x / s).collect()
+        })
+        .collect()
+}
+
+/// Posterior match probability of a pattern, using only the comparisons in `used`.
+fn posterior(
+    p: u64,
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    lambda: f64,
+    used: &[bool],
+    groups: &[Option<usize>],
+) -> f64 {
+    let w: smallvec::SmallVec<[f64; 16]> = used
+        .iter()
+        .enumerate()
+        .map(|(k, &on)| {
+            let l = level_at(p, k);
+            if on && l != LEVEL_MISSING {
+                (m[k][l as usize] / u[k][l as usize]).log2()
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let total = (lambda / (1.0 - lambda)).log2() + combine(&w, groups);
+    probability(total)
+}
+
+/// EM for m (and λ) on one set of grouped patterns, u fixed; returns (m, λ, iterations).
+fn em(
+    groups: &[(u64, f64)],
+    mut m: Vec<Vec<f64>>,
+    u: &[Vec<f64>],
+    used: &[bool],
+    cgroups: &[Option<usize>],
+) -> (Vec<Vec<f64>>, f64, usize) {
+    let mut lambda: f64 = 0.3;
+    let mut it = 0;
+    while it < EM_MAX_ITER {
+        it += 1;
+        let mut acc: Vec<Vec<f64>> = m.iter().map(|l| vec![FLOOR; l.len()]).collect();
+        let (mut mass, mut total) = (0.0, 0.0);
+        for &(p, n) in groups {
+            let post = posterior(p, &m, u, lambda, used, cgroups);
+            mass += post * n;
+            total += n;
+            for (k, a) in acc.iter_mut().enumerate() {
+                let l = level_at(p, k);
+                if used[k] && l != LEVEL_MISSING {
+                    a[l as usize] += post * n;
+                }
+            }
+        }
+        let next: Vec<Vec<f64>> = normalize(acc)
+            .into_iter()
+            .zip(&m)
+            .zip(used)
+            .map(|((new, old), &on)| if on { new } else { old.clone() })
+            .collect();
+        let next_lambda = (mass / total.max(1.0)).clamp(FLOOR, 1.0 - FLOOR);
+        let delta = m
+            .iter()
+            .flatten()
+            .zip(next.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold((lambda - next_lambda).abs(), f64::max);
+        m = next;
+        lambda = next_lambda;
+        if delta < EM_TOL {
+            break;
+        }
+    }
+    (m, lambda, it)
+}
+
+/// m-probabilities by EM, one run per blocking rule on the pairs that rule produced, with
+/// the comparisons on that rule's keys left out (as Splink does); each comparison's m is
+/// the mean over the rules that could learn it. u stays as sampled from random pairs.
+/// Finally λ is fitted on all candidate pairs with m and u fixed.
+pub fn train(
+    rules: &DomainRules,
+    cmps: &[BoundComparison],
+    patterns: &[u64],
+    samples: &[RuleSample],
+    u: Vec<Vec<f64>>,
+    n_records: usize,
+) -> Params {
+    let _span = tracing::info_span!("em", pairs = patterns.len(), rules = samples.len()).entered();
+    let init = initial_m(cmps);
+    let cgroups = groups_of(cmps);
+    let mut sum: Vec<Vec<f64>> = init.iter().map(|l| vec![0.0; l.len()]).collect();
+    let mut runs = vec![0usize; cmps.len()];
+    let mut iterations = 0;
+    for s in samples.iter().filter(|s| !s.pairs.is_empty()) {
+        let used: Vec<bool> = s.excluded.iter().map(|e| !e).collect();
+        let groups = grouped(s.pairs.iter().map(|&i| patterns[i]));
+        let (m, _, it) = em(&groups, init.clone(), &u, &used, &cgroups);
+        iterations += it;
+        for k in (0..cmps.len()).filter(|&k| used[k]) {
+            runs[k] += 1;
+            for (acc, x) in sum[k].iter_mut().zip(&m[k]) {
+                *acc += x;
+            }
+        }
+    }
+    let m: Vec<Vec<f64>> = sum
+        .into_iter()
+        .zip(init)
+        .zip(&runs)
+        .map(|((s, i), &n)| {
+            if n == 0 {
+                i
+            } else {
+                s.iter().map(|x| x / n as f64).collect()
+            }
+        })
+        .collect();
+    let all = grouped(patterns.iter().copied());
+    let every = vec![true; cmps.len()];
+    let mut lambda: f64 = 0.3;
+    for _ in 0..EM_MAX_ITER {
+        let (mut mass, mut total) = (0.0, 0.0);
+        for &(p, n) in &all {
+            mass += posterior(p, &m, &u, lambda, &every, &cgroups) * n;
+            total += n;
+        }
+        let next = (mass / f64::max(total, 1.0)).clamp(FLOOR, 1.0 - FLOOR);
+        let done = (next - lambda).abs() < EM_TOL;
+        lambda = next;
+        if done {
+            break;
+        }
+    }
+    tracing::info!(iterations, lambda, "em done");
+    let all_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
+    let lambda = (lambda * patterns.len() as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5);
+    Params {
+        domain: rules.domain.clone(),
+        lambda,
+        comparisons: cmps
+            .iter()
+            .zip(m.into_iter().zip(u))
+            .map(|(c, (m, u))| ComparisonParams {
+                name: c.spec.name.clone(),
+                m,
+                u,
+            })
+            .collect(),
+        em_iterations: iterations,
+    }
+}
+
+/// Term-frequency weight adjustment for comparison `k` at exact agreement, or 0.
+pub fn tf_adjustment(params: &Params, cmp: &BoundComparison, k: usize, a: usize) -> f64 {
+    if !cmp.spec.term_frequency {
+        return 0.0;
+    }
+    let col = cmp.col;
+    let id = col.ids[a];
+    if id == crate::pipeline::features::MISSING || col.present == 0 {
+        return 0.0;
+    }
+    let tf = (f64::from(col.counts[id as usize]) / f64::from(col.present)).max(FLOOR);
+    let u = params.comparisons[k].u[0];
+    (u / tf).log2()
+}
+
+/// A resolved override: which attribute column, condition and outcome.
+#[derive(Debug, Clone)]
+pub struct BoundOverride {
+    pub attr: String,
+    pub col: usize,
+    pub when: OverrideWhen,
+    pub then: Decision,
+    pub min_edits: usize,
+}
+
+pub fn bind_overrides(rules: &DomainRules) -> Vec<BoundOverride> {
+    rules
+        .matching
+        .overrides
+        .iter()
+        .filter_map(|o| {
+            Some(BoundOverride {
+                attr: o.attr.clone(),
+                col: rules.index_of(&o.attr)?,
+                when: o.when,
+                then: o.then,
+                min_edits: o.min_edits,
+            })
+        })
+        .collect()
+}
+
+/// The first override that fires for a pair, if any.
+pub fn override_for<'o>(
+    ovs: &'o [BoundOverride],
+    f: &Features,
+    a: usize,
+    b: usize,
+) -> Option<&'o BoundOverride> {
+    ovs.iter().find(|o| {
+        let col = &f.columns[o.col];
+        match (col.get(a), col.get(b)) {
+            (Some(x), Some(y)) => match o.when {
+                OverrideWhen::Equal => x.text == y.text,
+                OverrideWhen::Different => {
+                    x.text != y.text
+                        && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
+                }
+            },
+            _ => false,
+        }
+    })
+}
+
+/// Group index per comparison (`None` for comparisons that count on their own).
+pub fn groups_of(cmps: &[BoundComparison]) -> Vec<Option<usize>> {
+    let mut names: Vec<&str> = Vec::new();
+    cmps.iter()
+        .map(|c| {
+            c.spec
+                .group
+                .as_deref()
+                .map(|g| match names.iter().position(|n| *n == g) {
+                    Some(i) => i,
+                    None => {
+                        names.push(g);
+                        names.len() - 1
+                    }
+                })
+        })
+        .collect()
+}
+
+/// Sum of comparison weights where each group counts once: its largest positive weight,
+/// or, when none is positive, its most negative one.
+pub fn combine(weights: &[f64], groups: &[Option<usize>]) -> f64 {
+    let mut total = 0.0;
+    let mut best: smallvec::SmallVec<[(usize, f64, f64); 4]> = smallvec::SmallVec::new();
+    for (&w, g) in weights.iter().zip(groups) {
+        match g {
+            None => total += w,
+            Some(g) => match best.iter_mut().find(|b| b.0 == *g) {
+                Some(b) => {
+                    b.1 = b.1.max(w);
+                    b.2 = b.2.min(w);
+                }
+                None => best.push((*g, w, w)),
+            },
+        }
+    }
+    total
+        + best
+            .iter()
+            .map(|&(_, hi, lo)| if hi > 0.0 { hi } else { lo })
+            .sum::<f64>()
+}
+
+/// Match weight to probability.
+pub fn probability(weight: f64) -> f64 {
+    1.0 / (1.0 + (-weight).exp2())
+}

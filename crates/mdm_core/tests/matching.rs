@@ -1,0 +1,171 @@
+//! The matching engine on generated data: accuracy floors, determinism across input order
+//! and thread count, and the labelled pairs of `match-rules/cases/*.csv`.
+
+use mdm_core::evaluate::evaluate;
+use mdm_core::pipeline::{self, features::RawTable, MatchOptions, MatchResult, Prepared};
+use mdm_core::rules::matching::Decision;
+use mdm_core::standardize::StdContext;
+use mdm_core::{DomainRules, RecordKey, SourceKey, SourceRecord, SystemName};
+use mdm_testkit::{Domain, GenConfig, Generated};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+fn rules(domain: &str) -> DomainRules {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../match-rules");
+    mdm_rules::load_domain(Some(&dir), domain).expect("shipped rules load")
+}
+
+fn generated(domain: Domain, entities: usize, seed: u64) -> (DomainRules, Generated) {
+    let r = rules(domain.name());
+    let g = mdm_testkit::generate_records(&GenConfig::new(domain, entities, seed), &r)
+        .expect("generate");
+    (r, g)
+}
+
+fn run(r: &DomainRules, records: &[SourceRecord]) -> MatchResult {
+    pipeline::run(
+        r,
+        &StdContext::default(),
+        RawTable::from_records(r, records),
+        MatchOptions::default(),
+    )
+    .expect("pipeline runs")
+}
+
+/// Clusters as sets of record keys, independent of record order and labels.
+fn partition(res: &MatchResult) -> Vec<Vec<RecordKey>> {
+    let mut by: BTreeMap<u32, Vec<RecordKey>> = BTreeMap::new();
+    for (i, &l) in res.clusters.iter().enumerate() {
+        by.entry(l).or_default().push(res.features.keys[i].clone());
+    }
+    let mut out: Vec<Vec<RecordKey>> = by
+        .into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn accuracy_floor_on_generated_data() {
+    // Floors sit below the figures measured at this size, so a regression fails the test.
+    for (domain, floor) in [
+        (Domain::Customer, 0.80),
+        (Domain::Product, 0.78),
+        (Domain::Supplier, 0.85),
+    ] {
+        let (r, g) = generated(domain, 500, 7);
+        let res = run(&r, &g.records);
+        let clusters: HashMap<_, _> = res
+            .features
+            .keys
+            .iter()
+            .cloned()
+            .zip(res.clusters.iter().copied())
+            .collect();
+        let ev = evaluate(&g.truth(), &clusters).expect("same records");
+        assert!(
+            ev.pairwise.f1 >= floor,
+            "{}: pairwise F1 {:.4} < {floor}",
+            domain.name(),
+            ev.pairwise.f1
+        );
+    }
+}
+
+#[test]
+fn order_and_thread_count_do_not_change_clusters() {
+    let (r, g) = generated(Domain::Customer, 400, 11);
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let base = one.install(|| partition(&run(&r, &g.records)));
+    assert_eq!(two.install(|| partition(&run(&r, &g.records))), base);
+    let mut reversed = g.records.clone();
+    reversed.reverse();
+    // Swapping halves changes which record comes first in every block.
+    let mid = reversed.len() / 2;
+    reversed.rotate_left(mid);
+    assert_eq!(two.install(|| partition(&run(&r, &reversed))), base);
+}
+
+/// One labelled pair: `expected,left,right,note`, records as `attr=value|attr=value`.
+fn parse_record(r: &DomainRules, id: &str, text: &str) -> SourceRecord {
+    let mut values = vec![None; r.attributes.len()];
+    for part in text.split('|').filter(|p| !p.is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .unwrap_or_else(|| panic!("bad field `{part}`"));
+        let i = r
+            .index_of(k.trim())
+            .unwrap_or_else(|| panic!("unknown attribute `{k}`"));
+        values[i] = Some(v.to_string());
+    }
+    let key = RecordKey {
+        system: SystemName::parse("CASE").unwrap(),
+        source_id: SourceKey::parse(id).unwrap(),
+    };
+    SourceRecord { key, values }
+}
+
+#[test]
+fn labelled_cases() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../match-rules/cases");
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for domain in Domain::ALL {
+        let path = dir.join(format!("{}.csv", domain.name()));
+        let Ok(mut rdr) = csv::Reader::from_path(&path) else {
+            continue;
+        };
+        // Parameters and term frequencies come from a generated background population.
+        let (r, g) = generated(domain, 300, 3);
+        let trained = run(&r, &g.records).params;
+        for (n, row) in rdr.records().enumerate() {
+            let row = row.expect("case row");
+            let expected = match &row[0] {
+                "match" => Decision::Match,
+                "review" => Decision::Review,
+                "non_match" => Decision::NonMatch,
+                other => panic!(
+                    "{}: row {}: unknown expectation `{other}`",
+                    path.display(),
+                    n + 2
+                ),
+            };
+            let mut records = g.records.clone();
+            records.push(parse_record(&r, &format!("L{n}"), &row[1]));
+            records.push(parse_record(&r, &format!("R{n}"), &row[2]));
+            let len = records.len();
+            let prepared = Prepared::new(
+                &r,
+                &StdContext::default(),
+                RawTable::from_records(&r, &records),
+            )
+            .unwrap();
+            let e = prepared.explain(&trained, len - 2, len - 1);
+            seen += 1;
+            if e.decision != expected {
+                failures.push(format!(
+                    "{} case {} ({}): expected {expected:?}, got {:?} p={:.3}: {}",
+                    domain.name(),
+                    n + 2,
+                    &row[3],
+                    e.decision,
+                    e.probability,
+                    e.summary()
+                ));
+            }
+        }
+    }
+    assert!(seen > 0, "no cases found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

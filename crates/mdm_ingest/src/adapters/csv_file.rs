@@ -1,0 +1,283 @@
+//! CSV adapter: a header row naming the columns, then one record per row. Handles quoting,
+//! a configurable delimiter (sniffed from the header when not given), UTF-8 with or without
+//! a byte-order mark, and Windows line ends. Reads byte records so a row with invalid UTF-8
+//! is quarantined rather than failing the file.
+
+use super::{cap_raw, RecordSource, RowSink};
+use crate::row::{ColumnName, QuarantineReason, RawRow, Rejection};
+use crate::IngestError;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CsvOptions {
+    /// Field delimiter; `None` sniffs `,` `;` tab or `|` from the header line.
+    pub delimiter: Option<u8>,
+}
+
+pub struct CsvSource<R: Read> {
+    label: String,
+    reader: csv::Reader<BufReader<R>>,
+    columns: Vec<ColumnName>,
+    delimiter: u8,
+    /// csv counts a `\r\n` line end's newline only when the next record starts, so a
+    /// record's start line is one short in files with Windows line ends.
+    line_offset: u64,
+}
+
+impl CsvSource<File> {
+    pub fn open(path: &Path, options: CsvOptions) -> Result<Self, IngestError> {
+        let file = File::open(path).map_err(|source| IngestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_reader(file, path.display().to_string(), options)
+    }
+}
+
+impl<R: Read> CsvSource<R> {
+    pub fn from_reader(input: R, label: String, options: CsvOptions) -> Result<Self, IngestError> {
+        let mut input = BufReader::with_capacity(256 * 1024, input);
+        let first_line = first_line(&mut input).map_err(|e| input_err(&label, e.to_string()))?;
+        let line_offset = u64::from(first_line.ends_with(b"\r"));
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| sniff_delimiter(&first_line));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(input);
+        let header = reader
+            .byte_headers()
+            .map_err(|e| input_err(&label, format!("reading the header: {e}")))?;
+        let mut columns: Vec<ColumnName> = Vec::with_capacity(header.len());
+        for (i, name) in header.iter().enumerate() {
+            let name = std::str::from_utf8(name)
+                .map_err(|_| input_err(&label, format!("header column {} is not UTF-8", i + 1)))?
+                .trim();
+            if name.is_empty() {
+                return Err(input_err(
+                    &label,
+                    format!("header column {} has no name", i + 1),
+                ));
+            }
+            if columns.iter().any(|c| c.as_ref() == name) {
+                return Err(input_err(
+                    &label,
+                    format!("header names column `{name}` twice"),
+                ));
+            }
+            columns.push(ColumnName::from(name));
+        }
+        if columns.is_empty() {
+            return Err(input_err(&label, "empty file: no header row".into()));
+        }
+        Ok(Self {
+            label,
+            reader,
+            columns,
+            delimiter,
+            line_offset,
+        })
+    }
+
+    /// The row as CSV text again, for the quarantine's raw column.
+    fn reassemble(&self, rec: &csv::ByteRecord) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let _ = w.write_byte_record(rec);
+        let bytes = w.into_inner().unwrap_or_default();
+        cap_raw(
+            String::from_utf8_lossy(&bytes)
+                .trim_end_matches('\n')
+                .to_string(),
+        )
+    }
+
+    fn to_row(&self, rec: &csv::ByteRecord) -> Result<Vec<(ColumnName, String)>, Rejection> {
+        if rec.len() != self.columns.len() {
+            return Err(Rejection::new(
+                QuarantineReason::MalformedRow,
+                format!(
+                    "{} fields where the header has {}",
+                    rec.len(),
+                    self.columns.len()
+                ),
+            )
+            .raw(self.reassemble(rec)));
+        }
+        let mut fields = Vec::with_capacity(rec.len());
+        for (col, value) in self.columns.iter().zip(rec.iter()) {
+            match std::str::from_utf8(value) {
+                Ok(v) => fields.push((col.clone(), v.to_string())),
+                Err(e) => {
+                    return Err(Rejection::new(
+                        QuarantineReason::InvalidUtf8,
+                        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                    )
+                    .field(col.as_ref())
+                    .raw(self.reassemble(rec)))
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+impl<R: Read> RecordSource for CsvSource<R> {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn columns(&self) -> Option<&[ColumnName]> {
+        Some(&self.columns)
+    }
+
+    fn for_each_row(&mut self, sink: &mut RowSink<'_>) -> Result<(), IngestError> {
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            match self.reader.read_byte_record(&mut rec) {
+                Ok(false) => return Ok(()),
+                Ok(true) => {
+                    let number = rec.position().map_or(0, |p| p.line()) + self.line_offset;
+                    sink(RawRow {
+                        number,
+                        content: self.to_row(&rec),
+                    })?;
+                }
+                Err(e) => return Err(input_err(&self.label, e.to_string())),
+            }
+        }
+    }
+}
+
+fn input_err(label: &str, message: String) -> IngestError {
+    IngestError::Input {
+        label: label.to_string(),
+        message,
+    }
+}
+
+/// The first line of the input (without consuming it), as far as the buffer holds it.
+fn first_line<R: Read>(input: &mut BufReader<R>) -> std::io::Result<Vec<u8>> {
+    let buf = input.fill_buf()?;
+    Ok(buf.split(|&b| b == b'\n').next().unwrap_or(&[]).to_vec())
+}
+
+/// Picks the delimiter that occurs most often in the header line (`,` when none does).
+fn sniff_delimiter(header: &[u8]) -> u8 {
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .map(|d| (header.iter().filter(|&&b| b == d).count(), d))
+        .max_by_key(|&(n, d)| (n, d == b','))
+        .filter(|&(n, _)| n > 0)
+        .map_or(b',', |(_, d)| d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &[u8], options: CsvOptions) -> Vec<RawRow> {
+        let mut src = CsvSource::from_reader(text, "t.csv".into(), options).unwrap();
+        let mut out = Vec::new();
+        src.for_each_row(&mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    fn values(r: &RawRow) -> Vec<(String, String)> {
+        r.content
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn bom_crlf_and_quotes() {
+        let text = b"\xEF\xBB\xBFsource_id,city\r\n1,\"Bad, Homburg\"\r\n2,\"say \"\"hi\"\"\"\r\n";
+        let r = rows(text, CsvOptions::default());
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            values(&r[0]),
+            vec![
+                ("source_id".into(), "1".into()),
+                ("city".into(), "Bad, Homburg".into())
+            ]
+        );
+        assert_eq!(values(&r[1])[1].1, "say \"hi\"");
+        assert_eq!((r[0].number, r[1].number), (2, 3));
+    }
+
+    #[test]
+    fn line_numbers_count_multiline_fields() {
+        let lf = &b"h,x\n1,a\n2,\"b\nc\"\n3,d\n"[..];
+        let crlf = &b"h,x\r\n1,a\r\n2,\"b\r\nc\"\r\n3,d\r\n"[..];
+        for text in [lf, crlf] {
+            let numbers: Vec<u64> = rows(text, CsvOptions::default())
+                .iter()
+                .map(|r| r.number)
+                .collect();
+            assert_eq!(numbers, [2, 3, 5], "{}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn semicolon_sniffed_and_explicit() {
+        let text = b"source_id;city\n1;Ulm\n";
+        assert_eq!(values(&rows(text, CsvOptions::default())[0])[1].1, "Ulm");
+        assert_eq!(
+            values(
+                &rows(
+                    text,
+                    CsvOptions {
+                        delimiter: Some(b';')
+                    }
+                )[0]
+            )[1]
+            .1,
+            "Ulm"
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_and_bad_utf8_are_rejections() {
+        let text = b"source_id,city\n1,Ulm,extra\n2,K\xF6ln\n3,Bonn\n";
+        let r = rows(text, CsvOptions::default());
+        let reasons: Vec<_> = r
+            .iter()
+            .map(|r| r.content.as_ref().err().map(|e| e.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                Some(QuarantineReason::MalformedRow),
+                Some(QuarantineReason::InvalidUtf8),
+                None
+            ]
+        );
+        let utf8 = r[1].content.as_ref().unwrap_err();
+        assert_eq!(utf8.field.as_deref(), Some("city"));
+        assert_eq!(
+            r[0].content.as_ref().unwrap_err().raw.as_deref(),
+            Some("1,Ulm,extra")
+        );
+    }
+
+    #[test]
+    fn header_problems_fail_the_file() {
+        assert!(CsvSource::from_reader(&b""[..], "t".into(), CsvOptions::default()).is_err());
+        assert!(
+            CsvSource::from_reader(&b"a,a\n1,2\n"[..], "t".into(), CsvOptions::default()).is_err()
+        );
+    }
+}

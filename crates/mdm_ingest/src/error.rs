@@ -1,0 +1,26 @@
+//! Errors that stop a load as a whole (a row-level problem is a quarantine entry instead).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{label}: {message}")]
+    Input { label: String, message: String },
+    #[error("{label}: no column maps to `source_id` (columns: {columns}); name one `source_id` or map it in [systems.<SYSTEM>.mapping]")]
+    NoSourceIdColumn { label: String, columns: String },
+    #[error("SQL source {label}: {message}")]
+    Sql { label: String, message: String },
+    #[error(transparent)]
+    Store(#[from] mdm_store::StoreError),
+}
+
+impl From<diesel::result::Error> for IngestError {
+    fn from(e: diesel::result::Error) -> Self {
+        IngestError::Store(e.into())
+    }
+}

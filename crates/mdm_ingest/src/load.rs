@@ -1,0 +1,331 @@
+//! The load: streams an adapter's rows into staging, one chunk per transaction.
+//!
+//! Memory stays flat whatever the file size: only one chunk of rows is held, and staging is
+//! asked only about that chunk's source_ids. The store's `seen_batch_id` carries what this
+//! load has already seen, so a duplicate in a later chunk and a snapshot's deletions need no
+//! in-memory set of every key either. (The alternative, a map of every key to its hash for
+//! the system, is O(records) and would make a 10M-record system cost a gigabyte.)
+//!
+//! A chunk commits as a whole; a load that fails midway leaves the chunks before it staged
+//! (each is valid source data, and re-running the load converges) and its batch `failed`.
+//! A snapshot's deletions run only after every row was read and staged.
+
+use crate::adapters::RecordSource;
+use crate::mapping::ColumnMapping;
+use crate::prepare::{PreparedRow, Preparer, SOURCE_ID};
+use crate::row::{QuarantineReason, RawRow, Rejection};
+use crate::IngestError;
+use diesel::Connection;
+use mdm_core::{DomainRules, SystemName};
+use mdm_store::batches::{self, BatchCounts, BatchStatus};
+use mdm_store::quarantine::NewQuarantinedRow;
+use mdm_store::staging::{self, NewVersion, RecordStatus};
+use mdm_store::systems::{self, Registration};
+use mdm_store::{now, DbConnection};
+use std::collections::HashSet;
+use std::time::Instant;
+
+pub const DEFAULT_CHUNK_SIZE: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions<'a> {
+    pub domain: &'a str,
+    pub system: &'a SystemName,
+    /// The input is a full extract: current records it lacks are marked deleted.
+    pub snapshot: bool,
+    pub chunk_size: usize,
+}
+
+/// What a load did; `--json` prints exactly this.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoadSummary {
+    pub batch_id: i64,
+    pub domain: String,
+    pub system: String,
+    pub file: String,
+    pub read: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub quarantined: u64,
+    /// True when this load registered the system (no configuration declared it).
+    #[serde(skip)]
+    pub registered_system: bool,
+}
+
+/// One row waiting in the current chunk.
+struct Pending {
+    number: u64,
+    outcome: Result<PreparedRow, Rejection>,
+}
+
+/// Loads every row of `source` into staging. `progress` is called after each chunk with
+/// the rows read so far.
+pub fn load(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    mapping: &ColumnMapping,
+    opts: &LoadOptions<'_>,
+    source: &mut dyn RecordSource,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LoadSummary, IngestError> {
+    let started = Instant::now();
+    let system = opts.system.as_str();
+    let mut preparer = Preparer::new(rules, mapping);
+    if let Some(columns) = source.columns() {
+        let has_key = columns
+            .iter()
+            .any(|c| preparer.staged_name(c).as_ref() == SOURCE_ID);
+        if !has_key {
+            let columns = columns
+                .iter()
+                .map(|c| c.as_ref())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(IngestError::NoSourceIdColumn {
+                label: source.label().to_string(),
+                columns,
+            });
+        }
+    }
+    let registered =
+        systems::ensure_registered(conn, system)? == Registration::RegisteredUndeclared;
+    if registered {
+        tracing::info!(
+            system,
+            "source system is not declared in the configuration; registered with the lowest trust"
+        );
+    }
+    let label = source.label().to_string();
+    let batch_id = batches::start(conn, opts.domain, system, &label, opts.snapshot)?;
+    tracing::info!(batch_id, domain = opts.domain, system, source = %label, "load started");
+    let mut writer = ChunkWriter {
+        conn,
+        batch_id,
+        domain: opts.domain,
+        system,
+        source: &label,
+        counts: BatchCounts::default(),
+    };
+    let result = stream(&mut writer, &mut preparer, source, opts, progress);
+    let mut counts = writer.counts;
+    let result = result.and_then(|()| {
+        if opts.snapshot {
+            counts.deleted = staging::delete_unseen(conn, opts.domain, system, batch_id)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = &result {
+        // Best effort: the original error matters more than a failure to record it.
+        let _ = batches::finish(
+            conn,
+            batch_id,
+            &counts,
+            BatchStatus::Failed,
+            Some(&e.to_string()),
+        );
+        tracing::warn!(batch_id, read = counts.read, "load failed");
+        return Err(result.unwrap_err());
+    }
+    batches::finish(conn, batch_id, &counts, BatchStatus::Completed, None)?;
+    tracing::info!(
+        batch_id,
+        read = counts.read,
+        new = counts.new,
+        changed = counts.changed,
+        unchanged = counts.unchanged,
+        deleted = counts.deleted,
+        quarantined = counts.quarantined,
+        secs = started.elapsed().as_secs_f64(),
+        "load finished"
+    );
+    Ok(LoadSummary {
+        batch_id,
+        domain: opts.domain.to_string(),
+        system: system.to_string(),
+        file: label,
+        read: counts.read,
+        new: counts.new,
+        changed: counts.changed,
+        unchanged: counts.unchanged,
+        deleted: counts.deleted,
+        quarantined: counts.quarantined,
+        registered_system: registered,
+    })
+}
+
+fn stream(
+    writer: &mut ChunkWriter<'_>,
+    preparer: &mut Preparer<'_>,
+    source: &mut dyn RecordSource,
+    opts: &LoadOptions<'_>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), IngestError> {
+    let chunk_size = opts.chunk_size.max(1);
+    let mut chunk: Vec<Pending> = Vec::with_capacity(chunk_size);
+    source.for_each_row(&mut |row: RawRow| {
+        let outcome = row.content.and_then(|fields| preparer.prepare(fields));
+        chunk.push(Pending {
+            number: row.number,
+            outcome,
+        });
+        if chunk.len() >= chunk_size {
+            writer.write(std::mem::take(&mut chunk))?;
+            progress(writer.counts.read);
+        }
+        Ok(())
+    })?;
+    if !chunk.is_empty() {
+        writer.write(chunk)?;
+    }
+    progress(writer.counts.read);
+    Ok(())
+}
+
+/// Classifies and writes chunks of one batch.
+struct ChunkWriter<'a> {
+    conn: &'a mut DbConnection,
+    batch_id: i64,
+    domain: &'a str,
+    system: &'a str,
+    source: &'a str,
+    counts: BatchCounts,
+}
+
+/// The writes one chunk needs.
+#[derive(Default)]
+struct ChunkPlan<'a> {
+    seen: Vec<i64>,
+    ended: Vec<i64>,
+    inserts: Vec<NewVersion<'a>>,
+    quarantine: Vec<NewQuarantinedRow<'a>>,
+    counts: BatchCounts,
+}
+
+impl ChunkWriter<'_> {
+    fn write(&mut self, chunk: Vec<Pending>) -> Result<(), IngestError> {
+        let (batch_id, domain, system, source) =
+            (self.batch_id, self.domain, self.system, self.source);
+        let counts = self.conn.transaction(|c| {
+            let keys: Vec<&str> = chunk
+                .iter()
+                .filter_map(|p| p.outcome.as_ref().ok().map(|r| r.source_id.as_str()))
+                .collect();
+            let live = staging::lookup_live(c, domain, system, &keys)?;
+            let plan = plan_chunk(chunk, &live, batch_id, domain, system, source);
+            staging::mark_seen(c, batch_id, &plan.seen)?;
+            staging::end_versions(c, batch_id, &plan.ended)?;
+            staging::insert_versions(c, &plan.inserts)?;
+            mdm_store::quarantine::insert(c, &plan.quarantine)?;
+            Ok::<_, IngestError>(plan.counts)
+        })?;
+        let total = &mut self.counts;
+        total.read += counts.read;
+        total.new += counts.new;
+        total.changed += counts.changed;
+        total.unchanged += counts.unchanged;
+        total.quarantined += counts.quarantined;
+        Ok(())
+    }
+}
+
+/// Decides, row by row, what a chunk does to staging. Pure: no database access.
+fn plan_chunk<'a>(
+    chunk: Vec<Pending>,
+    live: &std::collections::HashMap<String, staging::LiveVersion>,
+    batch_id: i64,
+    domain: &'a str,
+    system: &'a str,
+    source: &'a str,
+) -> ChunkPlan<'a> {
+    let t = now();
+    let mut plan = ChunkPlan::default();
+    let mut in_chunk: HashSet<String> = HashSet::with_capacity(chunk.len());
+    for Pending { number, outcome } in chunk {
+        plan.counts.read += 1;
+        let row = match outcome {
+            Ok(row) => row,
+            Err(rejection) => {
+                plan.quarantine.push(quarantined(
+                    rejection, number, batch_id, domain, system, source, t,
+                ));
+                plan.counts.quarantined += 1;
+                continue;
+            }
+        };
+        let existing = live.get(&row.source_id);
+        let already_seen = existing.is_some_and(|l| l.seen_batch_id == batch_id);
+        if already_seen || !in_chunk.insert(row.source_id.clone()) {
+            let mut r = Rejection::new(
+                QuarantineReason::DuplicateSourceId,
+                "source_id appeared earlier in this load",
+            )
+            .field(SOURCE_ID)
+            .raw(row.attributes);
+            r.source_id = Some(row.source_id);
+            plan.quarantine
+                .push(quarantined(r, number, batch_id, domain, system, source, t));
+            plan.counts.quarantined += 1;
+            continue;
+        }
+        let version = match existing {
+            None => {
+                plan.counts.new += 1;
+                1
+            }
+            Some(l) if l.status == RecordStatus::Current && l.content_hash == row.content_hash => {
+                plan.seen.push(l.id);
+                plan.counts.unchanged += 1;
+                continue;
+            }
+            Some(l) => {
+                // A changed record, or one a snapshot had deleted coming back (counted new).
+                if l.status == RecordStatus::Current {
+                    plan.counts.changed += 1;
+                } else {
+                    plan.counts.new += 1;
+                }
+                plan.ended.push(l.id);
+                l.version + 1
+            }
+        };
+        plan.inserts.push(NewVersion {
+            domain,
+            system,
+            source_id: row.source_id,
+            version,
+            status: RecordStatus::Current.as_str(),
+            attributes: row.attributes,
+            content_hash: row.content_hash,
+            batch_id,
+            loaded_at: t,
+            seen_batch_id: batch_id,
+        });
+    }
+    plan
+}
+
+fn quarantined<'a>(
+    r: Rejection,
+    number: u64,
+    batch_id: i64,
+    domain: &'a str,
+    system: &'a str,
+    source: &'a str,
+    t: chrono::NaiveDateTime,
+) -> NewQuarantinedRow<'a> {
+    NewQuarantinedRow {
+        batch_id,
+        domain,
+        system,
+        source,
+        row_number: i64::try_from(number).unwrap_or(i64::MAX),
+        source_id: r.source_id,
+        field: r.field,
+        reason: r.reason.code(),
+        detail: r.detail,
+        raw: r.raw,
+        quarantined_at: t,
+    }
+}

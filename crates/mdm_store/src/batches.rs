@@ -1,0 +1,114 @@
+//! Load batches: one row per ingest run (a file, a SQL pull, an HTTP push), with its counts.
+//!
+//! Batch ids increase with time on both backends, so "what changed since batch N" is a
+//! range query for the incremental reconcile that comes later.
+
+use crate::schema::load_batches::dsl as lb;
+use crate::{now, on_backend, DbConnection, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchStatus {
+    Running,
+    Completed,
+    Failed,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Running => "running",
+            BatchStatus::Completed => "completed",
+            BatchStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a load did, row by row. `read == new + changed + unchanged + quarantined`
+/// (deleted counts records absent from a snapshot, not rows of the file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchCounts {
+    pub read: u64,
+    pub new: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub quarantined: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::load_batches)]
+pub struct LoadBatch {
+    pub id: i64,
+    pub domain: String,
+    pub system: String,
+    pub source: String,
+    pub snapshot: bool,
+    pub status: String,
+    pub started_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+    pub rows_read: i64,
+    pub rows_new: i64,
+    pub rows_changed: i64,
+    pub rows_unchanged: i64,
+    pub rows_deleted: i64,
+    pub rows_quarantined: i64,
+    pub error: Option<String>,
+}
+
+/// Opens a batch in status `running` and returns its id.
+pub fn start(
+    conn: &mut DbConnection,
+    domain: &str,
+    system: &str,
+    source: &str,
+    snapshot: bool,
+) -> Result<i64, StoreError> {
+    let values = (
+        lb::domain.eq(domain),
+        lb::system.eq(system),
+        lb::source.eq(source),
+        lb::snapshot.eq(snapshot),
+        lb::status.eq(BatchStatus::Running.as_str()),
+        lb::started_at.eq(now()),
+    );
+    let id = on_backend!(conn, c => diesel::insert_into(lb::load_batches)
+        .values(values)
+        .returning(lb::id)
+        .get_result::<i64>(c))?;
+    Ok(id)
+}
+
+/// Closes a batch with its final counts and status.
+pub fn finish(
+    conn: &mut DbConnection,
+    id: i64,
+    counts: &BatchCounts,
+    status: BatchStatus,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    diesel::update(lb::load_batches.find(id))
+        .set((
+            lb::status.eq(status.as_str()),
+            lb::finished_at.eq(Some(now())),
+            lb::rows_read.eq(n(counts.read)),
+            lb::rows_new.eq(n(counts.new)),
+            lb::rows_changed.eq(n(counts.changed)),
+            lb::rows_unchanged.eq(n(counts.unchanged)),
+            lb::rows_deleted.eq(n(counts.deleted)),
+            lb::rows_quarantined.eq(n(counts.quarantined)),
+            lb::error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<LoadBatch>, StoreError> {
+    Ok(lb::load_batches
+        .find(id)
+        .select(LoadBatch::as_select())
+        .first(conn)
+        .optional()?)
+}

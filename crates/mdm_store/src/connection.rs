@@ -1,0 +1,103 @@
+//! Connections: one diesel `MultiConnection` over SQLite and PostgreSQL, opened from a URL.
+//!
+//! [`open`] is what the application uses: it connects, tunes SQLite (WAL, foreign keys,
+//! busy timeout) and applies pending migrations. [`connect`] only connects; the SQL pull
+//! adapter uses it to read a source system's database, which mdm must never migrate.
+
+use crate::url::DatabaseUrl;
+use crate::StoreError;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+/// A connection to either backend. Queries that the MultiConnection cannot express (multi-row
+/// inserts, upserts) match on the variant through [`crate::on_backend!`].
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the same code against the concrete connection of either backend:
+/// `on_backend!(conn, c => diesel::insert_into(t).values(&rows).execute(c))`.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Sqlite($c) => $body,
+            $crate::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
+/// Connects without touching the schema.
+pub fn connect(url: &str) -> Result<DbConnection, StoreError> {
+    let parsed = DatabaseUrl::parse(url)?;
+    match &parsed {
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.to_string_lossy();
+            let conn = SqliteConnection::establish(&path).map_err(|e| StoreError::Connect {
+                url: parsed.to_string(),
+                message: e.to_string(),
+            })?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+        DatabaseUrl::Postgres(raw) => {
+            let conn =
+                PgConnection::establish(&DatabaseUrl::pg_with_timeout(raw)).map_err(|e| {
+                    StoreError::Connect {
+                        url: parsed.to_string(),
+                        message: format!(
+                            "{} (is PostgreSQL running and reachable? gave up after {}s)",
+                            e.to_string().trim(),
+                            crate::url::PG_CONNECT_TIMEOUT_SECS
+                        ),
+                    }
+                })?;
+            Ok(DbConnection::Pg(conn))
+        }
+    }
+}
+
+/// Connects, tunes the session and applies pending migrations: the store, ready to use.
+pub fn open(url: &str) -> Result<DbConnection, StoreError> {
+    let mut conn = connect(url)?;
+    tune(&mut conn)?;
+    crate::migrate::run_pending(&mut conn)?;
+    Ok(conn)
+}
+
+/// Session settings. SQLite: WAL lets readers run beside the nightly writer, NORMAL sync is
+/// safe under WAL and much faster, and the busy timeout turns lock contention into waiting.
+fn tune(conn: &mut DbConnection) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;",
+        )?,
+        // Custom plans: diesel keeps prepared statements, and a generic plan made while a
+        // table was small (a seq scan) would otherwise stay in use as it grows to millions.
+        DbConnection::Pg(c) => {
+            c.batch_execute("SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_plan")?
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! The store's error type: user-facing problems (a bad URL, an unreachable server) apart
+//! from query failures.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("migrating the database failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("unexpected value in the database: {0}")]
+    Corrupt(String),
+}

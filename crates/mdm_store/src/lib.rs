@@ -1,0 +1,33 @@
+//! All of mdm's SQL: the staging store on SQLite (the embedded default) or PostgreSQL.
+//!
+//! Sits under ingest and (later) reconcile: adapters hand validated rows to ingest, which
+//! classifies them and writes them here through the primitives of [`staging`],
+//! [`quarantine`], [`batches`], [`systems`] and [`watermarks`]. One code path serves both
+//! backends through the [`DbConnection`] MultiConnection; queries the MultiConnection cannot
+//! express run the same diesel code per backend through [`on_backend!`].
+//!
+//! Architecture invariant: this crate knows nothing of files, HTTP or configuration; it is
+//! given URLs and rows. It never logs attribute values, only ids and counts.
+
+pub mod batches;
+mod connection;
+mod error;
+pub mod migrate;
+pub mod quarantine;
+pub mod schema;
+pub mod staging;
+pub mod systems;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod url;
+pub mod watermarks;
+
+pub use connection::{connect, open, Backend, DbConnection};
+pub use error::StoreError;
+pub use systems::LOWEST_TRUST;
+pub use url::{redact, DatabaseUrl, PG_CONNECT_TIMEOUT_SECS};
+
+/// The current time as stored: UTC without an offset (TIMESTAMP on both backends).
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,6 @@
+//! Vocabularies the generators draw from.
+
+pub mod countries;
+pub mod nicknames;
+pub mod orgs;
+pub mod products;

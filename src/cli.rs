@@ -1,0 +1,46 @@
+//! Argument parsing (clap). Each subcommand's arguments live beside its code in `commands/`.
+
+use crate::commands;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mdm",
+    version,
+    about = "Master data management hub: ingest, match, survive, identify, publish"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (default: ./mdm.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH (default sqlite://mdm.db) or postgres://...
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// More log output (-v info, -vv debug). MDM_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write synthetic source files (one CSV per system) and a truth file.
+    Generate(commands::generate::GenerateArgs),
+    /// Match files in memory (no database) and write every record's cluster.
+    Match(commands::match_files::MatchArgs),
+    /// Compare clusters with a truth file: pairwise precision/recall/F1 and B-cubed F1.
+    Evaluate(commands::evaluate::EvaluateArgs),
+    /// Load a CSV or NDJSON file (or a configured SQL source) into staging.
+    Ingest(commands::ingest::IngestArgs),
+    /// Apply database migrations (they are also applied on every start).
+    Migrate,
+}

@@ -1,0 +1,272 @@
+//! `mdm match`: in-memory matching of CSV files, no database. Reads each `SYSTEM=FILE`
+//! (header: canonical attribute names plus `source_id`; other columns ignored), runs the
+//! pipeline (`mdm_core::pipeline`), and writes `source_system,source_id,cluster_id` for
+//! every input record. Optional: scored pairs with explanations, the blocking report,
+//! training or reusing parameters. Phase times go to stderr.
+
+use anyhow::{bail, Context};
+use mdm_core::pipeline::{self, features::RawTable, MatchOptions, Prepared};
+use mdm_core::score::Params;
+use mdm_core::standardize::StdContext;
+use mdm_core::{DomainRules, RecordKey, SourceKey, SystemName};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct MatchArgs {
+    /// The domain whose rules apply (customer, product, supplier, ...).
+    #[arg(long)]
+    pub domain: String,
+    /// `SYSTEM=FILE`, once per source file.
+    #[arg(long = "input", required = true, value_name = "SYSTEM=FILE")]
+    pub inputs: Vec<String>,
+    /// Where to write `source_system,source_id,cluster_id`.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write scored pairs (review or better, and overridden ones) with explanations.
+    #[arg(long)]
+    pub pairs: Option<PathBuf>,
+    /// Print candidate pairs per blocking rule (and capped blocks) before scoring.
+    #[arg(long)]
+    pub explain_blocking: bool,
+    /// Train parameters on these files and save them here.
+    #[arg(long, conflicts_with = "params")]
+    pub train: Option<PathBuf>,
+    /// Reuse parameters saved by `--train` instead of training.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn run(args: MatchArgs, settings: &Settings) -> anyhow::Result<()> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().context("starting worker threads")?;
+    pool.install(|| run_in_pool(&args, settings))
+}
+
+fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &args.domain)?;
+    let ctx = StdContext {
+        default_country: settings.default_country.clone(),
+        ..StdContext::default()
+    };
+    let t = Instant::now();
+    let raw = read_inputs(&rules, &args.inputs)?;
+    eprintln!(
+        "read        {:>8.3} s  ({} records)",
+        t.elapsed().as_secs_f64(),
+        raw.len()
+    );
+    if args.explain_blocking {
+        explain_blocking(&rules, &ctx, &args.inputs)?;
+    }
+    let params = match &args.params {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(
+                serde_json::from_str::<Params>(&text)
+                    .with_context(|| format!("parsing {}", p.display()))?,
+            )
+        }
+        None => None,
+    };
+    let res = pipeline::run(
+        &rules,
+        &ctx,
+        raw,
+        MatchOptions {
+            params,
+            ..Default::default()
+        },
+    )?;
+    for (phase, d) in &res.timings {
+        eprintln!("{phase:<11} {:>8.3} s", d.as_secs_f64());
+    }
+    eprintln!(
+        "candidate pairs {}, matches {}, review {}, clusters {}",
+        res.candidate_pairs,
+        res.scored
+            .iter()
+            .filter(|s| s.decision == mdm_core::rules::matching::Decision::Match)
+            .count(),
+        res.scored
+            .iter()
+            .filter(|s| s.decision == mdm_core::rules::matching::Decision::Review)
+            .count(),
+        count_clusters(&res.clusters),
+    );
+    if let Some(path) = &args.train {
+        std::fs::write(path, serde_json::to_string_pretty(&res.params)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let t = Instant::now();
+    write_clusters(&args.out, &res)?;
+    if let Some(path) = &args.pairs {
+        write_pairs(path, &rules, &ctx, &args.inputs, &res)?;
+    }
+    eprintln!("write       {:>8.3} s", t.elapsed().as_secs_f64());
+    eprintln!("total       {:>8.3} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn count_clusters(labels: &[u32]) -> usize {
+    labels
+        .iter()
+        .enumerate()
+        .filter(|(i, &l)| *i as u32 == l)
+        .count()
+}
+
+/// Streams every input file into one interned table.
+fn read_inputs(rules: &DomainRules, inputs: &[String]) -> anyhow::Result<RawTable> {
+    let mut table = RawTable::new(rules);
+    for spec in inputs {
+        let Some((system, file)) = spec.split_once('=') else {
+            bail!("--input expects SYSTEM=FILE, got `{spec}`");
+        };
+        let system = SystemName::parse(system)?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(file)
+            .with_context(|| format!("opening {file}"))?;
+        let header = rdr
+            .headers()
+            .with_context(|| format!("{file}: reading header"))?
+            .clone();
+        let Some(id_col) = header.iter().position(|h| h.trim() == "source_id") else {
+            bail!("{file}: no `source_id` column");
+        };
+        // Attribute index -> column in this file.
+        let cols: Vec<Option<usize>> = rules
+            .attributes
+            .iter()
+            .map(|a| header.iter().position(|h| h.trim() == a.name))
+            .collect();
+        let mut rec = csv::StringRecord::new();
+        let mut row = 1;
+        while rdr
+            .read_record(&mut rec)
+            .with_context(|| format!("{file}: row {}", row + 1))?
+        {
+            row += 1;
+            let id = SourceKey::parse(rec.get(id_col).unwrap_or(""))
+                .with_context(|| format!("{file}: row {row}: source_id"))?;
+            let key = RecordKey {
+                system: system.clone(),
+                source_id: id,
+            };
+            table.push(key, |i| cols[i].and_then(|c| rec.get(c)));
+        }
+    }
+    Ok(table)
+}
+
+fn cluster_id(key: &RecordKey) -> String {
+    format!("{}:{}", key.system, key.source_id)
+}
+
+fn write_clusters(path: &PathBuf, res: &pipeline::MatchResult) -> anyhow::Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record(["source_system", "source_id", "cluster_id"])?;
+    // The label is the smallest record index; the id is that record's SYSTEM:source_id
+    // made deterministic by taking the smallest key of the cluster.
+    let mut smallest: Vec<Option<usize>> = vec![None; res.clusters.len()];
+    for (i, &l) in res.clusters.iter().enumerate() {
+        let s = &mut smallest[l as usize];
+        if s.is_none_or(|j| res.features.keys[i] < res.features.keys[j]) {
+            *s = Some(i);
+        }
+    }
+    for (i, key) in res.features.keys.iter().enumerate() {
+        let rep = smallest[res.clusters[i] as usize].unwrap_or(i);
+        w.write_record([
+            key.system.as_str(),
+            key.source_id.as_str(),
+            &cluster_id(&res.features.keys[rep]),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_pairs(
+    path: &PathBuf,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    inputs: &[String],
+    res: &pipeline::MatchResult,
+) -> anyhow::Result<()> {
+    // Features were moved into the result; rebuild a prepared view for explanations.
+    let prepared = Prepared::new(rules, ctx, read_inputs(rules, inputs)?)?;
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record([
+        "left_system",
+        "left_id",
+        "right_system",
+        "right_id",
+        "decision",
+        "probability",
+        "match_weight",
+        "prior_weight",
+        "explanation",
+    ])?;
+    for s in &res.scored {
+        let e = prepared.explain(&res.params, s.a as usize, s.b as usize);
+        let (l, r) = (
+            &res.features.keys[s.a as usize],
+            &res.features.keys[s.b as usize],
+        );
+        w.write_record([
+            l.system.as_str(),
+            l.source_id.as_str(),
+            r.system.as_str(),
+            r.source_id.as_str(),
+            e.decision.name(),
+            &format!("{:.6}", e.probability),
+            &format!("{:.3}", e.total_weight),
+            &format!("{:.3}", e.prior_weight),
+            &e.summary(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn explain_blocking(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    inputs: &[String],
+) -> anyhow::Result<()> {
+    let prepared = Prepared::new(rules, ctx, read_inputs(rules, inputs)?)?;
+    let c = prepared.candidates()?;
+    eprintln!(
+        "blocking: {} records, {} candidate pairs after removing repeats",
+        prepared.features.len(),
+        c.pairs.len()
+    );
+    for r in &c.reports {
+        eprintln!(
+            "  {:<40} pairs {:>12}  new {:>12}  capped blocks {:>5}  pairs skipped {:>12}",
+            r.rule,
+            r.pairs,
+            r.new_pairs,
+            r.capped.len(),
+            r.skipped_pairs
+        );
+        for (hash, size) in r.capped.iter().take(5) {
+            eprintln!("      capped key #{hash:016x}: {size} records");
+        }
+    }
+    Ok(())
+}

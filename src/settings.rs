@@ -1,0 +1,380 @@
+//! Layered settings, lowest to highest: built-in defaults < `mdm.toml` in the working
+//! directory (or `--config FILE`) < `MDM__SECTION__KEY` environment variables (and
+//! `MDM_DATABASE_URL`) < command-line flags. Read once at start into typed structs and
+//! passed down; there is no global settings static.
+//!
+//! Secrets: database URLs may carry passwords, so `Debug` and every message show them
+//! redacted (`mdm_store::redact`).
+
+use crate::cli::GlobalArgs;
+use anyhow::{bail, Context};
+use mdm_core::standardize::DateOrder;
+use mdm_core::SystemName;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://mdm.db";
+pub const DEFAULT_CONFIG_FILE: &str = "mdm.toml";
+pub const DEFAULT_RULES_DIR: &str = "match-rules";
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    /// Directory of domain rules files; shipped rules are used for domains it lacks.
+    pub rules_dir: Option<PathBuf>,
+    pub default_country: String,
+    pub date_order: DateOrder,
+    /// Declared source systems by (upper-case) name.
+    pub systems: BTreeMap<SystemName, SystemSettings>,
+    pub ingest: IngestSettings,
+    /// The configuration file read, if any.
+    pub config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemSettings {
+    /// 1 is the most trusted.
+    pub trust: i32,
+    /// Source column -> canonical name.
+    pub mapping: BTreeMap<String, String>,
+    /// CSV delimiter for this system's files.
+    pub delimiter: Option<u8>,
+    pub sql: Option<SqlSourceSettings>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct SqlSourceSettings {
+    pub url: String,
+    pub query: String,
+    pub watermark: Option<String>,
+}
+
+impl std::fmt::Debug for SqlSourceSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlSourceSettings")
+            .field("url", &mdm_store::redact(&self.url))
+            .field("query", &self.query)
+            .field("watermark", &self.watermark)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSettings {
+    /// Rows per transaction.
+    pub chunk_size: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &mdm_store::redact(&self.database_url))
+            .field("rules_dir", &self.rules_dir)
+            .field("default_country", &self.default_country)
+            .field("date_order", &self.date_order)
+            .field("systems", &self.systems)
+            .field("ingest", &self.ingest)
+            .field("config_file", &self.config_file)
+            .finish()
+    }
+}
+
+/// The shape of the merged configuration, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    database_url: String,
+    rules_dir: Option<PathBuf>,
+    default_country: String,
+    date_order: String,
+    #[serde(default)]
+    systems: BTreeMap<String, RawSystem>,
+    ingest: RawIngest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSystem {
+    trust: Option<i32>,
+    #[serde(default)]
+    mapping: BTreeMap<String, String>,
+    delimiter: Option<String>,
+    sql: Option<RawSql>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSql {
+    url: String,
+    query: String,
+    watermark: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    chunk_size: usize,
+}
+
+impl Settings {
+    pub fn load(global: &GlobalArgs) -> anyhow::Result<Self> {
+        Self::load_from(global, std::env::vars(), Path::new("."))
+    }
+
+    /// `load` with the environment and working directory given, for tests.
+    pub fn load_from(
+        global: &GlobalArgs,
+        env: impl IntoIterator<Item = (String, String)>,
+        cwd: &Path,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder()
+            .set_default("database_url", DEFAULT_DATABASE_URL)?
+            .set_default("default_country", "DE")?
+            .set_default("date_order", "day_first")?
+            .set_default(
+                "ingest.chunk_size",
+                mdm_ingest::load::DEFAULT_CHUNK_SIZE as i64,
+            )?;
+        let config_file = match &global.config {
+            Some(path) if !path.exists() => {
+                bail!("configuration file {} does not exist", path.display())
+            }
+            Some(path) => Some(path.clone()),
+            None => Some(cwd.join(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        if let Some(path) = &config_file {
+            let text = normalized_file(path)?;
+            builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("MDM")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(mdm_env(env))),
+        );
+        if let Some(url) = &global.database_url {
+            builder = builder.set_override("database_url", url.as_str())?;
+        }
+        let raw: RawSettings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Self::validate(raw, config_file, cwd)
+    }
+
+    fn validate(
+        raw: RawSettings,
+        config_file: Option<PathBuf>,
+        cwd: &Path,
+    ) -> anyhow::Result<Self> {
+        mdm_store::DatabaseUrl::parse(&raw.database_url).context("database_url")?;
+        let date_order = match raw.date_order.as_str() {
+            "day_first" => DateOrder::DayFirst,
+            "month_first" => DateOrder::MonthFirst,
+            other => bail!("date_order must be `day_first` or `month_first`, not `{other}`"),
+        };
+        let country = raw.default_country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            bail!(
+                "default_country must be an ISO 3166-1 alpha-2 code such as DE, not `{}`",
+                raw.default_country
+            );
+        }
+        if raw.ingest.chunk_size == 0 {
+            bail!("ingest.chunk_size must be at least 1");
+        }
+        let rules_dir = match raw.rules_dir {
+            Some(dir) if dir.as_os_str().is_empty() => None,
+            Some(dir) => Some(dir),
+            None => Some(PathBuf::from(DEFAULT_RULES_DIR)).filter(|d| cwd.join(d).is_dir()),
+        };
+        let mut systems = BTreeMap::new();
+        for (name, sys) in raw.systems {
+            let system = SystemName::parse(&name).with_context(|| format!("[systems.{name}]"))?;
+            let settings = system_settings(&name, sys)?;
+            if systems.insert(system, settings).is_some() {
+                bail!("[systems.{name}] is declared twice");
+            }
+        }
+        Ok(Self {
+            database_url: raw.database_url,
+            rules_dir,
+            default_country: country,
+            date_order,
+            systems,
+            ingest: IngestSettings {
+                chunk_size: raw.ingest.chunk_size,
+            },
+            config_file,
+        })
+    }
+
+    /// The settings of `system`, if configuration declares it.
+    pub fn system(&self, system: &SystemName) -> Option<&SystemSettings> {
+        self.systems.get(system)
+    }
+
+    /// Declared systems as the store registers them.
+    pub fn declared_systems(&self) -> Vec<mdm_store::systems::DeclaredSystem> {
+        self.systems
+            .iter()
+            .map(|(name, s)| mdm_store::systems::DeclaredSystem {
+                name: name.to_string(),
+                trust_rank: s.trust,
+            })
+            .collect()
+    }
+}
+
+fn system_settings(name: &str, raw: RawSystem) -> anyhow::Result<SystemSettings> {
+    let trust = raw.trust.unwrap_or(mdm_store::LOWEST_TRUST - 1);
+    if !(1..mdm_store::LOWEST_TRUST).contains(&trust) {
+        bail!(
+            "[systems.{name}] trust must be between 1 (most trusted) and {}",
+            mdm_store::LOWEST_TRUST - 1
+        );
+    }
+    let delimiter = match raw.delimiter.as_deref() {
+        None => None,
+        Some(d) => Some(parse_delimiter(d).with_context(|| format!("[systems.{name}] delimiter"))?),
+    };
+    let sql = raw.sql.map(|s| SqlSourceSettings {
+        url: s.url,
+        query: s.query,
+        watermark: s.watermark,
+    });
+    if let Some(s) = &sql {
+        mdm_store::DatabaseUrl::parse(&s.url)
+            .with_context(|| format!("[systems.{name}.sql] url"))?;
+    }
+    Ok(SystemSettings {
+        trust,
+        mapping: raw.mapping,
+        delimiter,
+        sql,
+    })
+}
+
+/// A one-character CSV delimiter; `\t` or `tab` for a tab.
+pub fn parse_delimiter(d: &str) -> anyhow::Result<u8> {
+    match d {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        d if d.len() == 1 && d.is_ascii() => Ok(d.as_bytes()[0]),
+        other => bail!("a delimiter is one ASCII character, not `{other}`"),
+    }
+}
+
+/// The `MDM__...` variables, plus `MDM_DATABASE_URL` as an alias of `MDM__DATABASE_URL`
+/// (config's prefix handling would otherwise ignore it silently).
+fn mdm_env(env: impl IntoIterator<Item = (String, String)>) -> config::Map<String, String> {
+    let mut vars: config::Map<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.to_ascii_uppercase().starts_with("MDM_"))
+        .collect();
+    if let Some(url) = vars.remove("MDM_DATABASE_URL") {
+        vars.entry("MDM__DATABASE_URL".into()).or_insert(url);
+    }
+    vars.retain(|k, _| k.to_ascii_uppercase().starts_with("MDM__"));
+    vars
+}
+
+/// The configuration file's text with `[systems.*]` names lower-cased, because
+/// environment variable keys arrive lower-cased and must land on the same entries.
+fn normalized_file(path: &Path) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim())
+    })?;
+    if let Some(toml::Value::Table(systems)) = doc.remove("systems") {
+        let mut lowered = toml::Table::new();
+        for (name, value) in systems {
+            let key = name.to_lowercase();
+            if lowered.insert(key, value).is_some() {
+                bail!("{}: [systems.{name}] is declared twice", path.display());
+            }
+        }
+        doc.insert("systems".into(), toml::Value::Table(lowered));
+    }
+    Ok(toml::to_string(&doc)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn global(config: Option<&Path>, url: Option<&str>) -> GlobalArgs {
+        GlobalArgs {
+            config: config.map(Path::to_path_buf),
+            database_url: url.map(String::from),
+            verbose: 0,
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn layers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(&global(None, None), env(&[]), dir.path()).unwrap();
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.rules_dir, None);
+        std::fs::write(
+            dir.path().join("mdm.toml"),
+            "database_url = \"sqlite://file.db\"\ndefault_country = \"at\"\n[systems.Erp]\ntrust = 1\nmapping = { KUNNR = \"source_id\" }\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(&global(None, None), env(&[]), dir.path()).unwrap();
+        assert_eq!(
+            (s.database_url.as_str(), s.default_country.as_str()),
+            ("sqlite://file.db", "AT")
+        );
+        let erp = SystemName::parse("ERP").unwrap();
+        assert_eq!(s.systems[&erp].trust, 1);
+        let e = env(&[
+            ("MDM_DATABASE_URL", "sqlite://env.db"),
+            ("MDM__SYSTEMS__ERP__TRUST", "3"),
+        ]);
+        let s = Settings::load_from(&global(None, None), e.clone(), dir.path()).unwrap();
+        assert_eq!(s.database_url, "sqlite://env.db");
+        assert_eq!(s.systems[&erp].trust, 3);
+        assert_eq!(
+            s.systems[&erp].mapping["KUNNR"], "source_id",
+            "file values under env overrides survive"
+        );
+        let s =
+            Settings::load_from(&global(None, Some("sqlite://flag.db")), e, dir.path()).unwrap();
+        assert_eq!(s.database_url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn secrets_redacted_in_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(
+            &global(None, Some("postgres://u:hunter2@h/db")),
+            env(&[]),
+            dir.path(),
+        )
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn bad_values_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = |pairs: &[(&str, &str)]| {
+            Settings::load_from(&global(None, None), env(pairs), dir.path()).is_err()
+        };
+        assert!(bad(&[("MDM__DATE_ORDER", "sideways")]));
+        assert!(bad(&[("MDM__DATABASE_URL", "mysql://x")]));
+        assert!(bad(&[("MDM__SYSTEMS__ERP__TRUST", "0")]));
+        assert!(bad(&[("MDM__NO_SUCH_KEY", "1")]));
+    }
+}
