@@ -43,4 +43,16 @@ pub enum Command {
     Ingest(commands::ingest::IngestArgs),
     /// Apply database migrations (they are also applied on every start).
     Migrate,
+    /// The nightly run: match staged records, survive, assign stable IDs, publish changes.
+    Reconcile(commands::reconcile::ReconcileArgs),
+    /// Summarize a reconcile run (text, report.json, report.html).
+    Report(commands::report::ReportArgs),
+    /// Export the xref or the golden records as CSV or NDJSON.
+    Export(commands::export::ExportArgs),
+    /// Generate sample data, ingest, reconcile and report, in ./mdm-demo.
+    Demo(commands::demo::DemoArgs),
+    /// Serve the publish API (golden records, xref, change feed, pushes, webhooks).
+    Serve(commands::serve::ServeArgs),
+    /// Create, list and revoke API tokens.
+    Token(commands::token::TokenArgs),
 }

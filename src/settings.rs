@@ -28,6 +28,14 @@ pub struct Settings {
     /// Declared source systems by (upper-case) name.
     pub systems: BTreeMap<SystemName, SystemSettings>,
     pub ingest: IngestSettings,
+    /// `mdm serve`: listening address, limits, pool.
+    pub server: ServerSettings,
+    /// Change-feed consumers with configuration of their own (webhooks), by upper-case name.
+    pub consumers: BTreeMap<SystemName, ConsumerSettings>,
+    /// Retry policy of webhook delivery.
+    pub webhooks: WebhookSettings,
+    /// Optional publishing of change events to NATS JetStream.
+    pub nats: NatsSettings,
     /// The configuration file read, if any.
     pub config_file: Option<PathBuf>,
 }
@@ -75,6 +83,10 @@ impl std::fmt::Debug for Settings {
             .field("date_order", &self.date_order)
             .field("systems", &self.systems)
             .field("ingest", &self.ingest)
+            .field("server", &self.server)
+            .field("consumers", &self.consumers.keys().collect::<Vec<_>>())
+            .field("webhooks", &self.webhooks)
+            .field("nats", &self.nats)
             .field("config_file", &self.config_file)
             .finish()
     }
@@ -91,6 +103,14 @@ struct RawSettings {
     #[serde(default)]
     systems: BTreeMap<String, RawSystem>,
     ingest: RawIngest,
+    #[serde(default)]
+    server: ServerSettings,
+    #[serde(default)]
+    consumers: BTreeMap<String, RawConsumer>,
+    #[serde(default)]
+    webhooks: WebhookSettings,
+    #[serde(default)]
+    nats: NatsSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -190,6 +210,9 @@ impl Settings {
             Some(dir) => Some(dir),
             None => Some(PathBuf::from(DEFAULT_RULES_DIR)).filter(|d| cwd.join(d).is_dir()),
         };
+        let consumers = consumer_settings(raw.consumers)?;
+        raw.server.check()?;
+        raw.webhooks.check()?;
         let mut systems = BTreeMap::new();
         for (name, sys) in raw.systems {
             let system = SystemName::parse(&name).with_context(|| format!("[systems.{name}]"))?;
@@ -207,6 +230,10 @@ impl Settings {
             ingest: IngestSettings {
                 chunk_size: raw.ingest.chunk_size,
             },
+            server: raw.server,
+            consumers,
+            webhooks: raw.webhooks,
+            nats: raw.nats,
             config_file,
         })
     }
@@ -257,6 +284,159 @@ fn system_settings(name: &str, raw: RawSystem) -> anyhow::Result<SystemSettings>
     })
 }
 
+/// `[server]`: how `mdm serve` listens and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// `host:port`; `--listen` overrides.
+    pub listen: String,
+    /// HTTP worker threads; 0: one per core.
+    pub workers: usize,
+    /// Most pooled database connections.
+    pub pool_size: u32,
+    /// Largest record push body, bytes.
+    pub max_push_bytes: usize,
+    /// Largest JSON body of other endpoints, bytes.
+    pub max_json_bytes: usize,
+    /// Seconds a verified token is trusted before the database is asked again (a revoked
+    /// token stops working within this time); 0 asks every time.
+    pub token_cache_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            workers: 0,
+            pool_size: 16,
+            max_push_bytes: 32 * 1024 * 1024,
+            max_json_bytes: 256 * 1024,
+            token_cache_secs: 5,
+        }
+    }
+}
+
+impl ServerSettings {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.pool_size == 0 || self.max_push_bytes == 0 || self.max_json_bytes == 0 {
+            bail!("server.pool_size, server.max_push_bytes and server.max_json_bytes must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// `[consumers.NAME]`: a change-feed consumer with configuration of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSettings {
+    /// The source system whose xref entries its events carry (default: the consumer's name).
+    pub system: SystemName,
+    /// Webhook target (http://); events are POSTed in order, at least once.
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    system: Option<String>,
+    webhook_url: Option<String>,
+}
+
+fn consumer_settings(
+    raw: BTreeMap<String, RawConsumer>,
+) -> anyhow::Result<BTreeMap<SystemName, ConsumerSettings>> {
+    let mut out = BTreeMap::new();
+    for (name, c) in raw {
+        let consumer = SystemName::parse(&name).with_context(|| format!("[consumers.{name}]"))?;
+        let system = match &c.system {
+            Some(s) => {
+                SystemName::parse(s).with_context(|| format!("[consumers.{name}] system"))?
+            }
+            None => consumer.clone(),
+        };
+        if let Some(url) = &c.webhook_url {
+            if !url.starts_with("http://") {
+                bail!("[consumers.{consumer}] webhook_url must be an http:// URL (TLS is terminated by a proxy), not `{url}`");
+            }
+        }
+        out.insert(
+            consumer,
+            ConsumerSettings {
+                system,
+                webhook_url: c.webhook_url,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// `[webhooks]`: retries with exponential backoff, then the dead-letter state.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Failed attempts before an event is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait after the first failure, doubled per further failure up to `max_backoff_ms`.
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Per request.
+    pub timeout_ms: u64,
+    /// How often an idle dispatcher looks for events written by other processes.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff_ms: 500,
+            max_backoff_ms: 300_000,
+            timeout_ms: 10_000,
+            poll_interval_ms: 1_000,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.max_attempts == 0 || self.timeout_ms == 0 || self.poll_interval_ms == 0 {
+            bail!("webhooks.max_attempts, webhooks.timeout_ms and webhooks.poll_interval_ms must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// `[nats]`: with a `url`, every change event is also published to NATS JetStream.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSettings {
+    /// `nats://127.0.0.1:4222`; unset: no NATS.
+    pub url: Option<String>,
+    /// The JetStream stream (created when missing).
+    pub stream: String,
+    /// Subjects are `<subject_prefix>.<domain>.<kind>`.
+    pub subject_prefix: String,
+}
+
+impl std::fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("url", &self.url.as_deref().map(mdm_store::redact))
+            .field("stream", &self.stream)
+            .field("subject_prefix", &self.subject_prefix)
+            .finish()
+    }
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            stream: "MDM".into(),
+            subject_prefix: "mdm.changes".into(),
+        }
+    }
+}
+
 /// A one-character CSV delimiter; `\t` or `tab` for a tab.
 pub fn parse_delimiter(d: &str) -> anyhow::Result<u8> {
     match d {
@@ -288,15 +468,17 @@ fn normalized_file(path: &Path) -> anyhow::Result<String> {
     let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim())
     })?;
-    if let Some(toml::Value::Table(systems)) = doc.remove("systems") {
-        let mut lowered = toml::Table::new();
-        for (name, value) in systems {
-            let key = name.to_lowercase();
-            if lowered.insert(key, value).is_some() {
-                bail!("{}: [systems.{name}] is declared twice", path.display());
+    for section in ["systems", "consumers"] {
+        if let Some(toml::Value::Table(entries)) = doc.remove(section) {
+            let mut lowered = toml::Table::new();
+            for (name, value) in entries {
+                let key = name.to_lowercase();
+                if lowered.insert(key, value).is_some() {
+                    bail!("{}: [{section}.{name}] is declared twice", path.display());
+                }
             }
+            doc.insert(section.into(), toml::Value::Table(lowered));
         }
-        doc.insert("systems".into(), toml::Value::Table(lowered));
     }
     Ok(toml::to_string(&doc)?)
 }
@@ -364,6 +546,35 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn serve_consumers_and_webhooks() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::load_from(&global(None, None), env(&[]), dir.path()).unwrap();
+        assert_eq!(s.server, ServerSettings::default());
+        assert!(s.consumers.is_empty());
+        std::fs::write(
+            dir.path().join("mdm.toml"),
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[consumers.Erp]\nwebhook_url = \"http://erp/hook\"\n[consumers.shop]\nsystem = \"web\"\n",
+        )
+        .unwrap();
+        let e = env(&[
+            ("MDM__WEBHOOKS__MAX_ATTEMPTS", "3"),
+            ("MDM__CONSUMERS__ERP__SYSTEM", "sap"),
+        ]);
+        let s = Settings::load_from(&global(None, None), e, dir.path()).unwrap();
+        assert_eq!(s.server.listen, "0.0.0.0:9000");
+        assert_eq!(s.webhooks.max_attempts, 3);
+        let erp = &s.consumers[&SystemName::parse("ERP").unwrap()];
+        assert_eq!(erp.webhook_url.as_deref(), Some("http://erp/hook"));
+        assert_eq!(erp.system.as_str(), "SAP", "env overrides the file's entry");
+        assert_eq!(
+            s.consumers[&SystemName::parse("SHOP").unwrap()]
+                .system
+                .as_str(),
+            "WEB"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! training or reusing parameters. Phase times go to stderr.
 
 use anyhow::{bail, Context};
-use mdm_core::pipeline::{self, features::RawTable, MatchOptions, Prepared};
+use mdm_core::pipeline::{self, features::RawTable, MatchOptions};
 use mdm_core::score::Params;
 use mdm_core::standardize::StdContext;
 use mdm_core::{DomainRules, RecordKey, SourceKey, SystemName};
@@ -65,9 +65,6 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
         t.elapsed().as_secs_f64(),
         raw.len()
     );
-    if args.explain_blocking {
-        explain_blocking(&rules, &ctx, &args.inputs)?;
-    }
     let params = match &args.params {
         Some(p) => {
             let text =
@@ -91,6 +88,9 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     for (phase, d) in &res.timings {
         eprintln!("{phase:<11} {:>8.3} s", d.as_secs_f64());
     }
+    if args.explain_blocking {
+        explain_blocking(&res);
+    }
     eprintln!(
         "candidate pairs {}, matches {}, review {}, clusters {}",
         res.candidate_pairs,
@@ -111,7 +111,7 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     let t = Instant::now();
     write_clusters(&args.out, &res)?;
     if let Some(path) = &args.pairs {
-        write_pairs(path, &rules, &ctx, &args.inputs, &res)?;
+        write_pairs(path, &rules, &res)?;
     }
     eprintln!("write       {:>8.3} s", t.elapsed().as_secs_f64());
     eprintln!("total       {:>8.3} s", start.elapsed().as_secs_f64());
@@ -202,12 +202,8 @@ fn write_clusters(path: &PathBuf, res: &pipeline::MatchResult) -> anyhow::Result
 fn write_pairs(
     path: &PathBuf,
     rules: &DomainRules,
-    ctx: &StdContext,
-    inputs: &[String],
     res: &pipeline::MatchResult,
 ) -> anyhow::Result<()> {
-    // Features were moved into the result; rebuild a prepared view for explanations.
-    let prepared = Prepared::new(rules, ctx, read_inputs(rules, inputs)?)?;
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     w.write_record([
@@ -222,7 +218,13 @@ fn write_pairs(
         "explanation",
     ])?;
     for s in &res.scored {
-        let e = prepared.explain(&res.params, s.a as usize, s.b as usize);
+        let e = pipeline::explain_pair(
+            rules,
+            &res.features,
+            &res.params,
+            s.a as usize,
+            s.b as usize,
+        );
         let (l, r) = (
             &res.features.keys[s.a as usize],
             &res.features.keys[s.b as usize],
@@ -243,19 +245,15 @@ fn write_pairs(
     Ok(())
 }
 
-fn explain_blocking(
-    rules: &DomainRules,
-    ctx: &StdContext,
-    inputs: &[String],
-) -> anyhow::Result<()> {
-    let prepared = Prepared::new(rules, ctx, read_inputs(rules, inputs)?)?;
-    let c = prepared.candidates()?;
+/// Candidate pairs per blocking rule, and the largest capped blocks (by key hash: values
+/// are personal data and never printed).
+fn explain_blocking(res: &pipeline::MatchResult) {
     eprintln!(
         "blocking: {} records, {} candidate pairs after removing repeats",
-        prepared.features.len(),
-        c.pairs.len()
+        res.features.len(),
+        res.candidate_pairs
     );
-    for r in &c.reports {
+    for r in &res.blocking {
         eprintln!(
             "  {:<40} pairs {:>12}  new {:>12}  capped blocks {:>5}  pairs skipped {:>12}",
             r.rule,
@@ -268,5 +266,4 @@ fn explain_blocking(
             eprintln!("      capped key #{hash:016x}: {size} records");
         }
     }
-    Ok(())
 }

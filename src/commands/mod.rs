@@ -1,10 +1,16 @@
 //! One module per subcommand; each exposes its clap `Args` and a `run`.
 
+pub mod demo;
 pub mod evaluate;
+pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod match_files;
 pub mod migrate;
+pub mod reconcile;
+pub mod report;
+pub mod serve;
+pub mod token;
 
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
@@ -25,6 +31,30 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let settings = Settings::load(&cli.global)?;
             migrate::run(&settings)
+        }
+        Command::Reconcile(a) => {
+            let settings = Settings::load(&cli.global)?;
+            reconcile::run(a, &settings)
+        }
+        Command::Report(a) => {
+            let settings = Settings::load(&cli.global)?;
+            report::run(a, &settings)
+        }
+        Command::Export(a) => {
+            let settings = Settings::load(&cli.global)?;
+            export::run(a, &settings)
+        }
+        Command::Demo(a) => {
+            let settings = Settings::load(&cli.global)?;
+            demo::run(a, &settings)
+        }
+        Command::Serve(a) => {
+            let settings = Settings::load(&cli.global)?;
+            serve::run(a, &settings)
+        }
+        Command::Token(a) => {
+            let settings = Settings::load(&cli.global)?;
+            token::run(a, &settings)
         }
     }
 }

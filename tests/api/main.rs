@@ -6,6 +6,15 @@ mod helpers;
 
 mod cli;
 mod config;
+mod golden_cli;
 mod ingest;
+mod publish_basics;
+mod publish_match;
+mod publish_push;
+mod publish_read;
+mod publish_webhooks;
 mod quarantine;
+mod reconcile;
+mod reconcile_kill;
+mod server;
 mod sql_pull;

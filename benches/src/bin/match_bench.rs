@@ -64,9 +64,21 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// One generate + match + evaluate run; returns (records, pairwise F1, B-cubed F1, seconds).
-fn run_once(args: &Args, factor: f64, verbose: bool) -> Result<(usize, f64, f64, f64), String> {
-    let rules = mdm_rules::load_domain(None, args.domain.name()).map_err(|e| e.to_string())?;
+struct RunSummary {
+    records: usize,
+    precision: f64,
+    recall: f64,
+    f1: f64,
+    bcubed_f1: f64,
+    seconds: f64,
+}
+
+/// One generate + match + evaluate run.
+fn run_once(args: &Args, factor: f64, verbose: bool) -> Result<RunSummary, String> {
+    // MDM_RULES_DIR: try edited rules without rebuilding (the shipped ones are compiled in).
+    let dir = std::env::var_os("MDM_RULES_DIR").map(std::path::PathBuf::from);
+    let rules =
+        mdm_rules::load_domain(dir.as_deref(), args.domain.name()).map_err(|e| e.to_string())?;
     let mut cfg = GenConfig::new(args.domain, args.entities, args.seed);
     cfg.rates = CorruptionRates::default().scaled(factor);
     let t = Instant::now();
@@ -128,7 +140,14 @@ fn run_once(args: &Args, factor: f64, verbose: bool) -> Result<(usize, f64, f64,
     if let Ok(n) = std::env::var("MATCH_BENCH_SHOW_ERRORS") {
         show_errors(&rules, &generated, &res, n.parse().unwrap_or(10));
     }
-    Ok((res.features.len(), ev.pairwise.f1, ev.bcubed.f1, total))
+    Ok(RunSummary {
+        records: res.features.len(),
+        precision: ev.pairwise.precision,
+        recall: ev.pairwise.recall,
+        f1: ev.pairwise.f1,
+        bcubed_f1: ev.bcubed.f1,
+        seconds: total,
+    })
 }
 
 /// Prints wrongly merged and missed pairs with their explanation (synthetic data only).
@@ -172,7 +191,13 @@ fn show_errors(
         for w in rs.windows(2) {
             if res.clusters[w[0]] != res.clusters[w[1]] && shown < n {
                 shown += 1;
-                show("MISSED", w[0], w[1]);
+                let (a, b) = (w[0].min(w[1]) as u32, w[0].max(w[1]) as u32);
+                let scored = res.scored.iter().any(|s| (s.a, s.b) == (a, b));
+                show(
+                    if scored { "MISSED (scored)" } else { "MISSED" },
+                    w[0],
+                    w[1],
+                );
             }
         }
     }
@@ -194,11 +219,14 @@ fn main() {
     let result = pool.install(|| match &args.rates {
         None => run_once(&args, 1.0, true).map(|_| ()),
         Some(rates) => {
-            println!("| corruption x | records | pairwise F1 | B-cubed F1 | match s |");
-            println!("|---:|---:|---:|---:|---:|");
+            println!("| corruption x | records | pairwise P | pairwise R | pairwise F1 | B-cubed F1 | match s |");
+            println!("|---:|---:|---:|---:|---:|---:|---:|");
             for &f in rates {
-                let (n, p, b, s) = run_once(&args, f, false)?;
-                println!("| {f} | {n} | {p:.4} | {b:.4} | {s:.2} |");
+                let r = run_once(&args, f, false)?;
+                println!(
+                    "| {f} | {} | {:.4} | {:.4} | {:.4} | {:.4} | {:.2} |",
+                    r.records, r.precision, r.recall, r.f1, r.bcubed_f1, r.seconds
+                );
             }
             Ok(())
         }

@@ -35,6 +35,10 @@ pub enum KeyFn {
     Year,
     EmailLocal,
     SortedWords,
+    /// The n-th rarest word of the value (1 = rarest) among words that at least two records
+    /// of the column carry: a model code or a rare surname, robust to word order, abbreviated
+    /// or missing words elsewhere in the value. A word only one record has pairs nothing.
+    RareWord(usize),
 }
 
 impl KeyFn {
@@ -54,8 +58,12 @@ impl KeyFn {
             ("year", None) => KeyFn::Year,
             ("email_local", None) => KeyFn::EmailLocal,
             ("sorted_words", None) => KeyFn::SortedWords,
+            ("rare_word", Some(n)) => match n? {
+                0 => return Err("rare_word counts from 1".into()),
+                n => KeyFn::RareWord(n),
+            },
             _ => return Err(format!(
-                "unknown key function `{s}` (exact, first:N, last:N, metaphone, first_word, year, email_local, sorted_words)"
+                "unknown key function `{s}` (exact, first:N, last:N, metaphone, first_word, year, email_local, sorted_words, rare_word:N)"
             )),
         })
     }
@@ -82,6 +90,7 @@ impl KeyFn {
                 w.sort_unstable();
                 w.join(" ")
             }
+            KeyFn::RareWord(_) => return None, // needs the column: see `rare_words`
         };
         (!out.is_empty()).then_some(out)
     }
@@ -166,7 +175,14 @@ fn keys_of(rule: &CompiledRule, f: &Features) -> Vec<Option<u64>> {
         .iter()
         .map(|&(col, kf)| {
             let hs = hasher();
-            f.columns[col]
+            let column = &f.columns[col];
+            if let KeyFn::RareWord(n) = kf {
+                return rare_words(column, n)
+                    .into_iter()
+                    .map(|w| w.map(|w| hs.hash_one(w)))
+                    .collect();
+            }
+            column
                 .values
                 .par_iter()
                 .map(|v| kf.apply(v).map(|k| hs.hash_one(k)))
@@ -185,6 +201,36 @@ fn keys_of(rule: &CompiledRule, f: &Features) -> Vec<Option<u64>> {
                 hashes[id as usize]?.hash(&mut h);
             }
             Some(h.finish())
+        })
+        .collect()
+}
+
+/// Per distinct value of a column, its n-th rarest word among words carried by at least two
+/// records (ties broken by the word itself, so the choice is deterministic).
+fn rare_words(column: &crate::pipeline::features::Column, n: usize) -> Vec<Option<&str>> {
+    let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
+    for (v, &count) in column.values.iter().zip(&column.counts) {
+        let mut words: Vec<&str> = v.text.split(' ').filter(|w| !w.is_empty()).collect();
+        words.sort_unstable();
+        words.dedup();
+        for w in words {
+            *freq.entry(w).or_default() += count;
+        }
+    }
+    column
+        .values
+        .par_iter()
+        .map(|v| {
+            let mut words: Vec<(u32, &str)> = v
+                .text
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(|w| (freq.get(w).copied().unwrap_or(0), w))
+                .filter(|&(c, _)| c >= 2)
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            words.get(n - 1).map(|&(_, w)| w)
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 //! The similarity functions here are pure and symmetric; `level_of` tries a comparison's
 //! levels in order and returns the first that holds.
 
-use crate::pipeline::features::{Column, Value};
+use crate::pipeline::features::{Column, Value, MISSING};
 use crate::rules::matching::{Comparison, Level};
 
 /// The level of a pair with a missing value on either side: weight 0.
@@ -30,10 +30,21 @@ impl BoundComparison<'_> {
     /// Level of records `a` and `b`: index of the first condition that holds, the "else"
     /// level (`levels.len()`), or `LEVEL_MISSING`.
     pub fn level(&self, a: usize, b: usize) -> u8 {
-        let (ia, ib) = (self.col.ids[a], self.col.ids[b]);
-        let (Some(va), Some(vb)) = (self.col.get(a), self.col.get(b)) else {
+        self.level_of_ids(self.col.ids[a], self.col.ids[b], a, b)
+    }
+
+    /// `level` for records whose value ids in this comparison's column are already known
+    /// (see `score::IdRows`).
+    pub fn level_of_ids(&self, ia: u32, ib: u32, a: usize, b: usize) -> u8 {
+        if ia == MISSING || ib == MISSING {
             return LEVEL_MISSING;
-        };
+        }
+        // Equal ids settle an exact first level without touching the values (cache misses
+        // dominate comparing at a million records).
+        if ia == ib && self.spec.levels.first() == Some(&Level::Exact) {
+            return 0;
+        }
+        let (va, vb) = (&self.col.values[ia as usize], &self.col.values[ib as usize]);
         // Similarities shared by several levels are computed once per pair.
         let mut jw = None;
         let mut ts = None;
@@ -102,6 +113,12 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
             email_domain(&a.text).is_some_and(|d| Some(d) == email_domain(&b.text))
         }
         Level::LastDigits(n) => last_digits_equal(&a.text, &b.text, *n),
+        Level::RareWord(n) => share_rare_word(&a.words, &b.words, *n),
+
+        Level::Quantity => match (a.quantity, b.quantity) {
+            (Some((x, dx)), Some((y, dy))) => dx == dy && relative_difference(x, y) <= 1e-3,
+            _ => false,
+        },
     }
 }
 
@@ -200,8 +217,8 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
 /// similar word on the other side (Jaro-Winkler, counted from 0.88), averaged, so word order
 /// and an extra word cost little.
 pub fn token_set(a: &str, b: &str) -> f64 {
-    let ta: Vec<&str> = a.split(' ').filter(|t| !t.is_empty()).collect();
-    let tb: Vec<&str> = b.split(' ').filter(|t| !t.is_empty()).collect();
+    let ta: smallvec::SmallVec<[&str; 8]> = a.split(' ').filter(|t| !t.is_empty()).collect();
+    let tb: smallvec::SmallVec<[&str; 8]> = b.split(' ').filter(|t| !t.is_empty()).collect();
     if ta.is_empty() || tb.is_empty() {
         return 0.0;
     }
@@ -212,7 +229,11 @@ pub fn token_set(a: &str, b: &str) -> f64 {
     };
     let best: f64 = short
         .iter()
-        .map(|s| long.iter().map(|l| jaro_winkler(s, l)).fold(0.0, f64::max))
+        .map(|s| {
+            long.iter()
+                .map(|l| word_similarity(s, l))
+                .fold(0.0, f64::max)
+        })
         .map(|s| if s >= 0.88 { s } else { 0.0 })
         .sum();
     // Words of the longer side left unmatched dilute the score a little.
@@ -220,14 +241,54 @@ pub fn token_set(a: &str, b: &str) -> f64 {
     (best / denom).clamp(0.0, 1.0)
 }
 
+/// Whether two sorted (word hash, frequency) lists share a word of frequency at most `n`.
+pub fn share_rare_word(a: &[(u64, u32)], b: &[(u64, u32)], n: u32) -> bool {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if a[i].1 <= n {
+                    return true;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    false
+}
+
+/// Two words' similarity: Jaro-Winkler, but a word that abbreviates or truncates the other
+/// (`hydr` / `hydraulic`, `corr` / `corrugated`) counts as nearly equal.
+/// Words with digits (sizes, model codes, `m6`, `6205`, `80g`) are specifications: they
+/// agree only when equal.
+fn word_similarity(a: &str, b: &str) -> f64 {
+    if a.bytes().any(|c| c.is_ascii_digit()) || b.bytes().any(|c| c.is_ascii_digit()) {
+        return if a == b { 1.0 } else { 0.0 };
+    }
+    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if s.len() >= 3 && s.len() < l.len() && l.starts_with(s) {
+        return 0.95_f64.max(jaro_winkler(a, b));
+    }
+    jaro_winkler(a, b)
+}
+
 fn initial_of(init: &str, full: &str) -> bool {
     init.len() == 1 && full.len() > 1 && full.starts_with(init)
 }
 
 fn prefix_equal(a: &str, b: &str, n: usize) -> bool {
-    let pa: String = a.chars().take(n).collect();
-    let pb: String = b.chars().take(n).collect();
-    pa.chars().count() == n && pa == pb
+    let mut ca = a.chars();
+    let mut cb = b.chars();
+    for _ in 0..n {
+        match (ca.next(), cb.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// yyyymmdd dates with day and month exchanged (and not equal).
@@ -263,9 +324,16 @@ pub fn email_domain(e: &str) -> Option<&str> {
 
 /// Same last `n` digits (both sides need at least `n`).
 pub fn last_digits_equal(a: &str, b: &str, n: usize) -> bool {
-    let da: Vec<u8> = a.bytes().filter(u8::is_ascii_digit).collect();
-    let db: Vec<u8> = b.bytes().filter(u8::is_ascii_digit).collect();
-    da.len() >= n && db.len() >= n && da[da.len() - n..] == db[db.len() - n..]
+    // From the end, without collecting: this runs for every candidate pair.
+    let mut da = a.bytes().rev().filter(u8::is_ascii_digit);
+    let mut db = b.bytes().rev().filter(u8::is_ascii_digit);
+    for _ in 0..n {
+        match (da.next(), db.next()) {
+            (Some(x), Some(y)) if x == y => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A readable label for a level index of a comparison.
@@ -292,6 +360,8 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::EmailLocal) => "email_local".into(),
         Some(Level::EmailDomain) => "email_domain".into(),
         Some(Level::LastDigits(n)) => format!("last_digits{n}"),
+        Some(Level::Quantity) => "quantity".into(),
+        Some(Level::RareWord(n)) => format!("rare_word<={n}"),
     }
 }
 
@@ -299,6 +369,32 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn quantities_convert_units() {
+        use crate::pipeline::features::parse_quantity;
+        let q = |a: &str, b: &str| {
+            let v = |s: &str| Value {
+                quantity: parse_quantity(s),
+                ..Value::default()
+            };
+            holds(&Level::Quantity, &v(a), &v(b))
+        };
+        assert!(q("0,5 l", "500 ml"));
+        assert!(q("2.5l", "2500ML"));
+        assert!(q("VE 100", "100 pcs"));
+        assert!(q("0.25 kg", "250g"));
+        assert!(!q("500 ml", "500 g"));
+        assert!(!q("1 l", "5 l"));
+    }
+
+    #[test]
+    fn token_set_knows_abbreviations_and_codes() {
+        assert!(token_set("hydr oil hlp", "hydraulic oil hlp") > 0.9);
+        // Words with digits agree only when equal: a different size or model is different.
+        assert!(token_set("hex nut m6", "hex nut m8") < 0.7);
+        assert!(token_set("bearing 6205", "bearing 6202") < 0.7);
+    }
 
     #[test]
     fn token_set_ignores_order() {
@@ -352,7 +448,32 @@ mod tests {
         }
 
         #[test]
-        fn similarities_symmetric_and_bounded(a in "[a-z ]{0,12}", b in "[a-z ]{0,12}") {
+        fn rare_word_and_quantity_symmetric(
+            a in proptest::collection::vec((0u64..20, 1u32..30), 0..6),
+            b in proptest::collection::vec((0u64..20, 1u32..30), 0..6),
+            n in 1u32..30,
+            x in "[0-9]{1,4}(,[0-9])? ?(ml|l|g|kg|pcs|St\\.)",
+            y in "[0-9]{1,4}(,[0-9])? ?(ml|l|g|kg|pcs|St\\.)",
+        ) {
+            // Word lists are sorted and unique by hash, and a word has one frequency.
+            let norm = |v: Vec<(u64, u32)>| {
+                let mut v: Vec<(u64, u32)> = v.into_iter().map(|(h, _)| (h, (h as u32 % 29) + 1)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let (a, b) = (norm(a), norm(b));
+            prop_assert_eq!(share_rare_word(&a, &b, n), share_rare_word(&b, &a, n));
+            let qa = crate::pipeline::features::parse_quantity(&x);
+            let qb = crate::pipeline::features::parse_quantity(&y);
+            let va = Value { quantity: qa, ..Value::default() };
+            let vb = Value { quantity: qb, ..Value::default() };
+            prop_assert_eq!(holds(&Level::Quantity, &va, &vb), holds(&Level::Quantity, &vb, &va));
+            prop_assert!(qa.is_some());
+        }
+
+        #[test]
+        fn similarities_symmetric_and_bounded(a in "[a-z0-9 ]{0,12}", b in "[a-z0-9 ]{0,12}") {
             let (x, y) = (token_set(&a, &b), token_set(&b, &a));
             prop_assert!((0.0..=1.0).contains(&x));
             prop_assert!((x - y).abs() < 1e-9);

@@ -2,7 +2,7 @@
 //!
 //! Everything here is synchronous, deterministic and free of HTTP, SQL, async runtimes and
 //! configuration loading: the model, the rule-set types, and the pipeline stages
-//! (`standardize`, `block`, `compare`, `score`, `cluster`; `survive` and `identify` later).
+//! (`standardize`, `block`, `compare`, `score`, `cluster`, `survive`, `identify`).
 //! Callers install the rayon pool; the core never builds its own.
 
 pub mod block;
@@ -10,11 +10,14 @@ pub mod cluster;
 pub mod compare;
 pub mod evaluate;
 pub mod explain;
+pub mod identify;
 pub mod model;
 pub mod pipeline;
+pub mod rematch;
 pub mod rules;
 pub mod score;
 pub mod standardize;
+pub mod survive;
 
 pub use model::{AttrType, Attribute, GoldenId, RecordKey, SourceKey, SourceRecord, SystemName};
 pub use rules::DomainRules;

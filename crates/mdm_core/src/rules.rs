@@ -10,7 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 pub mod matching;
+pub mod survivorship;
 pub use matching::MatchingRules;
+pub use survivorship::SurvivorshipRules;
 
 /// Everything mdm knows about one domain (customer, product, supplier, ...).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +31,9 @@ pub struct DomainRules {
     /// Blocking, comparisons, overrides and thresholds (`[matching]`).
     #[serde(default)]
     pub matching: MatchingRules,
+    /// How golden values are chosen per attribute (`[survivorship]`).
+    #[serde(default)]
+    pub survivorship: SurvivorshipRules,
 }
 
 impl DomainRules {

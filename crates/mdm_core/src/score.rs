@@ -95,6 +95,39 @@ pub fn pattern(cmps: &[BoundComparison], a: usize, b: usize) -> u64 {
     })
 }
 
+/// The comparisons' value ids laid out record by record (row `r` holds `cmps[k].col.ids[r]`
+/// at `k`), so comparing a pair reads two short rows instead of one id per column: at a
+/// million records, cache misses are most of a comparison's cost.
+pub struct IdRows {
+    width: usize,
+    ids: Vec<u32>,
+}
+
+impl IdRows {
+    pub fn new(cmps: &[BoundComparison], n_records: usize) -> Self {
+        let width = cmps.len().max(1);
+        let mut ids = vec![0u32; n_records * width];
+        ids.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
+            for (slot, c) in row.iter_mut().zip(cmps) {
+                *slot = c.col.ids[r];
+            }
+        });
+        Self { width, ids }
+    }
+
+    fn row(&self, r: usize) -> &[u32] {
+        &self.ids[r * self.width..(r + 1) * self.width]
+    }
+}
+
+/// `pattern` through record-major ids.
+pub fn pattern_rows(cmps: &[BoundComparison], rows: &IdRows, a: usize, b: usize) -> u64 {
+    let (ra, rb) = (rows.row(a), rows.row(b));
+    cmps.iter().enumerate().fold(0u64, |acc, (k, c)| {
+        acc | (u64::from(c.level_of_ids(ra[k], rb[k], a, b)) << (4 * k))
+    })
+}
+
 pub fn level_at(pattern: u64, k: usize) -> u8 {
     ((pattern >> (4 * k)) & 0xf) as u8
 }
@@ -280,6 +313,7 @@ pub fn train(
     samples: &[RuleSample],
     u: Vec<Vec<f64>>,
     n_records: usize,
+    labelled: &[(usize, usize)],
 ) -> Params {
     let _span = tracing::info_span!("em", pairs = patterns.len(), rules = samples.len()).entered();
     let init = initial_m(cmps);
@@ -311,6 +345,7 @@ pub fn train(
             }
         })
         .collect();
+    let m = m_from_labels(rules, cmps, m, patterns, labelled);
     let all = grouped(patterns.iter().copied());
     let every = vec![true; cmps.len()];
     let mut lambda: f64 = 0.3;
@@ -344,6 +379,44 @@ pub fn train(
             .collect(),
         em_iterations: iterations,
     }
+}
+
+/// Fewest labelled pairs before their level counts replace EM's m-probabilities.
+pub const MIN_LABELLED_PAIRS: usize = 100;
+
+/// m-probabilities from labelled matches: candidate pairs a `then = "match"` override decides
+/// (same valid GTIN), given as (pattern index, override attribute). Unsupervised EM cannot
+/// tell near-identical non-matches (variants of one product series) from matches and
+/// learns that matches often disagree on part numbers; pairs that an identifier proves
+/// to match show how matches really look. Comparisons on the override's own attribute
+/// keep EM's estimate, as do all when fewer than `MIN_LABELLED_PAIRS` pairs are labelled.
+fn m_from_labels(
+    rules: &DomainRules,
+    cmps: &[BoundComparison],
+    mut m: Vec<Vec<f64>>,
+    patterns: &[u64],
+    labelled: &[(usize, usize)],
+) -> Vec<Vec<f64>> {
+    if labelled.len() < MIN_LABELLED_PAIRS {
+        return m;
+    }
+    for (k, c) in cmps.iter().enumerate() {
+        let col = rules.index_of(&c.spec.attr);
+        let mut counts = vec![0.5; c.n_levels()];
+        let mut seen = 0usize;
+        for &(i, ov_col) in labelled {
+            let l = level_at(patterns[i], k);
+            if Some(ov_col) == col || l == LEVEL_MISSING {
+                continue;
+            }
+            counts[l as usize] += 1.0;
+            seen += 1;
+        }
+        if seen >= MIN_LABELLED_PAIRS {
+            m[k] = normalize(vec![counts]).remove(0);
+        }
+    }
+    m
 }
 
 /// Term-frequency weight adjustment for comparison `k` at exact agreement, or 0.

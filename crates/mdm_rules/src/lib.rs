@@ -107,14 +107,22 @@ fn line_of_key(text: &str, key: &str) -> usize {
     if last.is_empty() {
         return 1;
     }
+    // Search from the key's section header (`[survivorship...`) when the file has one.
+    let first = key.split(['.', '[']).next().unwrap_or(key);
+    let start = text
+        .lines()
+        .position(|l| l.trim_start().starts_with(&format!("[{first}")))
+        .unwrap_or(0);
     text.lines()
-        .position(|l| {
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| {
             let l = l.trim_start();
             l.starts_with(last)
                 || l.contains(&format!("\"{last}\""))
                 || l.contains(&format!("[{last}]"))
         })
-        .map_or(1, |i| i + 1)
+        .map_or(1, |(i, _)| i + 1)
 }
 
 /// Semantic checks toml cannot express. Returns (key path, message).
@@ -145,6 +153,36 @@ fn validate(rules: &DomainRules) -> Result<(), (String, String)> {
                 format!("attributes.{}", a.name),
                 "attribute names are lower-case letters, digits and '_', and not `source_id`"
                     .into(),
+            ));
+        }
+    }
+    validate_survivorship(rules)
+}
+
+/// `[survivorship]`: strategy lists are non-empty and free of repeats, and name attributes
+/// of the domain.
+fn validate_survivorship(rules: &DomainRules) -> Result<(), (String, String)> {
+    let s = &rules.survivorship;
+    let lists = std::iter::once(("survivorship.default".to_string(), &s.default)).chain(
+        s.attributes
+            .iter()
+            .map(|(a, l)| (format!("survivorship.attributes.{a}"), l)),
+    );
+    for (key, list) in lists {
+        if list.is_empty() {
+            return Err((key, "needs at least one strategy".into()));
+        }
+        for (i, st) in list.iter().enumerate() {
+            if list[..i].contains(st) {
+                return Err((key, format!("strategy `{}` is listed twice", st.name())));
+            }
+        }
+    }
+    for a in s.attributes.keys() {
+        if rules.index_of(a).is_none() {
+            return Err((
+                format!("survivorship.attributes.{a}"),
+                format!("`{a}` is not an attribute of domain `{}`", rules.domain),
             ));
         }
     }
@@ -207,5 +245,47 @@ mod tests {
             load_domain(None, "planet"),
             Err(RulesError::UnknownDomain { .. })
         ));
+    }
+
+    #[test]
+    fn malformed_survivorship_names_file_line_and_key() {
+        let head = "domain = \"x\"\n[attributes]\nname = { type = \"text\" }\nemail = { type = \"email\" }\n[survivorship]\ndefault = [\"trust\"]\n[survivorship.attributes]\n";
+        let err = |body: &str| {
+            parse(Path::new("x.toml"), &format!("{head}{body}"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("email = [\"newest\"]\n");
+        assert!(
+            e.starts_with("x.toml:8: key `survivorship.attributes.email"),
+            "{e}"
+        );
+        assert!(e.contains("newest"), "{e}");
+        let e = err("phone = [\"trust\"]\n");
+        assert!(
+            e.starts_with("x.toml:8: key `survivorship.attributes.phone`"),
+            "{e}"
+        );
+        let e = err("name = []\n");
+        assert!(
+            e.starts_with("x.toml:8: key `survivorship.attributes.name`"),
+            "{e}"
+        );
+        let e = err("email = [\"trust\", \"recent\", \"trust\"]\n");
+        assert!(e.contains("listed twice"), "{e}");
+        let ok = parse(
+            Path::new("x.toml"),
+            &format!("{head}email = [\"recent\", \"trust\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(ok.survivorship.strategies_for("email").len(), 2);
+        assert_eq!(ok.survivorship.strategies_for("name").len(), 1);
+    }
+
+    #[test]
+    fn shipped_domains_declare_survivorship() {
+        for (name, text) in BUILTIN {
+            assert!(text.contains("[survivorship]"), "{name}");
+        }
     }
 }

@@ -1,2 +1,39 @@
 //! Use cases and jobs on top of the pure core (`mdm_core`) and the store (`mdm_store`):
-//! the nightly reconcile run, reports, exports and steward actions.
+//! the nightly reconcile run, reports, exports and the demo.
+//!
+//! Architecture invariant: this crate holds orchestration only. Algorithms live in
+//! `mdm_core` (survive, identify, rematch), SQL in `mdm_store`; the CLI and the HTTP API
+//! call the functions here.
+
+pub mod demo;
+pub mod export;
+pub mod reconcile;
+pub mod report;
+
+pub use reconcile::{reconcile, ReconcileOptions, RunSummary};
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] mdm_store::StoreError),
+    #[error(transparent)]
+    Rules(#[from] mdm_rules::RulesError),
+    #[error(transparent)]
+    Match(#[from] mdm_core::pipeline::MatchError),
+    #[error("unexpected data: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        ServiceError::Store(e.into())
+    }
+}

@@ -11,16 +11,29 @@
 
 pub mod batches;
 mod connection;
+pub mod cursors;
+pub mod decisions;
+pub mod deliveries;
 mod error;
+pub mod feed;
+pub mod golden;
+pub mod matchstate;
 pub mod migrate;
+pub mod outbox;
+pub mod pool;
 pub mod quarantine;
+pub mod reports;
+pub mod runs;
 pub mod schema;
+pub mod search;
 pub mod staging;
 pub mod systems;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 mod url;
 pub mod watermarks;
+pub mod xref;
 
 pub use connection::{connect, open, Backend, DbConnection};
 pub use error::StoreError;

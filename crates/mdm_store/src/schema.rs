@@ -89,3 +89,211 @@ diesel::allow_tables_to_appear_in_same_query!(
     source_watermarks,
     staging_records,
 );
+
+// Publish (migration 2025-01-03-000001_publish): API tokens, feed cursors, webhook state.
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        role -> Text,
+        system -> Nullable<Text>,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consumer_cursors (consumer) {
+        consumer -> Text,
+        acked_seq -> BigInt,
+        webhook_seq -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (consumer, seq) {
+        consumer -> Text,
+        seq -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+// Golden records (migration 2025-01-02-000001_golden): reconcile's output and steward inputs.
+
+diesel::table! {
+    reconcile_runs (id) {
+        id -> BigInt,
+        domain -> Text,
+        mode -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        records -> BigInt,
+        n_created -> BigInt,
+        n_updated -> BigInt,
+        n_merged -> BigInt,
+        n_split -> BigInt,
+        n_deleted -> BigInt,
+        n_unchanged -> BigInt,
+        review_items -> BigInt,
+        stats -> Text,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    golden_records (golden_id) {
+        golden_id -> Text,
+        domain -> Text,
+        version -> Integer,
+        status -> Text,
+        attributes -> Text,
+        lineage -> Text,
+        members -> Integer,
+        run_id -> BigInt,
+        created_run_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    golden_history (id) {
+        id -> BigInt,
+        domain -> Text,
+        golden_id -> Text,
+        version -> Integer,
+        reason -> Text,
+        status -> Text,
+        attributes -> Text,
+        lineage -> Text,
+        detail -> Nullable<Text>,
+        run_id -> BigInt,
+        valid_from -> Timestamp,
+    }
+}
+
+diesel::table! {
+    golden_redirects (retired_id) {
+        retired_id -> Text,
+        domain -> Text,
+        survivor_id -> Text,
+        run_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    xref (domain, system, source_id) {
+        domain -> Text,
+        system -> Text,
+        source_id -> Text,
+        golden_id -> Text,
+        staging_id -> BigInt,
+        run_id -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    change_events (seq) {
+        seq -> BigInt,
+        domain -> Text,
+        golden_id -> Text,
+        kind -> Text,
+        retired_ids -> Nullable<Text>,
+        run_id -> Nullable<BigInt>,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    match_decisions (id) {
+        id -> BigInt,
+        domain -> Text,
+        kind -> Text,
+        a_system -> Text,
+        a_source_id -> Text,
+        b_system -> Text,
+        b_source_id -> Text,
+        decided_by -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    review_items (id) {
+        id -> BigInt,
+        domain -> Text,
+        run_id -> BigInt,
+        a_system -> Text,
+        a_source_id -> Text,
+        b_system -> Text,
+        b_source_id -> Text,
+        a_golden_id -> Text,
+        b_golden_id -> Text,
+        probability -> Double,
+        weight -> Double,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    golden_locks (golden_id, attribute) {
+        domain -> Text,
+        golden_id -> Text,
+        attribute -> Text,
+        value -> Text,
+        locked_by -> Text,
+        locked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    match_models (domain) {
+        domain -> Text,
+        rules_hash -> Text,
+        model -> Text,
+        run_id -> BigInt,
+        trained_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    match_pairs (a_staging_id, b_staging_id) {
+        a_staging_id -> BigInt,
+        b_staging_id -> BigInt,
+        domain -> Text,
+        weight -> Double,
+        probability -> Double,
+        decision -> Text,
+        overridden -> Bool,
+    }
+}
+
+diesel::table! {
+    match_keys (staging_id, rule) {
+        staging_id -> BigInt,
+        rule -> Integer,
+        key_hash -> BigInt,
+        domain -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    golden_records,
+    golden_history,
+    golden_redirects,
+    xref,
+    staging_records,
+);

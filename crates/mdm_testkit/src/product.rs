@@ -185,7 +185,15 @@ impl EntityGen for ProductGen {
             0
         };
         for i in 0..relatives {
-            let v = self.variant_of(&base, first_index + 1 + i, rng);
+            // A catalogue lists each variant once: retry until it differs from its siblings.
+            let mut v = self.variant_of(&base, first_index + 1 + i, rng);
+            for _ in 0..8 {
+                let key = |p: &Product| (p.variant, p.size, p.quality);
+                if out.iter().all(|o| key(o) != key(&v)) {
+                    break;
+                }
+                v = self.variant_of(&base, first_index + 1 + i, rng);
+            }
             out.push(v);
         }
         out.insert(0, base);

@@ -150,6 +150,20 @@ pub struct Value {
     /// yyyymmdd for dates.
     pub date: Option<u32>,
     pub number: Option<f64>,
+    /// A package size in its base unit (ml, g, pieces, m) and that unit's dimension.
+    pub quantity: Option<(f64, Dimension)>,
+    /// Each distinct word's hash and how many records of the column carry it, sorted by
+    /// hash (for `rare_word` levels only).
+    pub words: Box<[(u64, u32)]>,
+}
+
+/// What a package size measures; quantities of different dimensions never agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Volume,
+    Mass,
+    Count,
+    Length,
 }
 
 /// One attribute's values for all records.
@@ -189,12 +203,21 @@ impl Features {
     /// Cleans each distinct raw value once (columns and values in parallel).
     pub fn build(rules: &DomainRules, ctx: &StdContext, raw: RawTable) -> Self {
         let needs_phonetic = phonetic_columns(rules);
+        let needs_quantity = level_columns(rules, |l| matches!(l, Level::Quantity));
+        let needs_words = level_columns(rules, |l| matches!(l, Level::RareWord(_)));
         let columns = raw
             .columns
             .into_par_iter()
             .zip(rules.attributes.par_iter())
             .enumerate()
-            .map(|(i, (col, attr))| build_column(col, attr.ty, needs_phonetic[i], ctx))
+            .map(|(i, (col, attr))| {
+                let extra = Extras {
+                    phonetic: needs_phonetic[i],
+                    quantity: needs_quantity[i],
+                    words: needs_words[i],
+                };
+                build_column(col, attr.ty, extra, ctx)
+            })
             .collect();
         Self {
             keys: raw.keys,
@@ -222,11 +245,40 @@ fn phonetic_columns(rules: &DomainRules) -> Vec<bool> {
         .collect()
 }
 
-fn build_column(raw: RawColumn, ty: AttrType, phonetic: bool, ctx: &StdContext) -> Column {
+/// Per column, whether some comparison level of the rules uses it.
+fn level_columns(rules: &DomainRules, uses: impl Fn(&Level) -> bool) -> Vec<bool> {
+    rules
+        .attributes
+        .iter()
+        .map(|a| {
+            rules
+                .matching
+                .comparisons
+                .iter()
+                .any(|c| c.attr == a.name && c.levels.iter().any(&uses))
+        })
+        .collect()
+}
+
+/// Features beyond the folded text that only some columns need.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras {
+    pub phonetic: bool,
+    pub quantity: bool,
+    pub words: bool,
+}
+
+fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -> Column {
     let cleaned: Vec<Option<Value>> = raw
         .distinct
         .par_iter()
-        .map(|s| make_value(ty, s, phonetic, ctx))
+        .map(|s| {
+            let mut v = make_value(ty, s, extra.phonetic, ctx)?;
+            if extra.quantity {
+                v.quantity = parse_quantity(s);
+            }
+            Some(v)
+        })
         .collect();
     // Distinct raw values may clean to the same text: map them to one id.
     let mut index: AHashMap<Box<str>, u32> = AHashMap::with_capacity(cleaned.len());
@@ -260,6 +312,9 @@ fn build_column(raw: RawColumn, ty: AttrType, phonetic: bool, ctx: &StdContext) 
             present += 1;
         }
     }
+    if extra.words {
+        word_frequencies(&mut values, &counts);
+    }
     Column {
         ty: Some(ty),
         ids,
@@ -267,6 +322,35 @@ fn build_column(raw: RawColumn, ty: AttrType, phonetic: bool, ctx: &StdContext) 
         counts,
         present,
     }
+}
+
+/// Fills `Value::words`: every distinct word of a value with the number of records whose
+/// value contains it.
+fn word_frequencies(values: &mut [Value], counts: &[u32]) {
+    let hs = ahash::RandomState::with_seeds(0x776f_7264, 0x6672_6571, 0x6d64_6d32, 0x2026_1128);
+    let hashed: Vec<Vec<u64>> = values
+        .par_iter()
+        .map(|v| {
+            let mut w: Vec<u64> = v
+                .text
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(|w| hs.hash_one(w))
+                .collect();
+            w.sort_unstable();
+            w.dedup();
+            w
+        })
+        .collect();
+    let mut df: AHashMap<u64, u32> = AHashMap::new();
+    for (ws, &c) in hashed.iter().zip(counts) {
+        for &w in ws {
+            *df.entry(w).or_default() += c;
+        }
+    }
+    values.par_iter_mut().zip(hashed).for_each(|(v, ws)| {
+        v.words = ws.into_iter().map(|w| (w, df[&w])).collect();
+    });
 }
 
 /// Standardizes one raw value into comparison features; `None` when missing or invalid.
@@ -281,12 +365,15 @@ pub fn make_value(ty: AttrType, raw: &str, phonetic: bool, ctx: &StdContext) -> 
     let mut v = Value::default();
     let text = match ty {
         AttrType::Date => {
-            let d = parse_date(&std)?;
+            let d = parse_date(&std).filter(|d| !PLACEHOLDER_DATES.contains(d))?;
             v.date = Some(d);
             format!("{d:08}")
         }
-        AttrType::Email => std.trim().to_lowercase(),
-        AttrType::Phone | AttrType::Duns => digits(&std),
+        AttrType::Email => Some(std.trim().to_lowercase()).filter(|e| !is_placeholder_email(e))?,
+        AttrType::Phone => Some(digits(&std)).filter(|d| !is_placeholder_phone(d))?,
+        AttrType::Duns => digits(&std),
+        // VAT numbers are written with and without their country prefix (DE123, 123).
+        AttrType::TaxId => strip_country_prefix(&fold(&std).replace(' ', "")).to_string(),
         // GTIN-8/12/13/14 are one number space: leading zeros pad to 14 digits.
         AttrType::Gtin => digits(&std).trim_start_matches('0').to_string(),
         AttrType::Url => host(&std),
@@ -301,9 +388,7 @@ pub fn make_value(ty: AttrType, raw: &str, phonetic: bool, ctx: &StdContext) -> 
             v.number = Some(n);
             format!("{n}")
         }
-        AttrType::Identifier | AttrType::TaxId | AttrType::Iban | AttrType::Postcode => {
-            fold(&std).replace(' ', "")
-        }
+        AttrType::Identifier | AttrType::Iban | AttrType::Postcode => fold(&std).replace(' ', ""),
         AttrType::HouseNumber => {
             let f = fold(&std);
             let first = f
@@ -328,6 +413,113 @@ pub fn make_value(ty: AttrType, raw: &str, phonetic: bool, ctx: &StdContext) -> 
     }
     v.text = text.into();
     Some(v)
+}
+
+/// Dates clerks type when the real one is unknown: shared by unrelated people, they prove
+/// nothing, so they count as missing.
+const PLACEHOLDER_DATES: &[u32] = &[
+    19000101, 19010101, 18000101, 18500101, 19700101, 20000101, 99991231, 21001231, 22000101,
+];
+
+/// Dummy e-mails typed into mandatory fields: a known dummy local part, or one that merely
+/// repeats the domain (`na@na.com`, `x@x.de`).
+fn is_placeholder_email(e: &str) -> bool {
+    const DUMMY: &[&str] = &[
+        "noemail", "nomail", "no.email", "no-email", "none", "na", "n.a", "keine", "kein",
+        "nobody", "dummy", "test", "unknown", "noreply", "no-reply", "x", "xx", "xxx", "abc",
+        "email", "mail", "null", "nil", "no", "ninguno", "aucun", "brak",
+    ];
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    let label = domain.split('.').next().unwrap_or("");
+    DUMMY.contains(&local) || local == label
+}
+
+/// Dummy phone numbers: too short to dial, or a national part of one repeated digit.
+fn is_placeholder_phone(d: &str) -> bool {
+    let b = d.as_bytes();
+    if b.len() < 6 {
+        return true;
+    }
+    let tail = &b[b.len() - 6..];
+    tail.iter().all(|&c| c == tail[0]) || d.ends_with("123456") || d.ends_with("1234567")
+}
+
+/// `DE136695976` -> `136695976`, `ESB36213813` -> `B36213813`: a VAT country prefix
+/// before a body of at least six digits.
+fn strip_country_prefix(s: &str) -> &str {
+    const VAT_PREFIXES: &[&str] = &[
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "GR", "ES", "FI", "FR", "GB", "HR",
+        "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI",
+        "NO", "CH",
+    ];
+    let upper = s.get(..2).map(str::to_ascii_uppercase);
+    match upper {
+        Some(p) if VAT_PREFIXES.contains(&p.as_str()) => {
+            let body = &s[2..];
+            let digits = body.bytes().filter(u8::is_ascii_digit).count();
+            if digits >= 6 {
+                body
+            } else {
+                s
+            }
+        }
+        _ => s,
+    }
+}
+
+/// A package size (`500 ml`, `0,5 L`, `2.5l`, `VE 100`, `12 St.`, `1 kg`) in its base unit.
+pub fn parse_quantity(raw: &str) -> Option<(f64, Dimension)> {
+    let lower = raw.trim().to_lowercase();
+    // Split into a number and the words around it; a decimal comma is a decimal point.
+    let start = lower.find(|c: char| c.is_ascii_digit())?;
+    let rest = &lower[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(rest.len());
+    let num = &rest[..end];
+    let amount: f64 = if num.matches([',', '.']).count() == 1 {
+        num.replace(',', ".").parse().ok()?
+    } else {
+        // No separator, or thousands grouping (1.000.000): digits only.
+        num.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()?
+    };
+    let before = lower[..start].trim();
+    let after: String = rest[end..]
+        .trim()
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect();
+    let unit = if after.is_empty() {
+        before
+    } else {
+        after.as_str()
+    };
+    let (factor, dim) = match unit.trim_end_matches('.') {
+        "ml" => (1.0, Dimension::Volume),
+        "cl" => (10.0, Dimension::Volume),
+        "dl" => (100.0, Dimension::Volume),
+        "l" | "lt" | "ltr" | "liter" | "litre" | "liters" | "litres" => (1000.0, Dimension::Volume),
+        "mg" => (0.001, Dimension::Mass),
+        "g" | "gr" | "gramm" | "gram" | "grams" => (1.0, Dimension::Mass),
+        "kg" | "kilo" | "kilogramm" | "kilogram" => (1000.0, Dimension::Mass),
+        "mm" => (0.001, Dimension::Length),
+        "cm" => (0.01, Dimension::Length),
+        "m" | "mtr" | "meter" | "metre" | "meters" => (1.0, Dimension::Length),
+        "km" => (1000.0, Dimension::Length),
+        "pcs" | "pc" | "pce" | "piece" | "pieces" | "st" | "stk" | "stck" | "stuck" | "ve"
+        | "ea" | "each" | "x" | "pack" | "pk" | "pair" | "pairs" | "paar" | "rolls" | "roll"
+        | "rollen" | "rolle" | "units" | "unit" | "sheets" | "sheet" | "blatt" | "bl" | "" => {
+            (1.0, Dimension::Count)
+        }
+        _ => return None,
+    };
+    Some((amount * factor, dim))
 }
 
 /// ASCII, lower case, punctuation to spaces, single spaces.

@@ -101,16 +101,32 @@ impl<'r> Prepared<'r> {
 
     /// Explains one pair of records (by index).
     pub fn explain(&self, params: &Params, a: usize, b: usize) -> PairExplanation {
-        let cmps = self.comparisons();
-        let ovs = score::bind_overrides(self.rules);
-        let o = score::override_for(&ovs, &self.features, a, b);
-        explain::explain(&cmps, params, o, self.thresholds(), a, b)
+        explain_pair(self.rules, &self.features, params, a, b)
     }
 
     fn thresholds(&self) -> (f64, f64) {
-        let m = &self.rules.matching;
-        (m.match_threshold, m.review_threshold)
+        thresholds(self.rules)
     }
+}
+
+fn thresholds(rules: &DomainRules) -> (f64, f64) {
+    let m = &rules.matching;
+    (m.match_threshold, m.review_threshold)
+}
+
+/// Explains one pair of records (by index) of a finished run's features, so a caller
+/// holding a `MatchResult` need not standardize the records again.
+pub fn explain_pair(
+    rules: &DomainRules,
+    features: &Features,
+    params: &Params,
+    a: usize,
+    b: usize,
+) -> PairExplanation {
+    let cmps = bind(rules, features);
+    let ovs = score::bind_overrides(rules);
+    let o = score::override_for(&ovs, features, a, b);
+    explain::explain(&cmps, params, o, thresholds(rules), a, b)
 }
 
 fn check_comparisons(rules: &DomainRules) -> Result<(), MatchError> {
@@ -178,10 +194,11 @@ pub fn run(
     let cmps = prepared.comparisons();
     let patterns: Vec<u64> = {
         let _span = tracing::info_span!("compare", pairs = cands.pairs.len()).entered();
+        let rows = score::IdRows::new(&cmps, prepared.features.len());
         cands
             .pairs
             .par_iter()
-            .map(|&(a, b)| score::pattern(&cmps, a as usize, b as usize))
+            .map(|&(a, b)| score::pattern_rows(&cmps, &rows, a as usize, b as usize))
             .collect()
     };
     timings.push(("compare", t.elapsed()));
@@ -196,6 +213,7 @@ pub fn run(
             let m = &rules.matching;
             let u = score::estimate_u(&cmps, prepared.features.len(), m.u_sample_pairs, m.seed);
             let samples = rule_samples(rules, &cands)?;
+            let labelled = override_matches(&prepared, &cands);
             score::train(
                 rules,
                 &cmps,
@@ -203,6 +221,7 @@ pub fn run(
                 &samples,
                 u,
                 prepared.features.len(),
+                &labelled,
             )
         }
     };
@@ -227,6 +246,24 @@ pub fn run(
         cluster_stats,
         timings,
     })
+}
+
+/// Candidate pairs (as indices) that a deterministic `then = "match"` override decides,
+/// with the override's attribute: labelled matches for learning m (see `m_from_labels`).
+fn override_matches(p: &Prepared, cands: &Candidates) -> Vec<(usize, usize)> {
+    let ovs = score::bind_overrides(p.rules);
+    if !ovs.iter().any(|o| o.then == Decision::Match) {
+        return Vec::new();
+    }
+    cands
+        .pairs
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, &(a, b))| {
+            let o = score::override_for(&ovs, &p.features, a as usize, b as usize)?;
+            (o.then == Decision::Match).then_some((i, o.col))
+        })
+        .collect()
 }
 
 /// Most pairs per blocking rule that EM learns from (an even spread over the rule's pairs).

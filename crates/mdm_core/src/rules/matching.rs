@@ -149,6 +149,12 @@ pub enum Level {
     EmailDomain,
     /// Phones (or any digits) with the same last N digits.
     LastDigits(usize),
+    /// Package sizes that are the same amount once units are converted (`0,5 l` = `500 ml`).
+    Quantity,
+    /// The values share a word that at most N records of the column carry (a model code,
+    /// a rare company word): evidence that plain similarity misses in long, reordered or
+    /// truncated values.
+    RareWord(u32),
 }
 
 /// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".

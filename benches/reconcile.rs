@@ -1,0 +1,195 @@
+//! Reconcile throughput: generates synthetic customers of ERP, CRM and MES (about 1M staged
+//! records by default), ingests them into a fresh SQLite file and a fresh PostgreSQL
+//! database, and times through the same `mdm_service::reconcile` the CLI calls:
+//!
+//! 1. the first run (trains the model, full match, writes every golden record and xref row);
+//! 2. a forced full re-match with the frozen model (`--full`; writes nothing new);
+//! 3. an incremental run after 1% of the records (10k of 1M) changed.
+//!
+//! Commands:
+//!
+//! ```text
+//! cargo bench --bench reconcile                        # ~1M records, both backends
+//! MDM_BENCH_ROWS=100000 cargo bench --bench reconcile  # smaller
+//! MDM_TEST_PG=skip cargo bench --bench reconcile       # SQLite only
+//! ```
+
+use mdm_core::standardize::StdContext;
+use mdm_core::SystemName;
+use mdm_ingest::{ColumnMapping, CsvOptions, CsvSource, LoadOptions};
+use mdm_service::{ReconcileOptions, RunSummary};
+use mdm_store::systems::DeclaredSystem;
+use mdm_store::testing::TestDb;
+use mdm_testkit::{Domain, GenConfig};
+use std::path::Path;
+use std::time::Instant;
+
+/// Records per generated entity (measured on the customer generator's defaults).
+const RECORDS_PER_ENTITY: f64 = 2.11;
+
+fn main() {
+    let rows: usize = std::env::var("MDM_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rules = mdm_rules::load_domain(None, "customer").expect("rules");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let t = Instant::now();
+    let entities = (rows as f64 / RECORDS_PER_ENTITY) as usize;
+    let cfg = GenConfig::new(Domain::Customer, entities, 42);
+    let summary = mdm_testkit::generate_to_dir(&cfg, &rules, dir.path()).expect("generate");
+    println!(
+        "generated {} records of {} entities in {:.1} s",
+        summary.records,
+        entities,
+        t.elapsed().as_secs_f64()
+    );
+    let changes = write_changes(dir.path(), (summary.records / 100) as usize);
+    let mut backends = vec![("sqlite", TestDb::sqlite())];
+    if let Some(pg) = TestDb::postgres() {
+        backends.push(("postgres", pg));
+    }
+    for (label, db) in &backends {
+        bench(label, db.url(), dir.path(), &changes, &rules);
+    }
+    println!("peak RSS {} MB", peak_rss_mb());
+}
+
+fn bench(label: &str, url: &str, dir: &Path, changes: &Path, rules: &mdm_core::DomainRules) {
+    let mut conn = mdm_store::open(url).expect("open");
+    let declared: Vec<DeclaredSystem> = ["ERP", "CRM", "MES"]
+        .iter()
+        .zip(1..)
+        .map(|(n, r)| DeclaredSystem {
+            name: (*n).into(),
+            trust_rank: r,
+        })
+        .collect();
+    mdm_store::systems::sync_declared(&mut conn, &declared).expect("systems");
+    let t = Instant::now();
+    for sys in ["ERP", "CRM", "MES"] {
+        ingest(&mut conn, rules, sys, &dir.join(format!("{sys}.csv")));
+    }
+    println!("[{label}] ingest {:.1} s", t.elapsed().as_secs_f64());
+    let ctx = StdContext::default();
+    let run = |conn: &mut mdm_store::DbConnection, opts: ReconcileOptions, what: &str| {
+        let t = Instant::now();
+        let s = mdm_service::reconcile(conn, rules, &ctx, opts, &|_, _, _| {}).expect("reconcile");
+        let secs = t.elapsed().as_secs_f64();
+        print_run(label, what, secs, &s);
+        secs
+    };
+    run(
+        &mut conn,
+        ReconcileOptions::default(),
+        "first run (train + full)",
+    );
+    let full = run(
+        &mut conn,
+        ReconcileOptions {
+            full: true,
+            retrain: false,
+        },
+        "full re-match",
+    );
+    let t = Instant::now();
+    ingest(&mut conn, rules, "ERP", changes);
+    println!(
+        "[{label}] ingest of the changed records {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let inc = run(
+        &mut conn,
+        ReconcileOptions::default(),
+        "incremental after 1%",
+    );
+    println!(
+        "[{label}] incremental / full = {:.1}%",
+        100.0 * inc / full.max(1e-9)
+    );
+}
+
+fn print_run(label: &str, what: &str, secs: f64, s: &RunSummary) {
+    let c = &s.counts;
+    let phases: Vec<String> = s
+        .stats
+        .timings
+        .iter()
+        .map(|(p, t)| format!("{p} {t:.1}s"))
+        .collect();
+    println!(
+        "[{label}] {what}: {secs:.1} s  ({} records, {} golden, created {} updated {} merged {} split {}, changed records {}, pairs scored {} of {}; {})",
+        c.records,
+        s.stats.clusters,
+        c.created,
+        c.updated,
+        c.merged,
+        c.split,
+        s.stats.dirty_records,
+        s.stats.pairs_scored,
+        s.stats.candidate_pairs,
+        phases.join(", ")
+    );
+}
+
+fn ingest(
+    conn: &mut mdm_store::DbConnection,
+    rules: &mdm_core::DomainRules,
+    sys: &str,
+    file: &Path,
+) {
+    let system = SystemName::parse(sys).unwrap();
+    let mut source = CsvSource::open(file, CsvOptions { delimiter: None }).expect("csv");
+    let opts = LoadOptions {
+        domain: "customer",
+        system: &system,
+        snapshot: false,
+        chunk_size: mdm_ingest::load::DEFAULT_CHUNK_SIZE,
+    };
+    mdm_ingest::load(
+        conn,
+        rules,
+        &ColumnMapping::default(),
+        &opts,
+        &mut source,
+        &mut |_| {},
+    )
+    .expect("load");
+}
+
+/// `n` records of ERP.csv with a changed e-mail, spread evenly over the file.
+fn write_changes(dir: &Path, n: usize) -> std::path::PathBuf {
+    let src = dir.join("ERP.csv");
+    let total = csv::Reader::from_path(&src).unwrap().records().count();
+    let step = (total / n.max(1)).max(1);
+    let mut rd = csv::Reader::from_path(&src).unwrap();
+    let headers = rd.headers().unwrap().clone();
+    let email = headers.iter().position(|h| h == "email").unwrap();
+    let out = dir.join("ERP-changes.csv");
+    let mut w = csv::Writer::from_path(&out).unwrap();
+    w.write_record(&headers).unwrap();
+    let mut written = 0;
+    for (i, row) in rd.records().enumerate() {
+        if i % step != 0 || written == n {
+            continue;
+        }
+        let mut row: Vec<String> = row.unwrap().iter().map(String::from).collect();
+        row[email] = format!("changed.{i}@example.org");
+        w.write_record(&row).unwrap();
+        written += 1;
+    }
+    w.flush().unwrap();
+    out
+}
+
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}

@@ -1,0 +1,103 @@
+//! What the server is given at start: plain typed values, filled in by the binary from its
+//! layered settings. This crate reads no files or environment variables itself.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `host:port`; port 0 picks a free one (the bound address is printed).
+    pub listen: String,
+    pub database_url: String,
+    pub rules_dir: Option<PathBuf>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Most pooled database connections.
+    pub pool_size: u32,
+    /// Largest accepted push body (JSON array or NDJSON), bytes.
+    pub max_push_bytes: usize,
+    /// Largest accepted JSON body of every other endpoint, bytes.
+    pub max_json_bytes: usize,
+    /// How long a verified token is trusted without asking the database again (so a revoked
+    /// token stops working within this time). Zero disables the cache.
+    pub token_cache: Duration,
+    /// Rows per transaction when loading pushed records.
+    pub ingest_chunk_size: usize,
+    /// Column mappings of declared systems (by upper-case system name).
+    pub mappings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Declared systems and their trust ranks, mirrored into the store at start.
+    pub declared_systems: Vec<(String, i32)>,
+    /// Consumers of the change feed with their own configuration. Every registered source
+    /// system is a consumer too (under its own name, pull only).
+    pub consumers: Vec<ConsumerConfig>,
+    pub webhooks: WebhookPolicy,
+    /// Publish every event to NATS JetStream as well.
+    pub nats: Option<crate::nats::NatsConfig>,
+    /// Country assumed by standardization (real-time matching).
+    pub default_country: String,
+    pub month_first_dates: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// Upper-case name, as in `?consumer=ERP`.
+    pub name: String,
+    /// The source system whose xref entries its events carry (default: the name).
+    pub system: String,
+    /// Where webhooks go (http:// only; no TLS client is built in).
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookPolicy {
+    /// Failed attempts after which an event is dead-lettered.
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubles per failure up to `max_backoff`.
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Per request.
+    pub timeout: Duration,
+    /// How often an idle dispatcher looks for new events written by other processes.
+    pub poll_interval: Duration,
+}
+
+impl Default for WebhookPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(300),
+            timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Defaults for `database_url`, as tests and benches start servers.
+    pub fn new(database_url: &str) -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: database_url.into(),
+            rules_dir: None,
+            workers: 0,
+            pool_size: 16,
+            max_push_bytes: 32 * 1024 * 1024,
+            max_json_bytes: 256 * 1024,
+            token_cache: Duration::from_secs(5),
+            ingest_chunk_size: 10_000,
+            mappings: BTreeMap::new(),
+            declared_systems: Vec::new(),
+            consumers: Vec::new(),
+            webhooks: WebhookPolicy::default(),
+            nats: None,
+            default_country: "DE".into(),
+            month_first_dates: false,
+        }
+    }
+
+    pub fn consumer(&self, name: &str) -> Option<&ConsumerConfig> {
+        self.consumers.iter().find(|c| c.name == name)
+    }
+}

@@ -1,0 +1,157 @@
+//! The one error type of the HTTP edge. Every failure leaves as `application/problem+json`
+//! (RFC 9457) with a stable `code` that clients may branch on; `title` and `detail` are for
+//! people. Causes of 5xx answers go to the log (with the request id), never into the body.
+//!
+//! | status | code | when |
+//! |---|---|---|
+//! | 400 | `invalid_parameter` | a path or query parameter is malformed |
+//! | 400 | `invalid_body` | the body is not what the endpoint takes |
+//! | 401 | `unauthorized` | no bearer token, or an unknown or revoked one |
+//! | 403 | `forbidden` | the token's role (or system) does not allow this |
+//! | 404 | `not_found` | no such route |
+//! | 404 | `unknown_domain` | no rules file declares the domain |
+//! | 404 | `golden_not_found` | no golden record has this id |
+//! | 404 | `xref_not_found` | no golden record holds this source record |
+//! | 404 | `unknown_consumer` | the feed consumer is neither configured nor a known system |
+//! | 404 | `dead_letter_not_found` | no dead webhook event with this sequence number |
+//! | 405 | `method_not_allowed` | the route exists, the method does not |
+//! | 409 | `ack_beyond_feed` | an acknowledgement names an event that does not exist yet |
+//! | 413 | `payload_too_large` | the body exceeds the configured limit |
+//! | 415 | `unsupported_media_type` | the body's content type is not accepted here |
+//! | 503 | `not_ready` | the database cannot be reached |
+//! | 503 | `busy` | a writer holds the change feed; retry shortly |
+//! | 500 | `internal` | a bug or an unexpected database error (see the log) |
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+/// The problem document.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong in this case, for people.
+    pub detail: String,
+    /// The stable machine-readable code (see the table in the API description).
+    pub code: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+        }
+    }
+    pub fn bad_param(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", detail)
+    }
+    pub fn bad_body(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+    /// A 500 whose cause is logged here and kept out of the body.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; the server log has the details under this request's id",
+        )
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            type_: format!("/problems/{}", self.code),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<mdm_store::StoreError> for ApiError {
+    fn from(e: mdm_store::StoreError) -> Self {
+        match e {
+            mdm_store::StoreError::Connect { .. } => {
+                tracing::error!(error = %e, "database unreachable");
+                Self::unavailable("not_ready", "the database cannot be reached")
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// Extractor errors (bad JSON, query strings, paths, oversized bodies) as problems.
+pub fn json_error(err: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::Overflow { limit } | E::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the JSON body exceeds the limit of {limit} bytes"),
+        ),
+        E::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        E::Deserialize(e) => ApiError::bad_body(format!("invalid JSON body: {e}")),
+        other => ApiError::bad_body(other.to_string()),
+    }
+}

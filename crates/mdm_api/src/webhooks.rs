@@ -1,0 +1,267 @@
+//! Push delivery: one background task per consumer with a `webhook_url`, delivering the
+//! change feed in seq order, at least once.
+//!
+//! Each event is POSTed as a [`FeedEvent`] with `Idempotency-Key: mdm-<consumer>-<seq>`;
+//! any 2xx is success. A failure is recorded in the database (`webhook_deliveries`) and the
+//! same event is retried after an exponential backoff, holding back later events so the
+//! order holds. After `max_attempts` failures the event is dead-lettered and the queue moves
+//! on; an admin's replay (`POST /v1/admin/consumers/{consumer}/dead-letters/replay`) sends
+//! dead events again, ahead of new ones. All state is in the database, so a restart resumes
+//! with the same event and attempt count. (Two servers delivering to the same consumer would
+//! both send: run one dispatcher per consumer, or rely on the idempotency key.)
+
+use crate::config::{ConsumerConfig, WebhookPolicy};
+use crate::error::ApiError;
+use crate::feed::{decorate, Consumer, FeedEvent};
+use crate::metrics::labels;
+use crate::state::AppState;
+use actix_web::web;
+use chrono::NaiveDateTime;
+use mdm_store::deliveries::{self, DeliveryStatus};
+use std::time::Duration;
+
+pub fn spawn_all(state: web::Data<AppState>) {
+    for c in &state.config.consumers {
+        if let Some(url) = &c.webhook_url {
+            tracing::info!(consumer = %c.name, "webhook dispatcher started");
+            let target = Target {
+                consumer: Consumer {
+                    name: c.name.clone(),
+                    system: c.system.clone(),
+                },
+                url: url.clone(),
+            };
+            actix_web::rt::spawn(run(state.clone(), target, policy(&state, c)));
+        }
+    }
+}
+
+fn policy(state: &AppState, _c: &ConsumerConfig) -> WebhookPolicy {
+    state.config.webhooks.clone()
+}
+
+struct Target {
+    consumer: Consumer,
+    url: String,
+}
+
+/// What one step did.
+enum Step {
+    /// Something was sent (or given up on): look again at once.
+    Worked,
+    /// Nothing due; wait this long (or until new events are written here).
+    Idle(Duration),
+}
+
+async fn run(state: web::Data<AppState>, target: Target, policy: WebhookPolicy) {
+    let client = match reqwest::Client::builder().timeout(policy.timeout).build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(consumer = %target.consumer.name, error = %e, "webhook client");
+            return;
+        }
+    };
+    loop {
+        let wait = match step(&state, &client, &target, &policy).await {
+            Ok(Step::Worked) => continue,
+            Ok(Step::Idle(d)) => d,
+            Err(e) => {
+                tracing::warn!(consumer = %target.consumer.name, error = %e, "webhook dispatcher");
+                policy.poll_interval
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.feed_written.notified() => {}
+        }
+    }
+}
+
+async fn step(
+    state: &web::Data<AppState>,
+    client: &reqwest::Client,
+    target: &Target,
+    policy: &WebhookPolicy,
+) -> Result<Step, ApiError> {
+    let name = target.consumer.name.clone();
+    let replay = {
+        let name = name.clone();
+        state
+            .db(move |c| Ok(deliveries::list(c, &name, DeliveryStatus::Replay, 1)?))
+            .await?
+    };
+    let mut wait = policy.poll_interval;
+    if let Some(r) = replay.into_iter().next() {
+        match due_in(r.next_attempt_at) {
+            None => {
+                let attempt = attempt(state, client, target, policy, r.seq, r.attempts, true);
+                return attempt.await.map(|()| Step::Worked);
+            }
+            Some(d) => wait = wait.min(d),
+        }
+    }
+    let (cursor, head) = {
+        let name = name.clone();
+        state
+            .db(move |c| {
+                let cursor = mdm_store::cursors::get(c, &name)?.webhook_seq;
+                let next = mdm_store::feed::events_after(c, cursor, 1)
+                    .map_err(crate::feed::feed_error)?
+                    .into_iter()
+                    .next();
+                let retry = match &next {
+                    Some(e) => deliveries::get(c, &name, e.seq)?,
+                    None => None,
+                };
+                Ok((cursor, next.map(|e| (e.seq, retry))))
+            })
+            .await?
+    };
+    let Some((seq, retry)) = head else {
+        return Ok(Step::Idle(wait));
+    };
+    let attempts = match &retry {
+        Some(r) if r.status == DeliveryStatus::Retrying.as_str() => {
+            if let Some(d) = due_in(r.next_attempt_at) {
+                return Ok(Step::Idle(wait.min(d)));
+            }
+            r.attempts
+        }
+        _ => 0,
+    };
+    tracing::debug!(consumer = %name, cursor, seq, attempts, "delivering");
+    attempt(state, client, target, policy, seq, attempts, false).await?;
+    Ok(Step::Worked)
+}
+
+/// Sends event `seq` once and records the outcome.
+async fn attempt(
+    state: &web::Data<AppState>,
+    client: &reqwest::Client,
+    target: &Target,
+    policy: &WebhookPolicy,
+    seq: i64,
+    attempts_before: i32,
+    replay: bool,
+) -> Result<(), ApiError> {
+    let consumer = target.consumer.clone();
+    let event: Option<FeedEvent> = state
+        .db(move |c| {
+            let Some(e) = mdm_store::feed::event(c, seq)? else {
+                return Ok(None);
+            };
+            Ok(decorate(c, &consumer, vec![e])?.into_iter().next())
+        })
+        .await?;
+    let name = target.consumer.name.clone();
+    let Some(event) = event else {
+        // Cannot happen (events are never deleted); do not spin on it.
+        state
+            .db(move |c| Ok(deliveries::delivered(c, &name, seq)?))
+            .await?;
+        return Ok(());
+    };
+    let outcome = send(client, &target.url, &event).await;
+    let m = &state.metrics;
+    let l = labels(&[("consumer", &target.consumer.name)]);
+    match outcome {
+        Ok(()) => {
+            m.inc("mdm_webhook_delivered_total", l, 1);
+            tracing::info!(consumer = %name, seq, attempts = attempts_before + 1, "webhook delivered");
+            state
+                .db(move |c| {
+                    if replay {
+                        deliveries::remove(c, &name, seq)?;
+                    } else {
+                        deliveries::delivered(c, &name, seq)?;
+                    }
+                    Ok(())
+                })
+                .await
+        }
+        Err(error) => {
+            m.inc("mdm_webhook_failures_total", l.clone(), 1);
+            let attempts = attempts_before + 1;
+            let dead = attempts as u32 >= policy.max_attempts;
+            let status = match (dead, replay) {
+                (true, _) => DeliveryStatus::Dead,
+                (false, true) => DeliveryStatus::Replay,
+                (false, false) => DeliveryStatus::Retrying,
+            };
+            let next = mdm_store::now()
+                + chrono::Duration::from_std(backoff(policy, attempts)).unwrap_or_default();
+            if dead {
+                m.inc("mdm_webhook_dead_letters_total", l, 1);
+                tracing::warn!(consumer = %name, seq, attempts, error = %error, "webhook dead-lettered");
+            } else {
+                tracing::info!(consumer = %name, seq, attempts, error = %error, "webhook failed; will retry");
+            }
+            state
+                .db(move |c| {
+                    Ok(deliveries::record_failure(
+                        c, &name, seq, status, attempts, &error, next,
+                    )?)
+                })
+                .await
+        }
+    }
+}
+
+async fn send(client: &reqwest::Client, url: &str, event: &FeedEvent) -> Result<(), String> {
+    let res = client
+        .post(url)
+        .header("Idempotency-Key", &event.idempotency_key)
+        .header("X-Mdm-Event-Seq", event.seq.to_string())
+        .json(event)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_string()
+            } else if e.is_connect() {
+                "connection failed".to_string()
+            } else {
+                format!("request failed: {e}")
+            }
+        })?;
+    if res.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered HTTP {}", res.status().as_u16()))
+    }
+}
+
+/// Wait before the next attempt after `attempts` failures: initial * 2^(attempts-1), capped.
+pub fn backoff(policy: &WebhookPolicy, attempts: i32) -> Duration {
+    let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    policy
+        .initial_backoff
+        .saturating_mul(1u32 << exp)
+        .min(policy.max_backoff)
+}
+
+/// None when `at` has come; else how long until it does.
+fn due_in(at: NaiveDateTime) -> Option<Duration> {
+    let now = mdm_store::now();
+    if at <= now {
+        None
+    } else {
+        (at - now).to_std().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = WebhookPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..WebhookPolicy::default()
+        };
+        let ms: Vec<u128> = (1..=6).map(|a| backoff(&p, a).as_millis()).collect();
+        assert_eq!(ms, vec![100, 200, 400, 800, 1000, 1000]);
+    }
+}

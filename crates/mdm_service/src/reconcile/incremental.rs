@@ -1,0 +1,395 @@
+//! The incremental run: reads and re-matches only what a change can affect.
+//!
+//! 1. Changed records: current staged versions the last run did not see (new, or a new
+//!    version), and xref rows whose record is gone. Seeds also include records named by
+//!    steward decisions and golden records with locks made since the last run.
+//! 2. Their blocks: the changed records' blocking keys (with the frozen model) find, through
+//!    `match_keys`, every record sharing a block with them; pairs touching a changed record
+//!    are scored. Whole blocks are read, so block caps select the same records as a full run.
+//! 3. The closure: starting from the seeds and their new partners, add every record linked by
+//!    a kept pair (`match_pairs`), by a previous golden record (xref) or by a decision, until
+//!    nothing new comes in. Clustering, IDs and survivorship depend only on what is inside
+//!    such a closed set, so running them on it gives what a full run gives.
+
+use super::input::{Common, Input};
+use super::matching::{carried_pairs, finish, key_rows, Boundary, Matched};
+use super::RunStats;
+use crate::ServiceError;
+use mdm_core::pipeline::features::RawTable;
+use mdm_core::pipeline::{Prepared, ScoredPair};
+use mdm_core::rematch::{self, Model};
+use mdm_core::rules::matching::Decision;
+use mdm_core::standardize::StdContext;
+use mdm_core::DomainRules;
+use mdm_store::matchstate::{CurrentRecord, PairRow};
+use mdm_store::xref::XrefRow;
+use mdm_store::DbConnection;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+type Key = (String, String);
+
+pub fn prepare(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    since: Option<chrono::NaiveDateTime>,
+    stats: &mut RunStats,
+) -> Result<(Input, Matched), ServiceError> {
+    let domain = rules.domain.as_str();
+    let changed = mdm_store::matchstate::unseen_records(conn, domain)?;
+    let vanished = mdm_store::matchstate::vanished_xref(conn, domain)?;
+    stats.dirty_records = changed.len() as u64;
+    stats.vanished_records = vanished.len() as u64;
+    let common = Common::load(conn, domain)?;
+    let mut seeds: Vec<Key> = changed
+        .iter()
+        .map(|r| (r.system.clone(), r.source_id.clone()))
+        .chain(
+            vanished
+                .iter()
+                .map(|x| (x.system.clone(), x.source_id.clone())),
+        )
+        .collect();
+    if let Some(t) = since {
+        for d in mdm_store::decisions::decisions_changed_since(conn, domain, t)? {
+            seeds.push((d.a_system, d.a_source_id));
+            seeds.push((d.b_system, d.b_source_id));
+        }
+        let locked: Vec<String> = mdm_store::decisions::locks(conn, domain)?
+            .into_iter()
+            .filter(|l| l.locked_at > t)
+            .map(|l| l.golden_id)
+            .collect();
+        let ids: Vec<&str> = locked.iter().map(String::as_str).collect();
+        seeds.extend(
+            mdm_store::xref::by_golden_ids(conn, &ids)?
+                .into_iter()
+                .map(|x| (x.system, x.source_id)),
+        );
+    }
+    let (fresh, neighbours, new_keys, fresh_rows) =
+        score_changed(conn, rules, ctx, model, &changed, stats)?;
+    seeds.extend(neighbours);
+    let closure = close(conn, domain, seeds, &common)?;
+    let mut xref = closure.xref;
+    xref.extend(vanished);
+    let gids: Vec<&str> = closure.golden_ids.iter().map(String::as_str).collect();
+    let goldens: Vec<_> = mdm_store::golden::by_ids(conn, &gids)?
+        .into_iter()
+        .filter(|g| g.status == "active")
+        .collect();
+    let input = Input::build(rules, closure.records, xref, goldens, common)?;
+    let dirty = input.dirty();
+    let mut stored = closure.pairs;
+    stored.sort_by_key(|p| (p.a_staging_id, p.b_staging_id));
+    stored.dedup_by_key(|p| (p.a_staging_id, p.b_staging_id));
+    let boundary = boundary(conn, domain, &input, &stored, &fresh)?;
+    let mut kept = carried_pairs(&input, &dirty, stored);
+    let fresh = remap(&input, fresh);
+    kept.extend_from_slice(&fresh);
+    let mut matched = finish(rules, &input, kept, dirty, None, new_keys, true);
+    matched.fresh_rows = fresh_rows;
+    matched.boundary = boundary;
+    Ok((input, matched))
+}
+
+/// Fresh pairs, by record key, of changed records with the records they share a block with.
+struct KeyedPair {
+    a: Key,
+    b: Key,
+    pair: ScoredPair,
+}
+
+/// Fresh pairs, the keys of their records, the changed records' blocking-key rows.
+type Scored = (
+    Vec<KeyedPair>,
+    Vec<Key>,
+    Vec<mdm_store::matchstate::KeyRow>,
+    Vec<PairRow>,
+);
+
+/// Scores the changed records against their blocks. Returns the kept pairs, the keys of the
+/// records they pair with, and the changed records' blocking-key rows.
+fn score_changed(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    changed: &[CurrentRecord],
+    stats: &mut RunStats,
+) -> Result<Scored, ServiceError> {
+    if changed.is_empty() {
+        return Ok((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
+    }
+    let domain = rules.domain.as_str();
+    // The changed records' own keys.
+    let own = prepare_subset(rules, ctx, model, changed.to_vec())?;
+    let own_cands = own.1.candidates()?;
+    let mut neighbour_ids: BTreeSet<i64> = BTreeSet::new();
+    for (rule, keys) in own_cands.rule_keys.iter().enumerate() {
+        let mut ks: Vec<i64> = keys.iter().flatten().map(|k| *k as i64).collect();
+        ks.sort_unstable();
+        ks.dedup();
+        neighbour_ids.extend(mdm_store::matchstate::versions_with_keys(
+            conn,
+            domain,
+            rule as i32,
+            &ks,
+        )?);
+    }
+    let changed_ids: HashSet<i64> = changed.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = neighbour_ids
+        .into_iter()
+        .filter(|i| !changed_ids.contains(i))
+        .collect();
+    let mut all = changed.to_vec();
+    // Keys of a previous run may name versions superseded since: only current ones count.
+    all.extend(mdm_store::matchstate::current_versions_by_id(conn, &ids)?);
+    let (records, prepared) = prepare_subset(rules, ctx, model, all)?;
+    let cands = prepared.candidates()?;
+    let is_changed: Vec<bool> = records
+        .iter()
+        .map(|r| changed_ids.contains(&r.id))
+        .collect();
+    let pairs: Vec<(u32, u32)> = cands
+        .pairs
+        .iter()
+        .copied()
+        .filter(|&(a, b)| is_changed[a as usize] || is_changed[b as usize])
+        .collect();
+    stats.candidate_pairs = pairs.len() as u64;
+    stats.pairs_scored = pairs.len() as u64;
+    let scored = rematch::score_pairs(&prepared, &model.params, &pairs);
+    let key = |i: u32| {
+        let r = &records[i as usize];
+        (r.system.clone(), r.source_id.clone())
+    };
+    let neighbours = scored
+        .iter()
+        .filter(|p| p.decision == Decision::Match)
+        .flat_map(|p| [key(p.a), key(p.b)])
+        .collect();
+    let rows = scored
+        .iter()
+        .map(|p| PairRow {
+            a_staging_id: records[p.a as usize].id,
+            b_staging_id: records[p.b as usize].id,
+            domain: domain.to_string(),
+            weight: p.weight,
+            probability: p.probability,
+            decision: p.decision.name().to_string(),
+            overridden: p.override_idx.is_some(),
+        })
+        .collect();
+    let fresh = scored
+        .into_iter()
+        .map(|p| KeyedPair {
+            a: key(p.a),
+            b: key(p.b),
+            pair: p,
+        })
+        .collect();
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let keys = key_rows(domain, &cands.rule_keys, &ids, |i| is_changed[i]);
+    Ok((fresh, neighbours, keys, rows))
+}
+
+/// Records sorted by key, and their features with the model applied.
+fn prepare_subset<'r>(
+    rules: &'r DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    mut records: Vec<CurrentRecord>,
+) -> Result<(Vec<CurrentRecord>, Prepared<'r>), ServiceError> {
+    records.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
+    let parsed = Input::build(
+        rules,
+        records.clone(),
+        Vec::new(),
+        Vec::new(),
+        Common {
+            trust: HashMap::new(),
+            decisions: Vec::new(),
+            locks: HashMap::new(),
+        },
+    )?;
+    let mut raw = RawTable::new(rules);
+    for r in &parsed.records {
+        raw.push(r.key.clone(), |i| r.values[i].as_deref());
+    }
+    let mut prepared = Prepared::new(rules, ctx, raw)?;
+    model.apply(rules, &mut prepared.features);
+    Ok((records, prepared))
+}
+
+/// A closed set of records.
+struct Closure {
+    records: Vec<CurrentRecord>,
+    xref: Vec<XrefRow>,
+    golden_ids: BTreeSet<String>,
+    pairs: Vec<PairRow>,
+}
+
+/// Grows `seeds` until no kept pair, previous golden record or decision links it to a
+/// record outside.
+fn close(
+    conn: &mut DbConnection,
+    domain: &str,
+    seeds: Vec<Key>,
+    common: &Common,
+) -> Result<Closure, ServiceError> {
+    let mut seen: HashSet<Key> = HashSet::new();
+    let mut frontier: Vec<Key> = seeds
+        .into_iter()
+        .filter(|k| seen.insert(k.clone()))
+        .collect();
+    let mut out = Closure {
+        records: Vec::new(),
+        xref: Vec::new(),
+        golden_ids: BTreeSet::new(),
+        pairs: Vec::new(),
+    };
+    let mut by_version: HashMap<i64, Key> = HashMap::new();
+    while !frontier.is_empty() {
+        let mut next: Vec<Key> = Vec::new();
+        let mut push = |k: Key, next: &mut Vec<Key>| {
+            if seen.insert(k.clone()) {
+                next.push(k);
+            }
+        };
+        let recs = mdm_store::matchstate::current_by_keys(conn, domain, &frontier)?;
+        let versions: Vec<i64> = recs.iter().map(|r| r.id).collect();
+        for r in &recs {
+            by_version.insert(r.id, (r.system.clone(), r.source_id.clone()));
+        }
+        out.records.extend(recs);
+        // Previous golden records of the frontier, and all their members.
+        let xr = mdm_store::xref::by_keys(conn, domain, &frontier)?;
+        let new_gids: Vec<String> = xr
+            .iter()
+            .map(|x| x.golden_id.clone())
+            .filter(|g| out.golden_ids.insert(g.clone()))
+            .collect();
+        out.xref.extend(xr);
+        let gids: Vec<&str> = new_gids.iter().map(String::as_str).collect();
+        for x in mdm_store::xref::by_golden_ids(conn, &gids)? {
+            push((x.system, x.source_id), &mut next);
+        }
+        // Kept pairs of the frontier's current versions. Only auto-matches can put two
+        // records in one cluster, so only they extend the set; review pairs and
+        // non-matches matter only between records already inside (or at its boundary).
+        let pairs = mdm_store::matchstate::pairs_touching(conn, &versions)?;
+        let unknown: Vec<i64> = pairs
+            .iter()
+            .filter(|p| p.decision == "match")
+            .flat_map(|p| [p.a_staging_id, p.b_staging_id])
+            .filter(|v| !by_version.contains_key(v))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for r in mdm_store::matchstate::current_versions_by_id(conn, &unknown)? {
+            by_version.insert(r.id, (r.system.clone(), r.source_id.clone()));
+            push((r.system, r.source_id), &mut next);
+        }
+        out.pairs.extend(pairs);
+        // Steward decisions.
+        let in_frontier: HashSet<&Key> = frontier.iter().collect();
+        for d in &common.decisions {
+            let a = (d.a_system.clone(), d.a_source_id.clone());
+            let b = (d.b_system.clone(), d.b_source_id.clone());
+            if in_frontier.contains(&a) {
+                push(b.clone(), &mut next);
+            }
+            if in_frontier.contains(&b) {
+                push(a, &mut next);
+            }
+        }
+        frontier = next;
+    }
+    // Pairs loaded by a version that later turned out not current are dropped by
+    // `carried_pairs` (their version is not among the records).
+    Ok(out)
+}
+
+/// Fresh pairs from subset indices to the closure's record indices.
+fn remap(input: &Input, fresh: Vec<KeyedPair>) -> Vec<ScoredPair> {
+    fresh
+        .into_iter()
+        .filter_map(|k| {
+            let a = *input.index.get(&k.a)?;
+            let b = *input.index.get(&k.b)?;
+            Some(ScoredPair {
+                a: a.min(b),
+                b: a.max(b),
+                ..k.pair
+            })
+        })
+        .collect()
+}
+
+/// Review pairs between a record of the set and one outside it (stored, or fresh), with the
+/// outside record's current golden ID.
+fn boundary(
+    conn: &mut DbConnection,
+    domain: &str,
+    input: &Input,
+    stored: &[PairRow],
+    fresh: &[KeyedPair],
+) -> Result<Vec<Boundary>, ServiceError> {
+    let inside: HashMap<i64, u32> = input
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.staging_id, i as u32))
+        .collect();
+    // (inside index, outside version or key, inside is a, probability, weight)
+    let mut by_version: Vec<(u32, i64, bool, f64, f64)> = Vec::new();
+    for p in stored.iter().filter(|p| p.decision == "review") {
+        match (inside.get(&p.a_staging_id), inside.get(&p.b_staging_id)) {
+            (Some(&a), None) => by_version.push((a, p.b_staging_id, true, p.probability, p.weight)),
+            (None, Some(&b)) => {
+                by_version.push((b, p.a_staging_id, false, p.probability, p.weight))
+            }
+            _ => {}
+        }
+    }
+    let ids: Vec<i64> = by_version.iter().map(|x| x.1).collect();
+    let outside: HashMap<i64, Key> = mdm_store::matchstate::current_versions_by_id(conn, &ids)?
+        .into_iter()
+        .map(|r| (r.id, (r.system, r.source_id)))
+        .collect();
+    let mut pending: Vec<(u32, Key, bool, f64, f64)> = by_version
+        .into_iter()
+        .filter_map(|(i, v, a, p, w)| Some((i, outside.get(&v)?.clone(), a, p, w)))
+        .collect();
+    for k in fresh.iter().filter(|k| k.pair.decision == Decision::Review) {
+        match (input.index.get(&k.a), input.index.get(&k.b)) {
+            (Some(&a), None) => {
+                pending.push((a, k.b.clone(), true, k.pair.probability, k.pair.weight))
+            }
+            (None, Some(&b)) => {
+                pending.push((b, k.a.clone(), false, k.pair.probability, k.pair.weight))
+            }
+            _ => {}
+        }
+    }
+    let keys: Vec<Key> = pending.iter().map(|x| x.1.clone()).collect();
+    let golden: HashMap<Key, String> = mdm_store::xref::by_keys(conn, domain, &keys)?
+        .into_iter()
+        .map(|x| ((x.system, x.source_id), x.golden_id))
+        .collect();
+    Ok(pending
+        .into_iter()
+        .filter_map(|(inside, outside, inside_is_a, probability, weight)| {
+            Some(Boundary {
+                outside_golden: golden.get(&outside)?.clone(),
+                inside,
+                outside,
+                inside_is_a,
+                probability,
+                weight,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,245 @@
+//! Matching inside a reconcile run: the frozen model, which pairs to (re-)score, clusters.
+//!
+//! Architecture invariant: a full and an incremental run over the same staged records give
+//! the same clusters. Both score with the stored model; the incremental run re-scores the
+//! candidate pairs touching a changed record and takes every other kept pair from the last
+//! run (`match_pairs`), whose scores the unchanged model and unchanged records reproduce.
+
+use super::input::Input;
+use super::RunStats;
+use crate::ServiceError;
+use mdm_core::pipeline::features::RawTable;
+use mdm_core::pipeline::{self, MatchOptions, Prepared, ScoredPair};
+use mdm_core::rematch::{self, Model};
+use mdm_core::rules::matching::Decision;
+use mdm_core::standardize::StdContext;
+use mdm_core::DomainRules;
+use mdm_store::matchstate::{KeyRow, PairRow};
+use mdm_store::DbConnection;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// The outcome of matching.
+pub struct Matched {
+    /// Per record: its cluster's index in `clusters`.
+    pub cluster_of: Vec<u32>,
+    /// Member record indices per cluster, ordered by smallest member.
+    pub clusters: Vec<Vec<u32>>,
+    /// All kept pairs (review or better, or overridden) of this run.
+    pub kept: Vec<ScoredPair>,
+    /// Records changed since the last run.
+    pub dirty: Vec<bool>,
+    /// The model, when this run trained it (to be stored).
+    pub trained: Option<Model>,
+    pub rules_hash: String,
+    /// Blocking keys to store: of every record (full run) or of the changed ones.
+    pub keys: Vec<KeyRow>,
+    /// An incremental run: `records` is the affected subset, not everything.
+    pub subset: bool,
+    /// Incremental: every freshly scored kept pair as stored (some reach outside the set).
+    pub fresh_rows: Vec<PairRow>,
+    /// Incremental: review pairs from a record of the set to one outside it.
+    pub boundary: Vec<Boundary>,
+}
+
+/// A review pair from record `inside` of the set to a record outside it, whose golden ID
+/// (unchanged by this run) is `outside_golden`.
+pub struct Boundary {
+    pub inside: u32,
+    pub outside: (String, String),
+    pub outside_golden: String,
+    /// Whether `inside` is the pair's `a` side.
+    pub inside_is_a: bool,
+    pub probability: f64,
+    pub weight: f64,
+}
+
+/// The stored model, if it was trained on the current rules.
+pub fn stored_model(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+) -> Result<Option<Model>, ServiceError> {
+    let Some((hash, json)) = mdm_store::matchstate::model(conn, &rules.domain)? else {
+        return Ok(None);
+    };
+    if hash != rules_hash(rules) {
+        tracing::info!(domain = %rules.domain, "rules changed since the model was trained: retraining");
+        return Ok(None);
+    }
+    Ok(serde_json::from_str(&json).ok())
+}
+
+/// A hash of the rules' matching part: a model is valid while it is unchanged.
+pub fn rules_hash(rules: &DomainRules) -> String {
+    let text =
+        serde_json::to_string(&(&rules.attributes, &rules.matching)).expect("rules serialize");
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Matches every current record (a full run, or the first run, which trains the model).
+pub fn run_full(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    input: &Input,
+    model: Option<Model>,
+    stats: &mut RunStats,
+) -> Result<Matched, ServiceError> {
+    let mut raw = RawTable::new(rules);
+    for r in &input.records {
+        raw.push(r.key.clone(), |i| r.values[i].as_deref());
+    }
+    let dirty = input.dirty();
+    stats.dirty_records = dirty.iter().filter(|d| **d).count() as u64;
+    stats.vanished_records = input.vanished().len() as u64;
+    let (prepared, pre_scored, trained, model) = match model {
+        None => {
+            // Train: the pipeline's own scores are the new model's scores.
+            let res = pipeline::run(rules, ctx, raw, MatchOptions::default())?;
+            let model = Model::freeze(rules, res.params.clone(), &res.features);
+            stats.trained = true;
+            let prepared = Prepared {
+                rules,
+                features: res.features,
+            };
+            (prepared, Some(res.scored), true, model)
+        }
+        Some(model) => {
+            let mut prepared = Prepared::new(rules, ctx, raw)?;
+            model.apply(rules, &mut prepared.features);
+            (prepared, None, false, model)
+        }
+    };
+    let cands = prepared.candidates()?;
+    stats.candidate_pairs = cands.pairs.len() as u64;
+    stats.pairs_scored = cands.pairs.len() as u64;
+    let kept =
+        pre_scored.unwrap_or_else(|| rematch::score_pairs(&prepared, &model.params, &cands.pairs));
+    let ids: Vec<i64> = input.records.iter().map(|r| r.staging_id).collect();
+    let keys = key_rows(&rules.domain, &cands.rule_keys, &ids, |_| true);
+    Ok(finish(
+        rules,
+        input,
+        kept,
+        dirty,
+        trained.then_some(model),
+        keys,
+        false,
+    ))
+}
+
+/// Clusters and assembles the outcome.
+#[allow(clippy::too_many_arguments)]
+pub fn finish(
+    rules: &DomainRules,
+    input: &Input,
+    kept: Vec<ScoredPair>,
+    dirty: Vec<bool>,
+    trained: Option<Model>,
+    keys: Vec<KeyRow>,
+    subset: bool,
+) -> Matched {
+    let (must, cannot) = input.decision_pairs();
+    let labels = rematch::cluster(rules, input.records.len(), &kept, must, cannot);
+    let (cluster_of, clusters) = group(&labels);
+    Matched {
+        cluster_of,
+        clusters,
+        kept,
+        dirty,
+        trained,
+        rules_hash: rules_hash(rules),
+        keys,
+        subset,
+        fresh_rows: Vec::new(),
+        boundary: Vec::new(),
+    }
+}
+
+/// Blocking-key rows of the records `i` (with staging versions `ids[i]`) that `take(i)`.
+pub fn key_rows(
+    domain: &str,
+    rule_keys: &[Vec<Option<u64>>],
+    ids: &[i64],
+    take: impl Fn(usize) -> bool,
+) -> Vec<KeyRow> {
+    let mut out = Vec::new();
+    for (rule, keys) in rule_keys.iter().enumerate() {
+        for (i, k) in keys.iter().enumerate() {
+            if let Some(k) = k {
+                if take(i) {
+                    out.push(KeyRow {
+                        staging_id: ids[i],
+                        rule: rule as i32,
+                        key_hash: *k as i64,
+                        domain: domain.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Kept pairs of the last run whose records are both current and unchanged (a changed
+/// record has a new staging version, so its old pairs find no record).
+pub fn carried_pairs(input: &Input, dirty: &[bool], stored: Vec<PairRow>) -> Vec<ScoredPair> {
+    let by_version: HashMap<i64, u32> = input
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.staging_id, i as u32))
+        .collect();
+    stored
+        .into_iter()
+        .filter_map(|p| {
+            let a = *by_version.get(&p.a_staging_id)?;
+            let b = *by_version.get(&p.b_staging_id)?;
+            if dirty[a as usize] || dirty[b as usize] {
+                return None;
+            }
+            let decision = match p.decision.as_str() {
+                "match" => Decision::Match,
+                "review" => Decision::Review,
+                _ => Decision::NonMatch,
+            };
+            Some(ScoredPair {
+                a: a.min(b),
+                b: a.max(b),
+                weight: p.weight,
+                probability: p.probability,
+                decision,
+                override_idx: p.overridden.then_some(0),
+            })
+        })
+        .collect()
+}
+
+/// Labels (smallest member index) to dense cluster indices, ordered by smallest member.
+fn group(labels: &[u32]) -> (Vec<u32>, Vec<Vec<u32>>) {
+    let mut dense = vec![u32::MAX; labels.len()];
+    let mut clusters: Vec<Vec<u32>> = Vec::new();
+    let mut cluster_of = Vec::with_capacity(labels.len());
+    for (i, &l) in labels.iter().enumerate() {
+        if dense[l as usize] == u32::MAX {
+            dense[l as usize] = clusters.len() as u32;
+            clusters.push(Vec::new());
+        }
+        let c = dense[l as usize];
+        clusters[c as usize].push(i as u32);
+        cluster_of.push(c);
+    }
+    (cluster_of, clusters)
+}
+
+/// A kept pair as stored, by the staging versions of its records.
+pub fn pair_row(domain: &str, input: &Input, p: &ScoredPair) -> PairRow {
+    PairRow {
+        a_staging_id: input.records[p.a as usize].staging_id,
+        b_staging_id: input.records[p.b as usize].staging_id,
+        domain: domain.to_string(),
+        weight: p.weight,
+        probability: p.probability,
+        decision: p.decision.name().to_string(),
+        overridden: p.override_idx.is_some(),
+    }
+}

@@ -1,0 +1,168 @@
+//! The nightly run, `mdm reconcile`: match the staged records of a domain, apply steward
+//! decisions, survive, assign stable IDs, and write golden records, xref, redirects,
+//! history, change events and the run ledger.
+//!
+//! Shape of a run:
+//! 1. open a ledger row (`running`), in its own transaction;
+//! 2. read (`input`): current staged records, the previous xref and golden records,
+//!    decisions, locks, trust ranks;
+//! 3. match (`matching`): with the domain's frozen model (trained on the first run or when
+//!    the rules change), re-scoring every candidate pair (`full`) or only pairs that touch
+//!    records changed since the last run (`incremental`, the default), then cluster;
+//! 4. identify and survive (`plan`): only clusters whose records changed are survived
+//!    again in an incremental run; the plan is the list of changes;
+//! 5. write (`write`): all changes, events and the ledger's final counts in ONE transaction,
+//!    so a run killed at any moment leaves the previous state intact, and a run with no
+//!    changes writes nothing but its ledger row.
+
+mod incremental;
+mod input;
+mod matching;
+mod plan;
+mod write;
+
+use crate::ServiceError;
+use mdm_core::standardize::StdContext;
+use mdm_core::DomainRules;
+use mdm_store::runs::RunCounts;
+use mdm_store::DbConnection;
+use std::time::Instant;
+
+pub use input::key_strings;
+
+/// How to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReconcileOptions {
+    /// Re-score every candidate pair instead of only those touching changed records.
+    pub full: bool,
+    /// Train a new match model (implies `full`).
+    pub retrain: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub domain: String,
+    pub mode: String,
+    pub counts: RunCounts,
+    pub stats: RunStats,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunStats {
+    pub clusters: u64,
+    pub dirty_records: u64,
+    pub vanished_records: u64,
+    pub candidate_pairs: u64,
+    pub pairs_scored: u64,
+    pub clusters_survived: u64,
+    pub events: u64,
+    pub trained: bool,
+    /// Seconds per phase.
+    pub timings: Vec<(String, f64)>,
+}
+
+/// Reports phases to a progress display: `(phase, done, total)`.
+pub type Progress<'a> = &'a (dyn Fn(&str, u64, u64) + Sync);
+
+/// Reconciles one domain. The ledger row says `failed` (with the error) when it fails.
+pub fn reconcile(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    opts: ReconcileOptions,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
+    let domain = rules.domain.as_str();
+    let model = if opts.retrain {
+        None
+    } else {
+        matching::stored_model(conn, rules)?
+    };
+    let full = opts.full || opts.retrain || model.is_none();
+    let mode = if full { "full" } else { "incremental" };
+    let run_id = mdm_store::runs::start(conn, domain, mode)?;
+    let _span = tracing::info_span!("reconcile", domain, run_id, mode).entered();
+    match run(conn, rules, ctx, run_id, full, model, progress) {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let msg = e.to_string();
+            tracing::error!(run_id, error = %msg, "reconcile failed");
+            let stats = serde_json::json!({});
+            let _ = mdm_store::runs::finish(
+                conn,
+                run_id,
+                "failed",
+                &RunCounts::default(),
+                &stats,
+                Some(&msg),
+            );
+            Err(e)
+        }
+    }
+}
+
+fn run(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    run_id: i64,
+    full: bool,
+    model: Option<mdm_core::rematch::Model>,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
+    let mut stats = RunStats::default();
+    let phase = |name: &str, t: Instant, stats: &mut RunStats| {
+        stats
+            .timings
+            .push((name.to_string(), t.elapsed().as_secs_f64()));
+    };
+    progress("match", 0, 0);
+    let t = Instant::now();
+    let (input, matched) = match (full, model) {
+        (false, Some(model)) => {
+            let since = mdm_store::runs::latest(conn, Some(&rules.domain), Some("completed"))?
+                .map(|r| r.started_at);
+            incremental::prepare(conn, rules, ctx, &model, since, &mut stats)?
+        }
+        (_, model) => {
+            let input = input::Input::load(conn, rules)?;
+            phase("read", t, &mut stats);
+            let matched = matching::run_full(rules, ctx, &input, model, &mut stats)?;
+            (input, matched)
+        }
+    };
+    phase("match", t, &mut stats);
+
+    progress("survive", 0, matched.clusters.len() as u64);
+    let t = Instant::now();
+    let plan = plan::plan(rules, ctx, &input, &matched, run_id, full, &mut stats);
+    phase("survive", t, &mut stats);
+
+    progress("write", 0, 0);
+    stats.events = plan.events.len() as u64;
+    stats.clusters = matched.clusters.len() as u64;
+    let mode = if full { "full" } else { "incremental" };
+    let counts = write::write(conn, rules, &input, &matched, plan, run_id, &mut stats)?;
+    if !matched.subset || stats.dirty_records > 100_000 {
+        mdm_store::matchstate::analyze(conn)?;
+    }
+    tracing::info!(
+        run_id,
+        records = counts.records,
+        created = counts.created,
+        updated = counts.updated,
+        merged = counts.merged,
+        split = counts.split,
+        deleted = counts.deleted,
+        "reconcile done"
+    );
+    Ok(RunSummary {
+        run_id,
+        domain: rules.domain.clone(),
+        mode: mode.into(),
+        counts,
+        stats,
+    })
+}

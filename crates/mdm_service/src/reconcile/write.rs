@@ -1,0 +1,372 @@
+//! Writes a run's plan in one transaction: golden records, history, redirects, xref, change
+//! events, kept pairs, review items, the model, and the ledger's final row. Nothing of a run
+//! is visible before it commits, and a killed run leaves the previous state untouched.
+
+use super::input::{key_strings, Input};
+use super::matching::{pair_row, Matched};
+use super::plan::Plan;
+use super::RunStats;
+use crate::ServiceError;
+use diesel::Connection;
+use mdm_core::pipeline::ScoredPair;
+use mdm_core::rules::matching::Decision;
+use mdm_core::DomainRules;
+use mdm_store::decisions::ReviewItemRow;
+use mdm_store::golden::{GoldenRecord, NewHistoryEntry, Redirect};
+use mdm_store::outbox::NewEvent;
+use mdm_store::runs::RunCounts;
+use mdm_store::xref::XrefRow;
+use mdm_store::{now, DbConnection, StoreError};
+use std::time::Instant;
+
+#[allow(clippy::too_many_arguments)]
+pub fn write(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    input: &Input,
+    m: &Matched,
+    plan: Plan,
+    run_id: i64,
+    stats: &mut RunStats,
+) -> Result<RunCounts, ServiceError> {
+    let t0 = Instant::now();
+    let domain = rules.domain.as_str();
+    let t = now();
+    let (records, history, events, redirects) = golden_rows(domain, &plan, run_id, t);
+    let (xref_delete, xref_insert) = xref_changes(domain, input, &plan, m, run_id, t);
+    let reviews = review_rows(domain, input, m, &plan, run_id, t);
+    let mut counts = plan.counts;
+    counts.review_items = reviews.len() as u64;
+    conn.transaction::<_, StoreError, _>(|c| {
+        mdm_store::golden::put_records(c, &records)?;
+        mdm_store::golden::insert_history(c, &history)?;
+        mdm_store::golden::insert_redirects(c, &redirects)?;
+        for r in &redirects {
+            mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
+        }
+        mdm_store::xref::delete_keys(c, domain, &xref_delete)?;
+        mdm_store::xref::insert(c, &xref_insert)?;
+        mdm_store::outbox::insert(c, &events)?;
+        write_pairs(c, domain, input, m)?;
+        write_keys(c, domain, input, m)?;
+        if m.subset {
+            let mut keys: Vec<(String, String)> =
+                input.records.iter().map(|r| key_strings(&r.key)).collect();
+            keys.extend(input.vanished());
+            if !keys.is_empty() {
+                mdm_store::decisions::delete_review_items_touching(c, domain, &keys)?;
+                mdm_store::decisions::insert_review_items(c, &reviews)?;
+            }
+        } else if review_changed(c, domain, &reviews)? {
+            mdm_store::decisions::replace_review_items(c, domain, &reviews)?;
+        }
+        if let Some(model) = &m.trained {
+            let json = serde_json::to_string(model).expect("model serializes");
+            mdm_store::matchstate::put_model(c, domain, &m.rules_hash, &json, run_id)?;
+        }
+        stats
+            .timings
+            .push(("write".into(), t0.elapsed().as_secs_f64()));
+        let json = serde_json::to_value(&*stats).expect("stats serialize");
+        mdm_store::runs::finish(c, run_id, "completed", &counts, &json, None)?;
+        Ok(())
+    })?;
+    Ok(counts)
+}
+
+type GoldenRows = (
+    Vec<GoldenRecord>,
+    Vec<NewHistoryEntry>,
+    Vec<NewEvent>,
+    Vec<Redirect>,
+);
+
+fn golden_rows(domain: &str, plan: &Plan, run_id: i64, t: chrono::NaiveDateTime) -> GoldenRows {
+    let mut records = Vec::with_capacity(plan.changes.len());
+    let mut history = Vec::with_capacity(plan.changes.len());
+    let mut events = Vec::new();
+    let mut redirects = Vec::new();
+    for ch in &plan.changes {
+        records.push(GoldenRecord {
+            golden_id: ch.golden_id.clone(),
+            domain: domain.to_string(),
+            version: ch.version,
+            status: ch.status.to_string(),
+            attributes: ch.attributes.clone(),
+            lineage: ch.lineage.clone(),
+            members: ch.members,
+            run_id,
+            created_run_id: ch.created_run_id,
+            created_at: ch.created_at.unwrap_or(t),
+            updated_at: t,
+        });
+        let detail = ch.detail.as_ref().map(|d| d.to_string());
+        history.push(NewHistoryEntry {
+            domain: domain.to_string(),
+            golden_id: ch.golden_id.clone(),
+            version: ch.version,
+            reason: ch.reason.to_string(),
+            status: ch.status.to_string(),
+            attributes: ch.attributes.clone(),
+            lineage: ch.lineage.clone(),
+            detail: detail.clone(),
+            run_id,
+            valid_from: t,
+        });
+        if let Some(s) = &ch.merged_into {
+            redirects.push(Redirect {
+                retired_id: ch.golden_id.clone(),
+                domain: domain.to_string(),
+                survivor_id: s.clone(),
+                run_id,
+                created_at: t,
+            });
+        }
+        if ch.event {
+            let attributes: serde_json::Value =
+                serde_json::from_str(&ch.attributes).unwrap_or(serde_json::Value::Null);
+            let payload = serde_json::json!({
+                "domain": domain,
+                "golden_id": ch.golden_id,
+                "version": ch.version,
+                "status": ch.status,
+                "reason": ch.reason,
+                "members": ch.members,
+                "attributes": attributes,
+                "detail": ch.detail,
+            });
+            events.push(NewEvent {
+                domain: domain.to_string(),
+                golden_id: ch.golden_id.clone(),
+                kind: ch.reason.to_string(),
+                retired_ids: (!ch.retired_ids.is_empty())
+                    .then(|| serde_json::to_string(&ch.retired_ids).expect("ids serialize")),
+                run_id: Some(run_id),
+                payload: payload.to_string(),
+                created_at: t,
+            });
+        }
+    }
+    (records, history, events, redirects)
+}
+
+/// xref rows to delete (changed golden ID or staging version, or record gone) and to insert.
+fn xref_changes(
+    domain: &str,
+    input: &Input,
+    plan: &Plan,
+    m: &Matched,
+    run_id: i64,
+    t: chrono::NaiveDateTime,
+) -> (Vec<(String, String)>, Vec<XrefRow>) {
+    let mut delete = input.vanished();
+    let mut insert = Vec::new();
+    for (i, r) in input.records.iter().enumerate() {
+        let key = key_strings(&r.key);
+        let gid = plan.ids[m.cluster_of[i] as usize].to_string();
+        match input.xref.get(&key) {
+            Some(x) if x.golden_id == gid && x.staging_id == r.staging_id => continue,
+            Some(_) => delete.push(key.clone()),
+            None => {}
+        }
+        insert.push(XrefRow {
+            domain: domain.to_string(),
+            system: key.0,
+            source_id: key.1,
+            golden_id: gid,
+            staging_id: r.staging_id,
+            run_id,
+            updated_at: t,
+        });
+    }
+    (delete, insert)
+}
+
+/// Blocking keys: all of them after a full run; else those of changed records replace the
+/// keys of their previous versions (and of vanished records).
+fn write_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    input: &Input,
+    m: &Matched,
+) -> Result<(), StoreError> {
+    if m.trained.is_some() {
+        return mdm_store::matchstate::replace_keys(conn, domain, &m.keys);
+    }
+    // With an unchanged model, unchanged records keep their keys: only changed ones move.
+    let old = old_versions(input, m);
+    mdm_store::matchstate::delete_keys_of(conn, &old)?;
+    if m.subset {
+        return mdm_store::matchstate::insert_keys(conn, &m.keys);
+    }
+    let changed: std::collections::HashSet<i64> = dirty_versions(input, m);
+    let rows: Vec<_> = m
+        .keys
+        .iter()
+        .filter(|k| changed.contains(&k.staging_id))
+        .cloned()
+        .collect();
+    mdm_store::matchstate::insert_keys(conn, &rows)
+}
+
+/// Current staging versions of the records changed since the last run.
+fn dirty_versions(input: &Input, m: &Matched) -> std::collections::HashSet<i64> {
+    input
+        .records
+        .iter()
+        .zip(&m.dirty)
+        .filter(|(_, d)| **d)
+        .map(|(r, _)| r.staging_id)
+        .collect()
+}
+
+/// The staging versions the last run saw of records that changed or vanished since.
+fn old_versions(input: &Input, m: &Matched) -> Vec<i64> {
+    let mut old: Vec<i64> = input
+        .vanished()
+        .iter()
+        .filter_map(|k| input.xref.get(k).map(|x| x.staging_id))
+        .collect();
+    old.extend(
+        input
+            .records
+            .iter()
+            .zip(&m.dirty)
+            .filter(|(_, d)| **d)
+            .filter_map(|(r, _)| input.xref.get(&key_strings(&r.key)).map(|x| x.staging_id)),
+    );
+    old
+}
+
+fn write_pairs(
+    conn: &mut DbConnection,
+    domain: &str,
+    input: &Input,
+    m: &Matched,
+) -> Result<(), StoreError> {
+    if m.trained.is_some() {
+        let rows: Vec<_> = m.kept.iter().map(|p| pair_row(domain, input, p)).collect();
+        return mdm_store::matchstate::replace_pairs(conn, domain, &rows);
+    }
+    // With an unchanged model, pairs of unchanged records keep their scores (the invariant
+    // the incremental run rests on): only pairs touching changed records are rewritten.
+    let touched = old_versions(input, m);
+    if m.subset {
+        mdm_store::matchstate::delete_pairs_touching(conn, &touched)?;
+        return mdm_store::matchstate::insert_pairs(conn, &m.fresh_rows);
+    }
+    let fresh: Vec<&ScoredPair> = {
+        m.kept
+            .iter()
+            .filter(|p| m.dirty[p.a as usize] || m.dirty[p.b as usize])
+            .collect()
+    };
+    if touched.is_empty() && fresh.is_empty() {
+        return Ok(());
+    }
+    mdm_store::matchstate::delete_pairs_touching(conn, &touched)?;
+    let rows: Vec<_> = fresh.iter().map(|p| pair_row(domain, input, p)).collect();
+    mdm_store::matchstate::insert_pairs(conn, &rows)
+}
+
+/// Review-band pairs whose records ended in different golden records.
+fn review_rows(
+    domain: &str,
+    input: &Input,
+    m: &Matched,
+    plan: &Plan,
+    run_id: i64,
+    t: chrono::NaiveDateTime,
+) -> Vec<ReviewItemRow> {
+    let mut rows: Vec<ReviewItemRow> = m
+        .kept
+        .iter()
+        .filter(|p| p.decision == Decision::Review)
+        .filter(|p| m.cluster_of[p.a as usize] != m.cluster_of[p.b as usize])
+        .map(|p| {
+            let (a_system, a_source_id) = key_strings(&input.records[p.a as usize].key);
+            let (b_system, b_source_id) = key_strings(&input.records[p.b as usize].key);
+            ReviewItemRow {
+                domain: domain.to_string(),
+                run_id,
+                a_system,
+                a_source_id,
+                b_system,
+                b_source_id,
+                a_golden_id: plan.ids[m.cluster_of[p.a as usize] as usize].to_string(),
+                b_golden_id: plan.ids[m.cluster_of[p.b as usize] as usize].to_string(),
+                probability: p.probability,
+                weight: p.weight,
+                created_at: t,
+            }
+        })
+        .collect();
+    for b in &m.boundary {
+        let inside = key_strings(&input.records[b.inside as usize].key);
+        let inside_golden = plan.ids[m.cluster_of[b.inside as usize] as usize].to_string();
+        if inside_golden == b.outside_golden {
+            continue;
+        }
+        let (a, b_key, ag, bg) = if b.inside_is_a {
+            (
+                inside,
+                b.outside.clone(),
+                inside_golden,
+                b.outside_golden.clone(),
+            )
+        } else {
+            (
+                b.outside.clone(),
+                inside,
+                b.outside_golden.clone(),
+                inside_golden,
+            )
+        };
+        rows.push(ReviewItemRow {
+            domain: domain.to_string(),
+            run_id,
+            a_system: a.0,
+            a_source_id: a.1,
+            b_system: b_key.0,
+            b_source_id: b_key.1,
+            a_golden_id: ag,
+            b_golden_id: bg,
+            probability: b.probability,
+            weight: b.weight,
+            created_at: t,
+        });
+    }
+    rows.sort_by(|x, y| review_key(x).cmp(&review_key(y)));
+    rows
+}
+
+type ReviewKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, u64);
+
+fn review_key(r: &ReviewItemRow) -> ReviewKey<'_> {
+    (
+        &r.a_system,
+        &r.a_source_id,
+        &r.b_system,
+        &r.b_source_id,
+        &r.a_golden_id,
+        &r.b_golden_id,
+        r.probability.to_bits(),
+    )
+}
+
+/// Whether the review backlog differs from the stored one (so an idle run writes nothing).
+fn review_changed(
+    conn: &mut DbConnection,
+    domain: &str,
+    rows: &[ReviewItemRow],
+) -> Result<bool, StoreError> {
+    let mut old = mdm_store::decisions::review_items(conn, domain, i64::MAX)?;
+    if old.len() != rows.len() {
+        return Ok(true);
+    }
+    old.sort_by(|x, y| review_key(x).cmp(&review_key(y)));
+    Ok(old
+        .iter()
+        .zip(rows)
+        .any(|(a, b)| review_key(a) != review_key(b)))
+}

@@ -1,0 +1,366 @@
+//! `mdm report`: what a reconcile run did and where a domain stands: the run's counts,
+//! duplicates within and across systems, per-source counts, data-quality findings
+//! (quarantine) and the review backlog. As a struct (for JSON), text and an HTML page.
+//! Only ids and counts: never attribute values.
+
+use crate::ServiceError;
+use mdm_store::runs::Run;
+use mdm_store::DbConnection;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub domain: String,
+    pub run: Run,
+    /// The run's stats (JSON stored in the ledger).
+    pub run_stats: serde_json::Value,
+    pub golden: GoldenCounts,
+    pub duplicates: Duplicates,
+    pub sources: Vec<SourceCounts>,
+    pub quality: Vec<Finding>,
+    pub review: Review,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GoldenCounts {
+    pub active: u64,
+    pub retired: u64,
+    pub deleted: u64,
+    pub source_records: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Duplicates {
+    /// Golden records with more than one source record.
+    pub golden_with_duplicates: u64,
+    /// Golden records with two or more records of one system.
+    pub within_system: u64,
+    /// Golden records with records of two or more systems.
+    pub across_systems: u64,
+    /// Source records beyond the first of each golden record.
+    pub redundant_records: u64,
+    /// Largest golden record (source records).
+    pub largest: u64,
+    /// Per pair of systems (sorted, joined by `+`): golden records they share.
+    pub shared_by_systems: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceCounts {
+    pub system: String,
+    pub current: u64,
+    pub deleted: u64,
+    pub quarantined: u64,
+    /// Golden records this system contributes to.
+    pub golden_records: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub system: String,
+    pub reason: String,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Review {
+    pub pending: u64,
+    /// The most likely matches first (ids and probability only).
+    pub top: Vec<ReviewPair>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewPair {
+    pub a: String,
+    pub b: String,
+    pub probability: f64,
+}
+
+/// Builds the report of run `run_id`, or of the domain's latest run.
+pub fn build(
+    conn: &mut DbConnection,
+    domain: Option<&str>,
+    run_id: Option<i64>,
+) -> Result<Report, ServiceError> {
+    let run = match run_id {
+        Some(id) => mdm_store::runs::get(conn, id)?
+            .ok_or_else(|| ServiceError::Invalid(format!("no reconcile run {id}")))?,
+        None => mdm_store::runs::latest(conn, domain, None)?.ok_or_else(|| {
+            ServiceError::Invalid("no reconcile run yet: run `mdm reconcile` first".into())
+        })?,
+    };
+    let domain = run.domain.clone();
+    let mut golden = GoldenCounts::default();
+    for (status, n) in mdm_store::golden::status_counts(conn, &domain)? {
+        match status.as_str() {
+            "active" => golden.active = n as u64,
+            "retired" => golden.retired = n as u64,
+            _ => golden.deleted = n as u64,
+        }
+    }
+    let xref = mdm_store::xref::load(conn, &domain)?;
+    golden.source_records = xref.len() as u64;
+    let mut by_golden: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for x in &xref {
+        by_golden.entry(&x.golden_id).or_default().push(&x.system);
+    }
+    let duplicates = duplicates(&by_golden);
+    let sources = sources(conn, &domain, &by_golden)?;
+    let quality = mdm_store::reports::quarantine_counts(conn, &domain)?
+        .into_iter()
+        .map(|(system, reason, rows)| Finding {
+            system,
+            reason,
+            rows: rows as u64,
+        })
+        .collect();
+    let pending = mdm_store::decisions::review_count(conn, &domain)? as u64;
+    let top = mdm_store::decisions::review_items(conn, &domain, 10)?
+        .into_iter()
+        .map(|r| ReviewPair {
+            a: format!("{}/{}", r.a_system, r.a_source_id),
+            b: format!("{}/{}", r.b_system, r.b_source_id),
+            probability: r.probability,
+        })
+        .collect();
+    let run_stats = serde_json::from_str(&run.stats).unwrap_or(serde_json::Value::Null);
+    Ok(Report {
+        domain,
+        run,
+        run_stats,
+        golden,
+        duplicates,
+        sources,
+        quality,
+        review: Review { pending, top },
+    })
+}
+
+fn duplicates(by_golden: &BTreeMap<&str, Vec<&str>>) -> Duplicates {
+    let mut d = Duplicates::default();
+    for systems in by_golden.values() {
+        let n = systems.len() as u64;
+        d.largest = d.largest.max(n);
+        if n < 2 {
+            continue;
+        }
+        d.golden_with_duplicates += 1;
+        d.redundant_records += n - 1;
+        let distinct: BTreeSet<&str> = systems.iter().copied().collect();
+        if distinct.len() < systems.len() {
+            d.within_system += 1;
+        }
+        if distinct.len() > 1 {
+            d.across_systems += 1;
+            let v: Vec<&str> = distinct.into_iter().collect();
+            for (i, a) in v.iter().enumerate() {
+                for b in &v[i + 1..] {
+                    *d.shared_by_systems.entry(format!("{a}+{b}")).or_default() += 1;
+                }
+            }
+        }
+    }
+    d
+}
+
+fn sources(
+    conn: &mut DbConnection,
+    domain: &str,
+    by_golden: &BTreeMap<&str, Vec<&str>>,
+) -> Result<Vec<SourceCounts>, ServiceError> {
+    let mut out: BTreeMap<String, SourceCounts> = BTreeMap::new();
+    for (system, status, n) in mdm_store::reports::staged_counts(conn, domain)? {
+        let e = source_entry(&mut out, &system);
+        match status.as_str() {
+            "current" => e.current += n as u64,
+            _ => e.deleted += n as u64,
+        }
+    }
+    for (system, _, n) in mdm_store::reports::quarantine_counts(conn, domain)? {
+        source_entry(&mut out, &system).quarantined += n as u64;
+    }
+    for systems in by_golden.values() {
+        let distinct: BTreeSet<&str> = systems.iter().copied().collect();
+        for s in distinct {
+            source_entry(&mut out, s).golden_records += 1;
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+fn source_entry<'a>(out: &'a mut BTreeMap<String, SourceCounts>, s: &str) -> &'a mut SourceCounts {
+    out.entry(s.to_string()).or_insert_with(|| SourceCounts {
+        system: s.to_string(),
+        current: 0,
+        deleted: 0,
+        quarantined: 0,
+        golden_records: 0,
+    })
+}
+
+impl Report {
+    /// A plain-text summary for the terminal.
+    pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let r = &self.run;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} — run {} ({}, {}), started {}",
+            self.domain, r.id, r.mode, r.status, r.started_at
+        );
+        let _ = writeln!(
+            s,
+            "  {} source records -> {} golden records ({} retired by merges, {} deleted)",
+            self.golden.source_records,
+            self.golden.active,
+            self.golden.retired,
+            self.golden.deleted
+        );
+        let _ = writeln!(
+            s,
+            "  this run: created {}  updated {}  merged {}  split {}  deleted {}  unchanged {}",
+            r.n_created, r.n_updated, r.n_merged, r.n_split, r.n_deleted, r.n_unchanged
+        );
+        let d = &self.duplicates;
+        let _ = writeln!(
+            s,
+            "  duplicates: {} golden records hold {} redundant records ({} within a system, {} across systems; largest {})",
+            d.golden_with_duplicates, d.redundant_records, d.within_system, d.across_systems, d.largest
+        );
+        for (pair, n) in &d.shared_by_systems {
+            let _ = writeln!(s, "    shared by {pair}: {n}");
+        }
+        let _ = writeln!(s, "  sources:");
+        for src in &self.sources {
+            let _ = writeln!(
+                s,
+                "    {:<10} current {:>8}  deleted {:>6}  quarantined {:>6}  in golden records {:>8}",
+                src.system, src.current, src.deleted, src.quarantined, src.golden_records
+            );
+        }
+        let findings: u64 = self.quality.iter().map(|f| f.rows).sum();
+        let _ = writeln!(s, "  data quality: {findings} quarantined rows");
+        for f in &self.quality {
+            let _ = writeln!(s, "    {} {}: {}", f.system, f.reason, f.rows);
+        }
+        let _ = writeln!(s, "  review backlog: {} pairs", self.review.pending);
+        s
+    }
+
+    /// A self-contained HTML page.
+    pub fn html(&self) -> String {
+        let esc = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let row = |cells: &[String]| {
+            format!(
+                "<tr>{}</tr>",
+                cells
+                    .iter()
+                    .map(|c| format!("<td>{}</td>", esc(c)))
+                    .collect::<String>()
+            )
+        };
+        let r = &self.run;
+        let mut counts = String::new();
+        for (k, v) in [
+            ("created", r.n_created),
+            ("updated", r.n_updated),
+            ("merged", r.n_merged),
+            ("split", r.n_split),
+            ("deleted", r.n_deleted),
+            ("unchanged", r.n_unchanged),
+            ("review items", r.review_items),
+        ] {
+            counts.push_str(&row(&[k.to_string(), v.to_string()]));
+        }
+        let d = &self.duplicates;
+        let mut dups = String::new();
+        for (k, v) in [
+            ("golden records with duplicates", d.golden_with_duplicates),
+            ("within one system", d.within_system),
+            ("across systems", d.across_systems),
+            ("redundant source records", d.redundant_records),
+            ("largest golden record", d.largest),
+        ] {
+            dups.push_str(&row(&[k.to_string(), v.to_string()]));
+        }
+        for (k, v) in &d.shared_by_systems {
+            dups.push_str(&row(&[format!("shared by {k}"), v.to_string()]));
+        }
+        let sources: String = self
+            .sources
+            .iter()
+            .map(|s| {
+                row(&[
+                    s.system.clone(),
+                    s.current.to_string(),
+                    s.deleted.to_string(),
+                    s.quarantined.to_string(),
+                    s.golden_records.to_string(),
+                ])
+            })
+            .collect();
+        let quality: String = self
+            .quality
+            .iter()
+            .map(|f| row(&[f.system.clone(), f.reason.clone(), f.rows.to_string()]))
+            .collect();
+        let review: String = self
+            .review
+            .top
+            .iter()
+            .map(|p| row(&[p.a.clone(), p.b.clone(), format!("{:.3}", p.probability)]))
+            .collect();
+        format!(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mdm report — {domain} run {id}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}table{{border-collapse:collapse;margin:.5rem 0 1.5rem}}td,th{{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}}th{{background:#f4f4f4}}h1{{font-size:1.4rem}}</style>
+</head><body>
+<h1>mdm report — {domain}, run {id}</h1>
+<p>Mode {mode}, status {status}, started {started}, finished {finished}.
+{records} source records in {active} golden records ({retired} retired by merges, {deleted} deleted).</p>
+<h2>This run</h2><table>{counts}</table>
+<h2>Duplicates</h2><table>{dups}</table>
+<h2>Sources</h2><table><tr><th>system</th><th>current</th><th>deleted</th><th>quarantined</th><th>in golden records</th></tr>{sources}</table>
+<h2>Data quality (quarantine)</h2><table><tr><th>system</th><th>reason</th><th>rows</th></tr>{quality}</table>
+<h2>Review backlog: {pending} pairs</h2><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
+</body></html>
+"#,
+            domain = esc(&self.domain),
+            id = r.id,
+            mode = esc(&r.mode),
+            status = esc(&r.status),
+            started = r.started_at,
+            finished = r.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+            records = self.golden.source_records,
+            active = self.golden.active,
+            retired = self.golden.retired,
+            deleted = self.golden.deleted,
+            pending = self.review.pending,
+        )
+    }
+
+    /// Writes `report.json` and `report.html` into `dir` (created if missing).
+    pub fn write_to(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<(std::path::PathBuf, std::path::PathBuf), ServiceError> {
+        let io = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| ServiceError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let json = dir.join("report.json");
+        let html = dir.join("report.html");
+        let body = serde_json::to_string_pretty(self).expect("report serializes");
+        std::fs::write(&json, body).map_err(io(&json))?;
+        std::fs::write(&html, self.html()).map_err(io(&html))?;
+        Ok((json, html))
+    }
+}

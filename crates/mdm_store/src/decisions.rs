@@ -1,0 +1,274 @@
+//! Steward inputs that reconcile reads: must-link / cannot-link decisions on record pairs,
+//! values locked on golden records; and its review output: pairs in the review band.
+
+use crate::schema::golden_locks::dsl as gl;
+use crate::schema::match_decisions::dsl as md;
+use crate::schema::review_items::dsl as ri;
+use crate::{now, on_backend, DbConnection, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+const ROWS_PER_INSERT: usize = 2000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::schema::match_decisions)]
+pub struct MatchDecision {
+    pub id: i64,
+    pub domain: String,
+    /// `must_link` or `cannot_link`.
+    pub kind: String,
+    pub a_system: String,
+    pub a_source_id: String,
+    pub b_system: String,
+    pub b_source_id: String,
+    pub decided_by: String,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+    pub withdrawn_at: Option<NaiveDateTime>,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDecision<'a> {
+    pub domain: &'a str,
+    pub kind: &'a str,
+    pub a: (&'a str, &'a str),
+    pub b: (&'a str, &'a str),
+    pub decided_by: &'a str,
+    pub reason: &'a str,
+}
+
+/// Records a steward decision; returns its id. `kind` is `must_link` or `cannot_link`.
+pub fn insert_decision(conn: &mut DbConnection, d: &NewDecision<'_>) -> Result<i64, StoreError> {
+    if !matches!(d.kind, "must_link" | "cannot_link") {
+        return Err(StoreError::Corrupt(format!("decision kind `{}`", d.kind)));
+    }
+    let values = (
+        md::domain.eq(d.domain),
+        md::kind.eq(d.kind),
+        md::a_system.eq(d.a.0),
+        md::a_source_id.eq(d.a.1),
+        md::b_system.eq(d.b.0),
+        md::b_source_id.eq(d.b.1),
+        md::decided_by.eq(d.decided_by),
+        md::reason.eq(d.reason),
+        md::created_at.eq(now()),
+    );
+    Ok(
+        on_backend!(conn, c => diesel::insert_into(md::match_decisions)
+        .values(values)
+        .returning(md::id)
+        .get_result::<i64>(c))?,
+    )
+}
+
+/// Withdraws a decision (it stays on record); true when it was active.
+pub fn withdraw_decision(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        md::match_decisions
+            .find(id)
+            .filter(md::withdrawn_at.is_null()),
+    )
+    .set(md::withdrawn_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Decisions of a domain not withdrawn, oldest first.
+pub fn active_decisions(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<MatchDecision>, StoreError> {
+    Ok(md::match_decisions
+        .filter(md::domain.eq(domain))
+        .filter(md::withdrawn_at.is_null())
+        .order(md::id)
+        .select(MatchDecision::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = crate::schema::golden_locks)]
+pub struct GoldenLock {
+    pub domain: String,
+    pub golden_id: String,
+    pub attribute: String,
+    pub value: String,
+    pub locked_by: String,
+    pub locked_at: NaiveDateTime,
+}
+
+/// Locks an attribute value on a golden record (replacing an earlier lock of it).
+pub fn set_lock(conn: &mut DbConnection, lock: &GoldenLock) -> Result<(), StoreError> {
+    conn.transaction(|c| {
+        remove_lock(c, &lock.golden_id, &lock.attribute)?;
+        diesel::insert_into(gl::golden_locks)
+            .values(lock)
+            .execute(c)?;
+        Ok(())
+    })
+}
+
+pub fn remove_lock(
+    conn: &mut DbConnection,
+    golden_id: &str,
+    attribute: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::delete(
+        gl::golden_locks
+            .filter(gl::golden_id.eq(golden_id))
+            .filter(gl::attribute.eq(attribute)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Every lock of a domain.
+pub fn locks(conn: &mut DbConnection, domain: &str) -> Result<Vec<GoldenLock>, StoreError> {
+    Ok(gl::golden_locks
+        .filter(gl::domain.eq(domain))
+        .order((gl::golden_id, gl::attribute))
+        .select(GoldenLock::as_select())
+        .load(conn)?)
+}
+
+/// Moves the locks of retired golden IDs to their survivor (a merge keeps steward work).
+pub fn move_locks(conn: &mut DbConnection, from: &str, to: &str) -> Result<(), StoreError> {
+    let moved: Vec<GoldenLock> = gl::golden_locks
+        .filter(gl::golden_id.eq(from))
+        .select(GoldenLock::as_select())
+        .load(conn)?;
+    for mut l in moved {
+        let exists: i64 = gl::golden_locks
+            .filter(gl::golden_id.eq(to))
+            .filter(gl::attribute.eq(&l.attribute))
+            .count()
+            .get_result(conn)?;
+        remove_lock(conn, from, &l.attribute)?;
+        if exists == 0 {
+            l.golden_id = to.to_string();
+            diesel::insert_into(gl::golden_locks)
+                .values(&l)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = crate::schema::review_items)]
+pub struct ReviewItemRow {
+    pub domain: String,
+    pub run_id: i64,
+    pub a_system: String,
+    pub a_source_id: String,
+    pub b_system: String,
+    pub b_source_id: String,
+    pub a_golden_id: String,
+    pub b_golden_id: String,
+    pub probability: f64,
+    pub weight: f64,
+    pub created_at: NaiveDateTime,
+}
+
+/// Replaces the review backlog of a domain with the pairs of the latest run.
+pub fn replace_review_items(
+    conn: &mut DbConnection,
+    domain: &str,
+    rows: &[ReviewItemRow],
+) -> Result<(), StoreError> {
+    diesel::delete(ri::review_items.filter(ri::domain.eq(domain))).execute(conn)?;
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(ri::review_items).values(part).execute(c))?;
+    }
+    Ok(())
+}
+
+/// The review backlog of a domain, most likely matches first.
+pub fn review_items(
+    conn: &mut DbConnection,
+    domain: &str,
+    limit: i64,
+) -> Result<Vec<ReviewItemRow>, StoreError> {
+    Ok(ri::review_items
+        .filter(ri::domain.eq(domain))
+        .order((ri::probability.desc(), ri::id))
+        .limit(limit)
+        .select((
+            ri::domain,
+            ri::run_id,
+            ri::a_system,
+            ri::a_source_id,
+            ri::b_system,
+            ri::b_source_id,
+            ri::a_golden_id,
+            ri::b_golden_id,
+            ri::probability,
+            ri::weight,
+            ri::created_at,
+        ))
+        .load(conn)?)
+}
+
+pub fn review_count(conn: &mut DbConnection, domain: &str) -> Result<i64, StoreError> {
+    Ok(ri::review_items
+        .filter(ri::domain.eq(domain))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Decisions of a domain made or withdrawn after `since`.
+pub fn decisions_changed_since(
+    conn: &mut DbConnection,
+    domain: &str,
+    since: NaiveDateTime,
+) -> Result<Vec<MatchDecision>, StoreError> {
+    Ok(md::match_decisions
+        .filter(md::domain.eq(domain))
+        .filter(md::created_at.gt(since).or(md::withdrawn_at.gt(since)))
+        .order(md::id)
+        .select(MatchDecision::as_select())
+        .load(conn)?)
+}
+
+/// Removes review items of which either record is one of `keys` (system, source_id).
+pub fn delete_review_items_touching(
+    conn: &mut DbConnection,
+    domain: &str,
+    keys: &[(String, String)],
+) -> Result<(), StoreError> {
+    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        by_system.entry(s).or_default().push(id);
+    }
+    for (system, ids) in by_system {
+        for part in ids.chunks(5_000) {
+            diesel::delete(
+                ri::review_items
+                    .filter(ri::domain.eq(domain))
+                    .filter(ri::a_system.eq(system))
+                    .filter(ri::a_source_id.eq_any(part)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                ri::review_items
+                    .filter(ri::domain.eq(domain))
+                    .filter(ri::b_system.eq(system))
+                    .filter(ri::b_source_id.eq_any(part)),
+            )
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds review items.
+pub fn insert_review_items(
+    conn: &mut DbConnection,
+    rows: &[ReviewItemRow],
+) -> Result<(), StoreError> {
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(ri::review_items).values(part).execute(c))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! What reconcile keeps between runs besides golden records: the frozen match model and the
+//! scored pairs of the last run, and the read of the current staged records it matches.
+
+use crate::schema::match_models::dsl as mm;
+use crate::schema::match_pairs::dsl as mp;
+use crate::schema::staging_records::dsl as sr;
+use crate::{now, on_backend, DbConnection, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+const ROWS_PER_INSERT: usize = 3000;
+
+/// A current staged record as reconcile reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct CurrentRecord {
+    pub id: i64,
+    pub system: String,
+    pub source_id: String,
+    pub attributes: String,
+    pub batch_id: i64,
+    pub loaded_at: NaiveDateTime,
+}
+
+/// Current (not superseded, not deleted) staged records of a domain, by (system, source_id).
+pub fn current_records(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    Ok(sr::staging_records
+        .filter(sr::domain.eq(domain))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "staging_records.status <> 'superseded'",
+        ))
+        .filter(sr::status.eq("current"))
+        .order((sr::system, sr::source_id))
+        .select((
+            sr::id,
+            sr::system,
+            sr::source_id,
+            sr::attributes,
+            sr::batch_id,
+            sr::loaded_at,
+        ))
+        .load(conn)?)
+}
+
+/// Staged versions by id (any status), e.g. the previous versions of changed records.
+pub fn versions_by_id(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for part in ids.chunks(10_000) {
+        out.extend(
+            sr::staging_records
+                .filter(sr::id.eq_any(part))
+                .select((
+                    sr::id,
+                    sr::system,
+                    sr::source_id,
+                    sr::attributes,
+                    sr::batch_id,
+                    sr::loaded_at,
+                ))
+                .load::<CurrentRecord>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The stored model of a domain: (rules hash, model JSON).
+pub fn model(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(mm::match_models
+        .find(domain)
+        .select((mm::rules_hash, mm::model))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn put_model(
+    conn: &mut DbConnection,
+    domain: &str,
+    rules_hash: &str,
+    model: &str,
+    run_id: i64,
+) -> Result<(), StoreError> {
+    diesel::delete(mm::match_models.find(domain)).execute(conn)?;
+    diesel::insert_into(mm::match_models)
+        .values((
+            mm::domain.eq(domain),
+            mm::rules_hash.eq(rules_hash),
+            mm::model.eq(model),
+            mm::run_id.eq(run_id),
+            mm::trained_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A kept scored pair, by the staging versions of its two records.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::match_pairs)]
+pub struct PairRow {
+    pub a_staging_id: i64,
+    pub b_staging_id: i64,
+    pub domain: String,
+    pub weight: f64,
+    pub probability: f64,
+    /// `match`, `review` or `non_match`.
+    pub decision: String,
+    /// Decided by a deterministic override.
+    pub overridden: bool,
+}
+
+pub fn pairs(conn: &mut DbConnection, domain: &str) -> Result<Vec<PairRow>, StoreError> {
+    Ok(mp::match_pairs
+        .filter(mp::domain.eq(domain))
+        .select(PairRow::as_select())
+        .load(conn)?)
+}
+
+/// Replaces all kept pairs of a domain.
+pub fn replace_pairs(
+    conn: &mut DbConnection,
+    domain: &str,
+    rows: &[PairRow],
+) -> Result<(), StoreError> {
+    diesel::delete(mp::match_pairs.filter(mp::domain.eq(domain))).execute(conn)?;
+    insert_pairs(conn, rows)
+}
+
+pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), StoreError> {
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(mp::match_pairs).values(part).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Removes kept pairs of which either side is one of the given staging versions.
+pub fn delete_pairs_touching(
+    conn: &mut DbConnection,
+    staging_ids: &[i64],
+) -> Result<(), StoreError> {
+    for part in staging_ids.chunks(10_000) {
+        diesel::delete(mp::match_pairs.filter(mp::a_staging_id.eq_any(part))).execute(conn)?;
+        diesel::delete(mp::match_pairs.filter(mp::b_staging_id.eq_any(part))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Domains that have staged records, sorted.
+pub fn staged_domains(conn: &mut DbConnection) -> Result<Vec<String>, StoreError> {
+    Ok(sr::staging_records
+        .select(sr::domain)
+        .distinct()
+        .order(sr::domain)
+        .load(conn)?)
+}
+
+/// One blocking key of a staged version: (rule index, key hash).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::schema::match_keys)]
+pub struct KeyRow {
+    pub staging_id: i64,
+    pub rule: i32,
+    pub key_hash: i64,
+    pub domain: String,
+}
+
+/// Replaces all blocking keys of a domain.
+pub fn replace_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    rows: &[KeyRow],
+) -> Result<(), StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    diesel::delete(mk::match_keys.filter(mk::domain.eq(domain))).execute(conn)?;
+    insert_keys(conn, rows)
+}
+
+pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    for part in rows.chunks(6000) {
+        on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part).execute(c))?;
+    }
+    Ok(())
+}
+
+pub fn delete_keys_of(conn: &mut DbConnection, staging_ids: &[i64]) -> Result<(), StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    for part in staging_ids.chunks(10_000) {
+        diesel::delete(mk::match_keys.filter(mk::staging_id.eq_any(part))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Staged versions of a domain that have key `key_hash` for `rule`, for each given key.
+pub fn versions_with_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    rule: i32,
+    keys: &[i64],
+) -> Result<Vec<i64>, StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    let mut out = Vec::new();
+    for part in keys.chunks(5_000) {
+        out.extend(
+            mk::match_keys
+                .filter(mk::domain.eq(domain))
+                .filter(mk::rule.eq(rule))
+                .filter(mk::key_hash.eq_any(part))
+                .select(mk::staging_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Kept pairs with either side among the given staging versions.
+pub fn pairs_touching(
+    conn: &mut DbConnection,
+    staging_ids: &[i64],
+) -> Result<Vec<PairRow>, StoreError> {
+    let mut out = Vec::new();
+    for part in staging_ids.chunks(5_000) {
+        out.extend(
+            mp::match_pairs
+                .filter(mp::a_staging_id.eq_any(part))
+                .select(PairRow::as_select())
+                .load(conn)?,
+        );
+        out.extend(
+            mp::match_pairs
+                .filter(mp::b_staging_id.eq_any(part))
+                .select(PairRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Current records of a domain that the last run did not see in this version: new ones
+/// (no xref row) and changed ones (xref names another staging version).
+pub fn unseen_records(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    use crate::schema::xref::dsl as x;
+    use diesel::dsl::{exists, not};
+    Ok(sr::staging_records
+        .filter(sr::domain.eq(domain))
+        .filter(sr::status.eq("current"))
+        .filter(not(exists(
+            x::xref
+                .filter(x::domain.eq(sr::domain))
+                .filter(x::system.eq(sr::system))
+                .filter(x::source_id.eq(sr::source_id))
+                .filter(x::staging_id.eq(sr::id)),
+        )))
+        .select((
+            sr::id,
+            sr::system,
+            sr::source_id,
+            sr::attributes,
+            sr::batch_id,
+            sr::loaded_at,
+        ))
+        .load(conn)?)
+}
+
+/// xref rows of a domain whose record has no current version any more.
+pub fn vanished_xref(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<crate::xref::XrefRow>, StoreError> {
+    use crate::schema::xref::dsl as x;
+    use diesel::dsl::{exists, not};
+    Ok(x::xref
+        .filter(x::domain.eq(domain))
+        .filter(not(exists(
+            sr::staging_records
+                .filter(sr::domain.eq(x::domain))
+                .filter(sr::system.eq(x::system))
+                .filter(sr::source_id.eq(x::source_id))
+                .filter(sr::status.eq("current")),
+        )))
+        .select(crate::xref::XrefRow::as_select())
+        .load(conn)?)
+}
+
+/// Current versions of the given records (system, source_id) of a domain.
+pub fn current_by_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    keys: &[(String, String)],
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        by_system.entry(s).or_default().push(id);
+    }
+    let mut out = Vec::new();
+    for (system, ids) in by_system {
+        for part in ids.chunks(5_000) {
+            out.extend(
+                sr::staging_records
+                    .filter(sr::domain.eq(domain))
+                    .filter(sr::system.eq(system))
+                    .filter(sr::source_id.eq_any(part))
+                    .filter(sr::status.eq("current"))
+                    .select((
+                        sr::id,
+                        sr::system,
+                        sr::source_id,
+                        sr::attributes,
+                        sr::batch_id,
+                        sr::loaded_at,
+                    ))
+                    .load::<CurrentRecord>(conn)?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The given staged versions that are still current.
+pub fn current_versions_by_id(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for part in ids.chunks(10_000) {
+        out.extend(
+            sr::staging_records
+                .filter(sr::id.eq_any(part))
+                .filter(sr::status.eq("current"))
+                .select((
+                    sr::id,
+                    sr::system,
+                    sr::source_id,
+                    sr::attributes,
+                    sr::batch_id,
+                    sr::loaded_at,
+                ))
+                .load::<CurrentRecord>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Refreshes planner statistics of the tables reconcile reads with joins (PostgreSQL only).
+/// After a bulk load the planner otherwise believes the tables are tiny and picks nested
+/// loops over millions of rows for the incremental run's anti-joins.
+pub fn analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute(
+            "ANALYZE staging_records, xref, match_pairs, match_keys, golden_records, golden_history",
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! The change-event outbox: one row per golden-record change, written in the same
+//! transaction as the change, in `seq` order. The publish side delivers them.
+
+use crate::schema::change_events::dsl as ce;
+use crate::{on_backend, DbConnection, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+const ROWS_PER_INSERT: usize = 2000;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = crate::schema::change_events)]
+pub struct NewEvent {
+    pub domain: String,
+    pub golden_id: String,
+    /// `created`, `updated`, `merged`, `split` or `deleted`.
+    pub kind: String,
+    /// JSON array of IDs this change retired (merges), if any.
+    pub retired_ids: Option<String>,
+    pub run_id: Option<i64>,
+    /// JSON: the golden record after the change (and what changed).
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::schema::change_events)]
+pub struct Event {
+    pub seq: i64,
+    pub domain: String,
+    pub golden_id: String,
+    pub kind: String,
+    pub retired_ids: Option<String>,
+    pub run_id: Option<i64>,
+    pub payload: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), StoreError> {
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(ce::change_events).values(part).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Events after `after` in order, at most `limit`.
+pub fn after(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+    Ok(ce::change_events
+        .filter(ce::seq.gt(after))
+        .order(ce::seq)
+        .limit(limit)
+        .select(Event::as_select())
+        .load(conn)?)
+}
+
+/// Number of events a run emitted.
+pub fn count_for_run(conn: &mut DbConnection, run_id: i64) -> Result<i64, StoreError> {
+    Ok(ce::change_events
+        .filter(ce::run_id.eq(run_id))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,141 @@
+//! The cross-reference: `(domain, system, source_id) -> golden ID` for every current staged
+//! record, rewritten by each reconcile run for the records whose golden ID or staging
+//! version changed. `staging_id` is the staging version the run saw, so the next run can
+//! tell changed records from unchanged ones without comparing attributes.
+
+use crate::schema::xref::dsl as x;
+use crate::{on_backend, DbConnection, StoreError};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+const ROWS_PER_INSERT: usize = 4000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = crate::schema::xref)]
+pub struct XrefRow {
+    pub domain: String,
+    pub system: String,
+    pub source_id: String,
+    pub golden_id: String,
+    pub staging_id: i64,
+    pub run_id: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The golden ID of one source record (after the last reconcile run), or `None` when the
+/// record is not staged or no run has seen it yet.
+pub fn lookup(
+    conn: &mut DbConnection,
+    domain: &str,
+    system: &str,
+    source_id: &str,
+) -> Result<Option<XrefRow>, StoreError> {
+    Ok(x::xref
+        .find((domain, system, source_id))
+        .select(XrefRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The whole xref of a domain, ordered by (system, source_id).
+pub fn load(conn: &mut DbConnection, domain: &str) -> Result<Vec<XrefRow>, StoreError> {
+    Ok(x::xref
+        .filter(x::domain.eq(domain))
+        .order((x::system, x::source_id))
+        .select(XrefRow::as_select())
+        .load(conn)?)
+}
+
+/// Source records of one golden ID.
+pub fn members(conn: &mut DbConnection, golden_id: &str) -> Result<Vec<XrefRow>, StoreError> {
+    Ok(x::xref
+        .filter(x::golden_id.eq(golden_id))
+        .order((x::system, x::source_id))
+        .select(XrefRow::as_select())
+        .load(conn)?)
+}
+
+/// Removes the rows of the given (system, source_id) keys of a domain.
+pub fn delete_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    keys: &[(String, String)],
+) -> Result<(), StoreError> {
+    // Grouped by system so each statement is one `IN` list on the key's second column.
+    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        by_system.entry(s).or_default().push(id);
+    }
+    for (system, ids) in by_system {
+        for part in ids.chunks(10_000) {
+            diesel::delete(
+                x::xref
+                    .filter(x::domain.eq(domain))
+                    .filter(x::system.eq(system))
+                    .filter(x::source_id.eq_any(part)),
+            )
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts rows (their keys must not be present: [`delete_keys`] first).
+pub fn insert(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(x::xref).values(part).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Rows per golden ID of a domain: (golden_id, count) for IDs with more than `min` records.
+pub fn cluster_sizes(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(x::xref
+        .filter(x::domain.eq(domain))
+        .group_by(x::golden_id)
+        .select((x::golden_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// xref rows of the given keys (system, source_id) of a domain.
+pub fn by_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    keys: &[(String, String)],
+) -> Result<Vec<XrefRow>, StoreError> {
+    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        by_system.entry(s).or_default().push(id);
+    }
+    let mut out = Vec::new();
+    for (system, ids) in by_system {
+        for part in ids.chunks(5_000) {
+            out.extend(
+                x::xref
+                    .filter(x::domain.eq(domain))
+                    .filter(x::system.eq(system))
+                    .filter(x::source_id.eq_any(part))
+                    .select(XrefRow::as_select())
+                    .load(conn)?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// xref rows of the given golden IDs.
+pub fn by_golden_ids(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<XrefRow>, StoreError> {
+    let mut out = Vec::new();
+    for part in ids.chunks(5_000) {
+        out.extend(
+            x::xref
+                .filter(x::golden_id.eq_any(part))
+                .select(XrefRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}

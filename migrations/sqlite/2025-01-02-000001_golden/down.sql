@@ -1,0 +1,12 @@
+DROP TABLE match_keys;
+DROP TABLE match_pairs;
+DROP TABLE match_models;
+DROP TABLE golden_locks;
+DROP TABLE review_items;
+DROP TABLE match_decisions;
+DROP TABLE change_events;
+DROP TABLE xref;
+DROP TABLE golden_redirects;
+DROP TABLE golden_history;
+DROP TABLE golden_records;
+DROP TABLE reconcile_runs;

@@ -1,0 +1,64 @@
+//! `mdm export xref|golden --domain D --out FILE`: the cross-reference or the golden
+//! records as CSV or NDJSON (by the file's extension, or --format).
+
+use crate::settings::Settings;
+use anyhow::Context;
+use mdm_service::export::Format;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_enum)]
+    pub what: What,
+    #[arg(long)]
+    pub domain: String,
+    /// Output file (`-` for standard output).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format (default: from the extension; .ndjson/.jsonl is NDJSON, else CSV).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum What {
+    /// source_system,source_id,golden_id for every staged record.
+    Xref,
+    /// One row per active golden record: golden_id and the canonical attributes.
+    Golden,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Ndjson,
+}
+
+pub fn run(args: ExportArgs, settings: &Settings) -> anyhow::Result<()> {
+    let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &args.domain)?;
+    let format = match args.format {
+        Some(ExportFormat::Csv) => Format::Csv,
+        Some(ExportFormat::Ndjson) => Format::Ndjson,
+        None => Format::from_path(&args.out),
+    };
+    let mut conn = mdm_store::open(&settings.database_url)?;
+    let stdout = args.out.as_os_str() == "-";
+    let mut out: Box<dyn Write> = if stdout {
+        Box::new(std::io::stdout().lock())
+    } else {
+        let f = std::fs::File::create(&args.out)
+            .with_context(|| format!("creating {}", args.out.display()))?;
+        Box::new(std::io::BufWriter::new(f))
+    };
+    let n = match args.what {
+        What::Xref => mdm_service::export::xref(&mut conn, &rules.domain, format, &mut out)?,
+        What::Golden => mdm_service::export::golden(&mut conn, &rules, format, &mut out)?,
+    };
+    out.flush()?;
+    if !stdout {
+        eprintln!("exported {n} rows to {}", args.out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! `mdm reconcile`: the nightly run. Optionally pulls the configured SQL sources, then
+//! reconciles each domain (or the one given) through `mdm_service::reconcile`, with a
+//! progress display on a terminal and a summary (or `--json`) at the end.
+
+use crate::settings::Settings;
+use anyhow::Context;
+use mdm_core::standardize::StdContext;
+use mdm_core::SystemName;
+use mdm_ingest::{ColumnMapping, LoadOptions, SqlPullConfig};
+use mdm_service::{ReconcileOptions, RunSummary};
+use std::io::IsTerminal;
+
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Domain to reconcile (default: every domain with staged records).
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Re-score every candidate pair instead of only pairs touching changed records.
+    #[arg(long)]
+    pub full: bool,
+    /// Train a new match model first (implies --full).
+    #[arg(long)]
+    pub retrain: bool,
+    /// First pull every system that has a configured SQL source.
+    #[arg(long)]
+    pub pull: bool,
+    /// Print each run's summary as one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = mdm_store::open(&settings.database_url)?;
+    mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
+    let domains = match &args.domain {
+        Some(d) => vec![d.clone()],
+        None => mdm_store::matchstate::staged_domains(&mut conn)?,
+    };
+    if args.pull {
+        for d in &domains {
+            pull_sources(&mut conn, settings, d)?;
+        }
+    }
+    if domains.is_empty() {
+        println!("nothing staged yet: load records with `mdm ingest` first");
+        return Ok(());
+    }
+    let ctx = StdContext {
+        default_country: settings.default_country.clone(),
+        date_order: settings.date_order,
+    };
+    let opts = ReconcileOptions {
+        full: args.full,
+        retrain: args.retrain,
+    };
+    for d in &domains {
+        let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), d)?;
+        let bar = progress_bar();
+        let show = |phase: &str, _done: u64, total: u64| {
+            if let Some(b) = &bar {
+                b.set_message(if total > 0 {
+                    format!("{d}: {phase} ({total})")
+                } else {
+                    format!("{d}: {phase}")
+                });
+            }
+        };
+        let summary = mdm_service::reconcile(&mut conn, &rules, &ctx, opts, &show)
+            .with_context(|| format!("reconciling {d}"))?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        print_summary(&summary, args.json)?;
+    }
+    Ok(())
+}
+
+/// Pulls every declared system with an SQL source into `domain`'s staging.
+fn pull_sources(
+    conn: &mut mdm_store::DbConnection,
+    settings: &Settings,
+    domain: &str,
+) -> anyhow::Result<()> {
+    let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), domain)?;
+    for (system, s) in &settings.systems {
+        let Some(sql) = &s.sql else { continue };
+        let mapping = ColumnMapping::new(s.mapping.clone());
+        let opts = LoadOptions {
+            domain: &rules.domain,
+            system: system as &SystemName,
+            snapshot: false,
+            chunk_size: settings.ingest.chunk_size,
+        };
+        let config = SqlPullConfig {
+            url: sql.url.clone(),
+            query: sql.query.clone(),
+            watermark: sql.watermark.clone(),
+        };
+        let summary = mdm_ingest::pull(conn, &rules, &mapping, &opts, &config, &mut |_| {})
+            .with_context(|| format!("pulling {system}"))?;
+        eprintln!(
+            "pulled {system}: read {} new {} changed {}",
+            summary.read, summary.new, summary.changed
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}  {elapsed}")
+                .expect("valid template"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    })
+}
+
+fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(s)?);
+        return Ok(());
+    }
+    let c = &s.counts;
+    println!(
+        "reconciled {} (run {}, {}): {} records in {} golden records",
+        s.domain, s.run_id, s.mode, c.records, s.stats.clusters
+    );
+    println!(
+        "  created {}  updated {}  merged {}  split {}  deleted {}  unchanged {}  review {}",
+        c.created, c.updated, c.merged, c.split, c.deleted, c.unchanged, c.review_items
+    );
+    let total: f64 = s.stats.timings.iter().map(|t| t.1).sum();
+    println!(
+        "  changed records {}  pairs scored {}  events {}  {:.1} s",
+        s.stats.dirty_records, s.stats.pairs_scored, s.stats.events, total
+    );
+    Ok(())
+}

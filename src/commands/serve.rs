@@ -1,0 +1,79 @@
+//! `mdm serve`: the publish API (`mdm_api`). Prints `listening on http://ADDR` once bound,
+//! so scripts and tests can use `--listen 127.0.0.1:0` and read the port.
+
+use crate::settings::Settings;
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (host:port; port 0 picks a free one). Default: server.listen.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
+    let config = api_config(settings, args.listen);
+    mdm_api::serve(config, |addr| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    })?;
+    Ok(())
+}
+
+/// The server's configuration from the layered settings.
+pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiConfig {
+    let s = &settings.server;
+    let w = &settings.webhooks;
+    let mut c = mdm_api::ApiConfig::new(&settings.database_url);
+    c.listen = listen.unwrap_or_else(|| s.listen.clone());
+    c.rules_dir = settings.rules_dir.clone();
+    c.workers = s.workers;
+    c.pool_size = s.pool_size;
+    c.max_push_bytes = s.max_push_bytes;
+    c.max_json_bytes = s.max_json_bytes;
+    c.token_cache = Duration::from_secs(s.token_cache_secs);
+    c.ingest_chunk_size = settings.ingest.chunk_size;
+    c.mappings = settings
+        .systems
+        .iter()
+        .map(|(name, sys)| (name.to_string(), sys.mapping.clone()))
+        .collect();
+    c.declared_systems = settings
+        .declared_systems()
+        .into_iter()
+        .map(|d| (d.name, d.trust_rank))
+        .collect();
+    c.consumers = settings
+        .consumers
+        .iter()
+        .map(|(name, k)| mdm_api::ConsumerConfig {
+            name: name.to_string(),
+            system: k.system.to_string(),
+            webhook_url: k.webhook_url.clone(),
+        })
+        .collect();
+    c.webhooks = mdm_api::WebhookPolicy {
+        max_attempts: w.max_attempts,
+        initial_backoff: Duration::from_millis(w.initial_backoff_ms),
+        max_backoff: Duration::from_millis(w.max_backoff_ms.max(w.initial_backoff_ms)),
+        timeout: Duration::from_millis(w.timeout_ms),
+        poll_interval: Duration::from_millis(w.poll_interval_ms),
+    };
+    c.nats = settings
+        .nats
+        .url
+        .as_ref()
+        .map(|url| mdm_api::nats::NatsConfig {
+            url: url.clone(),
+            stream: settings.nats.stream.clone(),
+            subject_prefix: settings.nats.subject_prefix.clone(),
+        });
+    c.default_country = settings.default_country.clone();
+    c.month_first_dates = matches!(
+        settings.date_order,
+        mdm_core::standardize::DateOrder::MonthFirst
+    );
+    c
+}

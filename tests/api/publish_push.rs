@@ -1,0 +1,98 @@
+//! Pushing records over HTTP: the same load as `mdm ingest` (counts, versions, quarantine,
+//! snapshot deletes), from a JSON array or NDJSON body.
+
+use crate::helpers::{backends, counts, Case};
+use crate::server::Server;
+use serde_json::json;
+
+backends!(push_agrees_with_ingest, push_versions_and_snapshot);
+
+const NDJSON: &str = "{\"source_id\":\"A1\",\"given_name\":\"Anna\",\"birth_date\":\"1987-03-09\"}\n\n[1]\n{broken\n{\"given_name\":\"no key\"}\n{\"source_id\":\"A1\",\"given_name\":\"dup\"}\n{\"source_id\":\"A2\",\"city\":\"Köln\",\"visits\":3}\n";
+
+fn reasons(case: &Case, batch: i64) -> Vec<(i64, String)> {
+    mdm_store::quarantine::for_batch(&mut case.conn(), batch)
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.row_number, q.reason))
+        .collect()
+}
+
+fn push_agrees_with_ingest(case: &Case) {
+    let s = Server::start(case, &[]);
+    let tok = case.token("writer", Some("WEB"));
+    let r = s
+        .post(
+            "/v1/customer/records/WEB",
+            Some(&tok),
+            "application/x-ndjson",
+            NDJSON.as_bytes().to_vec(),
+        )
+        .ok();
+    let file = case.write("same.ndjson", NDJSON);
+    let cli = case.ingest(&[
+        "--domain",
+        "customer",
+        "--source",
+        "FILE",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(counts(&r), counts(&cli), "push {r}\ningest {cli}");
+    assert_eq!(counts(&r), (6, 2, 0, 0, 0, 4));
+    let pushed = reasons(case, r["batch_id"].as_i64().unwrap());
+    assert_eq!(pushed, reasons(case, cli["batch_id"].as_i64().unwrap()));
+    let listed: Vec<(i64, String)> = r["quarantine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            (
+                q["row"].as_i64().unwrap(),
+                q["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, pushed, "the answer lists the quarantined rows");
+    assert_eq!(case.attributes("WEB", "A2"), case.attributes("FILE", "A2"));
+    assert_eq!(case.attributes("WEB", "A2")["visits"], "3");
+    assert_eq!(r["registered_system"], true);
+
+    // The same rows as a JSON array.
+    let arr = json!([{"source_id": "J1", "family_name": "Ng"}, 7, {"source_id": "J1"}]);
+    let r = s
+        .post_json("/v1/customer/records/WEB", Some(&tok), &arr)
+        .ok();
+    assert_eq!(counts(&r), (3, 1, 0, 0, 0, 2));
+}
+
+fn push_versions_and_snapshot(case: &Case) {
+    let s = Server::start(case, &[]);
+    let tok = case.token("steward", None);
+    let push = |body: serde_json::Value, snapshot: bool| {
+        let q = if snapshot { "?snapshot=true" } else { "" };
+        s.post_json(&format!("/v1/customer/records/erp{q}"), Some(&tok), &body)
+            .ok()
+    };
+    let r = push(
+        json!([{"source_id": "1", "city": "Ulm"}, {"source_id": "2", "city": "Bonn"}]),
+        false,
+    );
+    assert_eq!(counts(&r), (2, 2, 0, 0, 0, 0));
+    assert_eq!(r["system"], "ERP");
+    let r = push(
+        json!([{"source_id": "1", "city": "Ulm"}, {"source_id": "2", "city": "Berlin"}]),
+        false,
+    );
+    assert_eq!(counts(&r), (2, 0, 1, 1, 0, 0));
+    let h = mdm_store::staging::history(&mut case.conn(), "customer", "ERP", "2").unwrap();
+    assert_eq!(h.len(), 2);
+    let r = push(json!([{"source_id": "1", "city": "Ulm"}]), true);
+    assert_eq!(counts(&r), (1, 0, 0, 1, 1, 0));
+    assert_eq!(
+        case.live("ERP")
+            .iter()
+            .find(|v| v.source_id == "2")
+            .unwrap()
+            .status,
+        "deleted"
+    );
+}
