@@ -207,8 +207,12 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{} — run {} ({}, {}), started {}",
-            self.domain, r.id, r.mode, r.status, r.started_at
+            "{} — run {} ({}, {}), started {} UTC",
+            self.domain,
+            r.id,
+            r.mode,
+            r.status,
+            r.started_at.format("%Y-%m-%d %H:%M:%S")
         );
         let _ = writeln!(
             s,
@@ -336,8 +340,11 @@ impl Report {
             id = r.id,
             mode = esc(&r.mode),
             status = esc(&r.status),
-            started = r.started_at,
-            finished = r.finished_at.map(|t| t.to_string()).unwrap_or_default(),
+            started = r.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            finished = r
+                .finished_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
             records = self.golden.source_records,
             active = self.golden.active,
             retired = self.golden.retired,
