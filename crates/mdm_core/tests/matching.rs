@@ -169,3 +169,39 @@ fn labelled_cases() {
     assert!(seen > 0, "no cases found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The explanation a steward reads for one labelled pair (the first customer case), as a
+/// snapshot: a change in comparators, levels or training shows up in review.
+#[test]
+fn explanation_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../match-rules/cases");
+    let mut rdr = csv::Reader::from_path(dir.join("customer.csv")).expect("customer cases");
+    let row = rdr.records().next().expect("a case").expect("case row");
+    let (r, g) = generated(Domain::Customer, 300, 3);
+    let trained = run(&r, &g.records).params;
+    let mut records = g.records.clone();
+    records.push(parse_record(&r, "L", &row[1]));
+    records.push(parse_record(&r, "R", &row[2]));
+    let len = records.len();
+    let prepared = Prepared::new(
+        &r,
+        &StdContext::default(),
+        RawTable::from_records(&r, &records),
+    )
+    .unwrap();
+    let e = prepared.explain(&trained, len - 2, len - 1);
+    let mut text = format!(
+        "decision: {:?}\nprobability: {:.3}\nprior: {:+.2}\ntotal: {:+.2}\n",
+        e.decision, e.probability, e.prior_weight, e.total_weight
+    );
+    for t in &e.terms {
+        text.push_str(&format!(
+            "{:<16} {:<10} {:+.2}\n",
+            t.comparison, t.level, t.weight
+        ));
+    }
+    if let Some(o) = &e.override_rule {
+        text.push_str(&format!("override: {o}\n"));
+    }
+    insta::assert_snapshot!(text);
+}
