@@ -18,3 +18,4 @@ mod reconcile;
 mod reconcile_kill;
 mod server;
 mod sql_pull;
+mod steward;

@@ -238,6 +238,7 @@ fn survivorship_follows_rules_and_locks(case: &Case) {
             value: "Annabel".into(),
             locked_by: "steward1".into(),
             locked_at: mdm_store::now(),
+            unlocked_at: None,
         },
     )
     .unwrap();

@@ -100,6 +100,26 @@ impl Server {
         Reply::from(rb.send().expect("POST answered"))
     }
 
+    /// Any method with an optional JSON body.
+    pub fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> Reply {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(b) = body {
+            rb = rb
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        Reply::from(rb.send().expect("request answered"))
+    }
+
     /// Stops the server (SIGKILL: nothing may depend on a clean shutdown).
     pub fn stop(mut self) {
         let _ = self.child.kill();
@@ -171,6 +191,15 @@ impl Reply {
 }
 
 impl Case {
+    /// `mdm token create --role ROLE --label LABEL`: the printed token.
+    pub fn labelled_token(&self, role: &str, label: &str) -> String {
+        let out = run_ok(
+            self.mdm()
+                .args(["token", "create", "--role", role, "--label", label]),
+        );
+        text(&out.stdout).trim().to_string()
+    }
+
     /// `mdm token create ...`: the printed token.
     pub fn token(&self, role: &str, system: Option<&str>) -> String {
         let mut cmd = self.mdm();

@@ -96,6 +96,8 @@ pub struct Principal {
     pub token_id: String,
     pub role: Role,
     pub system: Option<String>,
+    /// The token's label (a steward's name), if it has one.
+    pub label: Option<String>,
 }
 
 impl Principal {
@@ -119,6 +121,23 @@ impl Principal {
                 "this writer token may read only consumer {own}'s feed, not {consumer}'s"
             ))),
             _ => Ok(()),
+        }
+    }
+
+    /// The name the audit log shows: the token's label, else its id.
+    pub fn actor(&self) -> String {
+        self.label.clone().unwrap_or_else(|| self.token_id.clone())
+    }
+
+    /// May act as a data steward (stewards and admins).
+    pub fn require_steward(&self) -> Result<(), ApiError> {
+        if matches!(self.role, Role::Steward | Role::Admin) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs a steward or admin token; this token's role is `{}`",
+                self.role.as_str()
+            )))
         }
     }
 
@@ -163,6 +182,7 @@ impl FromRequest for Principal {
                 token_id: row.id,
                 role,
                 system: row.system,
+                label: row.label,
             };
             state.tokens.put(row.token_hash, p.clone());
             tracing::debug!(token = %p.token_id, role = role.as_str(), "authenticated");
@@ -213,6 +233,7 @@ mod tests {
             token_id: "x".into(),
             role: Role::Writer,
             system: Some("ERP".into()),
+            label: None,
         };
         assert!(w.require_write("ERP").is_ok());
         assert_eq!(w.require_write("CRM").unwrap_err().code, "forbidden");

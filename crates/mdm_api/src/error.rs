@@ -15,7 +15,11 @@
 //! | 404 | `unknown_consumer` | the feed consumer is neither configured nor a known system |
 //! | 404 | `dead_letter_not_found` | no dead webhook event with this sequence number |
 //! | 405 | `method_not_allowed` | the route exists, the method does not |
+//! | 404 | `review_item_not_found`, `decision_not_found`, `record_not_found` | steward API: no such item |
 //! | 409 | `ack_beyond_feed` | an acknowledgement names an event that does not exist yet |
+//! | 409 | `version_conflict` | a steward acted on a stale version (`current_version` says which is current) |
+//! | 409 | `conflict` | the action contradicts the current state (e.g. an opposite decision) |
+//! | 422 | `invalid_action` | the steward action cannot apply to this record |
 //! | 413 | `payload_too_large` | the body exceeds the configured limit |
 //! | 415 | `unsupported_media_type` | the body's content type is not accepted here |
 //! | 503 | `not_ready` | the database cannot be reached |
@@ -34,6 +38,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// For `version_conflict`: the golden record's current version.
+    pub current_version: Option<i32>,
 }
 
 /// The problem document.
@@ -49,6 +55,9 @@ pub struct Problem {
     pub detail: String,
     /// The stable machine-readable code (see the table in the API description).
     pub code: String,
+    /// With `version_conflict`: the current version of the golden record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i32>,
 }
 
 impl ApiError {
@@ -57,6 +66,7 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
+            current_version: None,
         }
     }
     pub fn bad_param(detail: impl Into<String>) -> Self {
@@ -98,6 +108,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             code: self.code.to_string(),
+            current_version: self.current_version,
         }
     }
 }
@@ -132,6 +143,23 @@ impl From<mdm_store::StoreError> for ApiError {
                 tracing::error!(error = %e, "database unreachable");
                 Self::unavailable("not_ready", "the database cannot be reached")
             }
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<mdm_service::ServiceError> for ApiError {
+    fn from(e: mdm_service::ServiceError) -> Self {
+        use mdm_service::ServiceError as S;
+        match e {
+            S::Store(e) => e.into(),
+            S::StaleVersion { current, .. } => Self {
+                current_version: Some(current),
+                ..Self::new(StatusCode::CONFLICT, "version_conflict", e.to_string())
+            },
+            S::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            S::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "not_found", m),
+            S::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_action", m),
             other => Self::internal(other),
         }
     }

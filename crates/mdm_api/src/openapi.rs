@@ -9,8 +9,8 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "mdm publish API",
-        description = "Golden records, cross-references, the change feed and record pushes of the mdm master data hub.\n\nErrors are `application/problem+json` with a stable `code`: invalid_parameter, invalid_body (400); unauthorized (401); forbidden (403); not_found, unknown_domain, golden_not_found, xref_not_found, unknown_consumer, dead_letter_not_found (404); method_not_allowed (405); ack_beyond_feed (409); payload_too_large (413); unsupported_media_type (415); not_ready, busy (503); internal (500). Every answer carries an `X-Request-Id` header (the caller's, when sent).",
+        title = "mdm API",
+        description = "Golden records, cross-references, the change feed, record pushes and stewardship of the mdm master data hub.\n\nErrors are `application/problem+json` with a stable `code`: invalid_parameter, invalid_body (400); unauthorized (401); forbidden (403); not_found, unknown_domain, golden_not_found, xref_not_found, unknown_consumer, dead_letter_not_found (404); method_not_allowed (405); ack_beyond_feed, version_conflict (with `current_version`), conflict (409); invalid_action (422); payload_too_large (413); unsupported_media_type (415); not_ready, busy (503); internal (500). Every answer carries an `X-Request-Id` header (the caller's, when sent).",
         license(name = "Apache-2.0"),
     ),
     paths(
@@ -29,6 +29,23 @@ use utoipa::{Modify, OpenApi};
         routes::admin::consumers,
         routes::admin::dead_letters,
         routes::admin::replay,
+        routes::steward::whoami,
+        routes::steward::review,
+        routes::steward::review_item,
+        routes::steward::assign,
+        routes::steward::decide,
+        routes::steward::decisions,
+        routes::steward::withdraw,
+        routes::steward::merge,
+        routes::steward::split,
+        routes::steward::undo_merge,
+        routes::steward::edit,
+        routes::steward::unlock,
+        routes::steward::members,
+        routes::steward::locks,
+        routes::audit::search,
+        routes::audit::export,
+        routes::audit::dashboard,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
@@ -37,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         (name = "write", description = "Pushing source records; real-time matching"),
         (name = "feed", description = "The change feed and its per-consumer cursors"),
         (name = "admin", description = "Consumers, webhooks, dead letters"),
+        (name = "steward", description = "Review queue, decisions, merge/split/edit of golden records, audit log, dashboard (steward or admin tokens)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -4,7 +4,7 @@
 use crate::config::ApiConfig;
 use crate::error::{json_error, ApiError};
 use crate::metrics::Metrics;
-use crate::routes::{admin, feed, golden, health, matching, push};
+use crate::routes::{admin, audit, feed, golden, health, matching, push, steward};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
@@ -146,6 +146,36 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(resource("/v1/{domain}/golden/{id}/history").route(web::get().to(golden::history)))
     .service(resource("/v1/{domain}/xref/{system}/{source_id}").route(web::get().to(golden::xref)))
     .service(resource("/v1/{domain}/match").route(web::post().to(matching::match_record)))
+    .service(resource("/v1/whoami").route(web::get().to(steward::whoami)))
+    .service(resource("/v1/audit").route(web::get().to(audit::search)))
+    .service(resource("/v1/audit/export").route(web::get().to(audit::export)))
+    .service(resource("/v1/dashboard").route(web::get().to(audit::dashboard)))
+    .service(resource("/v1/{domain}/review").route(web::get().to(steward::review)))
+    .service(resource("/v1/{domain}/review/{id}").route(web::get().to(steward::review_item)))
+    .service(resource("/v1/{domain}/review/{id}/assign").route(web::post().to(steward::assign)))
+    .service(
+        resource("/v1/{domain}/decisions")
+            .route(web::get().to(steward::decisions))
+            .route(web::post().to(steward::decide)),
+    )
+    .service(
+        resource("/v1/{domain}/decisions/{id}/withdraw").route(web::post().to(steward::withdraw)),
+    )
+    .service(resource("/v1/{domain}/golden/{id}/merge").route(web::post().to(steward::merge)))
+    .service(resource("/v1/{domain}/golden/{id}/split").route(web::post().to(steward::split)))
+    .service(
+        resource("/v1/{domain}/golden/{id}/undo-merge").route(web::post().to(steward::undo_merge)),
+    )
+    .service(resource("/v1/{domain}/golden/{id}/members").route(web::get().to(steward::members)))
+    .service(resource("/v1/{domain}/golden/{id}/locks").route(web::get().to(steward::locks)))
+    .service(
+        resource("/v1/{domain}/golden/{id}/attributes/{attribute}")
+            .route(web::put().to(steward::edit)),
+    )
+    .service(
+        resource("/v1/{domain}/golden/{id}/attributes/{attribute}/lock")
+            .route(web::delete().to(steward::unlock)),
+    )
     .service(resource("/v1/changes").route(web::get().to(feed::changes)))
     .service(resource("/v1/changes/ack").route(web::post().to(feed::ack)))
     .service(resource("/v1/admin/consumers").route(web::get().to(admin::consumers)))

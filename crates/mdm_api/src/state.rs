@@ -23,6 +23,8 @@ pub struct AppState {
     matchers: Mutex<HashMap<String, Arc<crate::routes::matching::DomainMatcher>>>,
     /// Woken when this process writes change events, so webhooks go out at once.
     pub feed_written: Arc<tokio::sync::Notify>,
+    /// Steward actions that change golden records run one at a time (each reconciles).
+    pub steward_actions: Arc<Mutex<()>>,
     inline_reads: bool,
 }
 
@@ -40,6 +42,7 @@ impl AppState {
             rules: Mutex::new(HashMap::new()),
             matchers: Mutex::new(HashMap::new()),
             feed_written: Arc::new(tokio::sync::Notify::new()),
+            steward_actions: Arc::new(Mutex::new(())),
             inline_reads,
         }
     }

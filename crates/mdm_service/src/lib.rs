@@ -9,6 +9,7 @@ pub mod demo;
 pub mod export;
 pub mod reconcile;
 pub mod report;
+pub mod steward;
 
 pub use reconcile::{reconcile, ReconcileOptions, RunSummary};
 
@@ -25,6 +26,18 @@ pub enum ServiceError {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
+    /// Someone else changed the same state first; nothing was applied.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A steward acted on a version of a golden record that is no longer current.
+    #[error("golden record {golden_id} is at version {current}, not {expected}: it changed since you loaded it; reload and try again")]
+    StaleVersion {
+        golden_id: String,
+        expected: i32,
+        current: i32,
+    },
     #[error("{path}: {source}")]
     Io {
         path: std::path::PathBuf,

@@ -3,6 +3,7 @@
 
 use crate::schema::golden_locks::dsl as gl;
 use crate::schema::match_decisions::dsl as md;
+use crate::schema::review_assignments::dsl as ra;
 use crate::schema::review_items::dsl as ri;
 use crate::{now, on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
@@ -74,6 +75,34 @@ pub fn withdraw_decision(conn: &mut DbConnection, id: i64) -> Result<bool, Store
     Ok(n > 0)
 }
 
+/// One decision by id.
+pub fn decision(conn: &mut DbConnection, id: i64) -> Result<Option<MatchDecision>, StoreError> {
+    Ok(md::match_decisions
+        .find(id)
+        .select(MatchDecision::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Decisions of a domain (only those not withdrawn when `active_only`), newest first.
+pub fn list_decisions(
+    conn: &mut DbConnection,
+    domain: &str,
+    active_only: bool,
+    limit: i64,
+) -> Result<Vec<MatchDecision>, StoreError> {
+    let mut q = md::match_decisions
+        .filter(md::domain.eq(domain))
+        .into_boxed();
+    if active_only {
+        q = q.filter(md::withdrawn_at.is_null());
+    }
+    Ok(q.order(md::id.desc())
+        .limit(limit)
+        .select(MatchDecision::as_select())
+        .load(conn)?)
+}
+
 /// Decisions of a domain not withdrawn, oldest first.
 pub fn active_decisions(
     conn: &mut DbConnection,
@@ -96,6 +125,9 @@ pub struct GoldenLock {
     pub value: String,
     pub locked_by: String,
     pub locked_at: NaiveDateTime,
+    /// Set when a steward unlocked it: the row stays as a tombstone so the next incremental
+    /// run knows the record must be survived again.
+    pub unlocked_at: Option<NaiveDateTime>,
 }
 
 /// Locks an attribute value on a golden record (replacing an earlier lock of it).
@@ -109,6 +141,48 @@ pub fn set_lock(conn: &mut DbConnection, lock: &GoldenLock) -> Result<(), StoreE
     })
 }
 
+/// Unlocks an attribute (keeping a tombstone); true when it was locked.
+pub fn unlock(
+    conn: &mut DbConnection,
+    golden_id: &str,
+    attribute: &str,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        gl::golden_locks
+            .filter(gl::golden_id.eq(golden_id))
+            .filter(gl::attribute.eq(attribute))
+            .filter(gl::unlocked_at.is_null()),
+    )
+    .set(gl::unlocked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Locks of one golden record (active only).
+pub fn locks_of(conn: &mut DbConnection, golden_id: &str) -> Result<Vec<GoldenLock>, StoreError> {
+    Ok(gl::golden_locks
+        .filter(gl::golden_id.eq(golden_id))
+        .filter(gl::unlocked_at.is_null())
+        .order(gl::attribute)
+        .select(GoldenLock::as_select())
+        .load(conn)?)
+}
+
+/// Golden IDs of a domain whose locks were set or removed after `since`.
+pub fn lock_changes_since(
+    conn: &mut DbConnection,
+    domain: &str,
+    since: NaiveDateTime,
+) -> Result<Vec<String>, StoreError> {
+    Ok(gl::golden_locks
+        .filter(gl::domain.eq(domain))
+        .filter(gl::locked_at.gt(since).or(gl::unlocked_at.gt(since)))
+        .select(gl::golden_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Deletes a lock row (active or tombstone).
 pub fn remove_lock(
     conn: &mut DbConnection,
     golden_id: &str,
@@ -123,10 +197,11 @@ pub fn remove_lock(
     Ok(n > 0)
 }
 
-/// Every lock of a domain.
+/// Every active lock of a domain.
 pub fn locks(conn: &mut DbConnection, domain: &str) -> Result<Vec<GoldenLock>, StoreError> {
     Ok(gl::golden_locks
         .filter(gl::domain.eq(domain))
+        .filter(gl::unlocked_at.is_null())
         .order((gl::golden_id, gl::attribute))
         .select(GoldenLock::as_select())
         .load(conn)?)
@@ -139,13 +214,19 @@ pub fn move_locks(conn: &mut DbConnection, from: &str, to: &str) -> Result<(), S
         .select(GoldenLock::as_select())
         .load(conn)?;
     for mut l in moved {
+        if l.unlocked_at.is_some() {
+            remove_lock(conn, from, &l.attribute)?;
+            continue;
+        }
         let exists: i64 = gl::golden_locks
             .filter(gl::golden_id.eq(to))
             .filter(gl::attribute.eq(&l.attribute))
+            .filter(gl::unlocked_at.is_null())
             .count()
             .get_result(conn)?;
         remove_lock(conn, from, &l.attribute)?;
         if exists == 0 {
+            remove_lock(conn, to, &l.attribute)?;
             l.golden_id = to.to_string();
             diesel::insert_into(gl::golden_locks)
                 .values(&l)
@@ -153,6 +234,99 @@ pub fn move_locks(conn: &mut DbConnection, from: &str, to: &str) -> Result<(), S
         }
     }
     Ok(())
+}
+
+/// A review item as the queue shows it.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = crate::schema::review_items)]
+pub struct ReviewItem {
+    pub id: i64,
+    pub domain: String,
+    pub run_id: i64,
+    pub a_system: String,
+    pub a_source_id: String,
+    pub b_system: String,
+    pub b_source_id: String,
+    pub a_golden_id: String,
+    pub b_golden_id: String,
+    pub probability: f64,
+    pub weight: f64,
+    pub created_at: NaiveDateTime,
+}
+
+/// Every review item of a domain, in id order.
+pub fn review_queue(conn: &mut DbConnection, domain: &str) -> Result<Vec<ReviewItem>, StoreError> {
+    Ok(ri::review_items
+        .filter(ri::domain.eq(domain))
+        .order(ri::id)
+        .select(ReviewItem::as_select())
+        .load(conn)?)
+}
+
+pub fn review_item(conn: &mut DbConnection, id: i64) -> Result<Option<ReviewItem>, StoreError> {
+    Ok(ri::review_items
+        .find(id)
+        .select(ReviewItem::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A review pair's key: (a_system, a_source_id, b_system, b_source_id).
+pub type PairKey = (String, String, String, String);
+
+/// Assigns a review pair to a steward (`None` clears the assignment).
+pub fn assign(
+    conn: &mut DbConnection,
+    domain: &str,
+    pair: &PairKey,
+    steward: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.transaction(|c| {
+        diesel::delete(
+            ra::review_assignments
+                .filter(ra::domain.eq(domain))
+                .filter(ra::a_system.eq(&pair.0))
+                .filter(ra::a_source_id.eq(&pair.1))
+                .filter(ra::b_system.eq(&pair.2))
+                .filter(ra::b_source_id.eq(&pair.3)),
+        )
+        .execute(c)?;
+        if let Some(s) = steward {
+            diesel::insert_into(ra::review_assignments)
+                .values((
+                    ra::domain.eq(domain),
+                    ra::a_system.eq(&pair.0),
+                    ra::a_source_id.eq(&pair.1),
+                    ra::b_system.eq(&pair.2),
+                    ra::b_source_id.eq(&pair.3),
+                    ra::steward.eq(s),
+                    ra::assigned_at.eq(now()),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
+}
+
+/// Review pair -> steward, for a domain.
+pub fn assignments(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<std::collections::HashMap<PairKey, String>, StoreError> {
+    let rows: Vec<(String, String, String, String, String)> = ra::review_assignments
+        .filter(ra::domain.eq(domain))
+        .select((
+            ra::a_system,
+            ra::a_source_id,
+            ra::b_system,
+            ra::b_source_id,
+            ra::steward,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, b, c, d, s)| ((a, b, c, d), s))
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize)]

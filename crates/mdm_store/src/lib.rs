@@ -9,6 +9,7 @@
 //! Architecture invariant: this crate knows nothing of files, HTTP or configuration; it is
 //! given URLs and rows. It never logs attribute values, only ids and counts.
 
+pub mod audit;
 pub mod batches;
 mod connection;
 pub mod cursors;

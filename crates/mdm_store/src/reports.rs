@@ -34,3 +34,34 @@ pub fn quarantine_counts(
         .order((qr::system, qr::reason))
         .load(conn)?)
 }
+
+#[derive(QueryableByName)]
+struct SystemRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    system: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    records: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    duplicated: i64,
+}
+
+/// (system, records in xref, records whose golden record has another record of the same
+/// system) for a domain: duplicates within each source.
+pub fn duplicates_by_system(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    let rows: Vec<SystemRow> = diesel::sql_query(
+        "SELECT system, CAST(SUM(n) AS BIGINT) AS records, \
+                CAST(SUM(CASE WHEN n > 1 THEN n ELSE 0 END) AS BIGINT) AS duplicated \
+         FROM (SELECT system, golden_id, COUNT(*) AS n FROM xref WHERE domain = $1 \
+               GROUP BY system, golden_id) per_golden \
+         GROUP BY system ORDER BY system",
+    )
+    .bind::<diesel::sql_types::Text, _>(domain)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.system, r.records, r.duplicated))
+        .collect())
+}

@@ -139,3 +139,20 @@ pub fn list(conn: &mut DbConnection, domain: &str, limit: i64) -> Result<Vec<Run
         .select(Run::as_select())
         .load(conn)?)
 }
+
+/// Another completed run of `domain` that finished at or after `since`, if any.
+pub fn completed_since(
+    conn: &mut DbConnection,
+    domain: &str,
+    except: i64,
+    since: NaiveDateTime,
+) -> Result<Option<i64>, StoreError> {
+    Ok(rr::reconcile_runs
+        .filter(rr::domain.eq(domain))
+        .filter(rr::id.ne(except))
+        .filter(rr::status.eq("completed"))
+        .filter(rr::finished_at.ge(since))
+        .select(rr::id)
+        .first(conn)
+        .optional()?)
+}

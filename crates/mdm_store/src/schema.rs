@@ -256,6 +256,34 @@ diesel::table! {
         value -> Text,
         locked_by -> Text,
         locked_at -> Timestamp,
+        unlocked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        domain -> Text,
+        golden_ids -> Text,
+        reason -> Nullable<Text>,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+        run_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    review_assignments (domain, a_system, a_source_id, b_system, b_source_id) {
+        domain -> Text,
+        a_system -> Text,
+        a_source_id -> Text,
+        b_system -> Text,
+        b_source_id -> Text,
+        steward -> Text,
+        assigned_at -> Timestamp,
     }
 }
 

@@ -324,7 +324,7 @@ pub async fn search(
     Ok(HttpResponse::Ok().json(out))
 }
 
-fn view(r: GoldenRecord, redirected_from: Option<String>, lineage: bool) -> GoldenView {
+pub(crate) fn view(r: GoldenRecord, redirected_from: Option<String>, lineage: bool) -> GoldenView {
     GoldenView {
         attributes: json(&r.attributes),
         lineage: lineage.then(|| json(&r.lineage)),

@@ -56,7 +56,7 @@ pub struct DomainMatcher {
     checked: Mutex<Option<Instant>>,
 }
 
-fn std_context(state: &AppState) -> StdContext {
+pub(crate) fn std_context(state: &AppState) -> StdContext {
     StdContext {
         default_country: state.config.default_country.clone(),
         date_order: if state.config.month_first_dates {

@@ -2,8 +2,10 @@
 //! and stays short; the work happens in `mdm_store`, `mdm_ingest` and `mdm_core`.
 
 pub mod admin;
+pub mod audit;
 pub mod feed;
 pub mod golden;
 pub mod health;
 pub mod matching;
 pub mod push;
+pub mod steward;

@@ -56,11 +56,7 @@ pub fn prepare(
             seeds.push((d.a_system, d.a_source_id));
             seeds.push((d.b_system, d.b_source_id));
         }
-        let locked: Vec<String> = mdm_store::decisions::locks(conn, domain)?
-            .into_iter()
-            .filter(|l| l.locked_at > t)
-            .map(|l| l.golden_id)
-            .collect();
+        let locked = mdm_store::decisions::lock_changes_since(conn, domain, t)?;
         let ids: Vec<&str> = locked.iter().map(String::as_str).collect();
         seeds.extend(
             mdm_store::xref::by_golden_ids(conn, &ids)?

@@ -15,6 +15,8 @@
 //!    so a run killed at any moment leaves the previous state intact, and a run with no
 //!    changes writes nothing but its ledger row.
 
+mod audit;
+mod guard;
 mod incremental;
 mod input;
 mod matching;
@@ -29,6 +31,7 @@ use mdm_store::DbConnection;
 use std::time::Instant;
 
 pub use input::key_strings;
+pub use matching::stored_model;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]

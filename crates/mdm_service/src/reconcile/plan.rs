@@ -239,6 +239,8 @@ fn needs_survive(
         || input
             .locks
             .contains_key(&input.goldens[p as usize].golden_id)
+        // A value that came from a lock since removed must be survived again.
+        || input.goldens[p as usize].lineage.contains("\"steward_lock\"")
 }
 
 /// Whether cluster `c` holds other records than prior golden `p` did.

@@ -35,9 +35,12 @@ pub fn write(
     let (records, history, events, redirects) = golden_rows(domain, &plan, run_id, t);
     let (xref_delete, xref_insert) = xref_changes(domain, input, &plan, m, run_id, t);
     let reviews = review_rows(domain, input, m, &plan, run_id, t);
+    let audit = super::audit::automatic_changes(domain, input, m, &plan, run_id, t);
     let mut counts = plan.counts;
     counts.review_items = reviews.len() as u64;
-    conn.transaction::<_, StoreError, _>(|c| {
+    conn.transaction::<_, ServiceError, _>(|c| {
+        super::guard::no_concurrent_run(c, domain, run_id)?;
+        mdm_store::audit::append(c, &audit)?;
         mdm_store::golden::put_records(c, &records)?;
         mdm_store::golden::insert_history(c, &history)?;
         mdm_store::golden::insert_redirects(c, &redirects)?;
@@ -278,11 +281,19 @@ fn review_rows(
     run_id: i64,
     t: chrono::NaiveDateTime,
 ) -> Vec<ReviewItemRow> {
+    let decided = decided_pairs(input);
     let mut rows: Vec<ReviewItemRow> = m
         .kept
         .iter()
         .filter(|p| p.decision == Decision::Review)
         .filter(|p| m.cluster_of[p.a as usize] != m.cluster_of[p.b as usize])
+        .filter(|p| {
+            let (a, b) = (
+                &input.records[p.a as usize].key,
+                &input.records[p.b as usize].key,
+            );
+            !decided.contains(&ordered(key_strings(a), key_strings(b)))
+        })
         .map(|p| {
             let (a_system, a_source_id) = key_strings(&input.records[p.a as usize].key);
             let (b_system, b_source_id) = key_strings(&input.records[p.b as usize].key);
@@ -304,7 +315,9 @@ fn review_rows(
     for b in &m.boundary {
         let inside = key_strings(&input.records[b.inside as usize].key);
         let inside_golden = plan.ids[m.cluster_of[b.inside as usize] as usize].to_string();
-        if inside_golden == b.outside_golden {
+        if inside_golden == b.outside_golden
+            || decided.contains(&ordered(inside.clone(), b.outside.clone()))
+        {
             continue;
         }
         let (a, b_key, ag, bg) = if b.inside_is_a {
@@ -338,6 +351,30 @@ fn review_rows(
     }
     rows.sort_by(|x, y| review_key(x).cmp(&review_key(y)));
     rows
+}
+
+type Key = (String, String);
+
+/// Pairs a steward decided (either way): they leave the review queue.
+fn decided_pairs(input: &Input) -> std::collections::HashSet<(Key, Key)> {
+    input
+        .decisions
+        .iter()
+        .map(|d| {
+            ordered(
+                (d.a_system.clone(), d.a_source_id.clone()),
+                (d.b_system.clone(), d.b_source_id.clone()),
+            )
+        })
+        .collect()
+}
+
+fn ordered(a: Key, b: Key) -> (Key, Key) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 type ReviewKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, &'a str, u64);

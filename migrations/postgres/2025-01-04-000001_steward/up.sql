@@ -1,0 +1,45 @@
+-- Stewardship: the append-only audit log of steward actions and automatic merges/splits,
+-- review-queue assignments, and lock tombstones (an unlock must reach the next incremental
+-- run). PostgreSQL flavour; the SQLite tree declares the same tables and columns.
+
+CREATE TABLE audit_log (
+    id         BIGSERIAL PRIMARY KEY,
+    at         TIMESTAMP NOT NULL,
+    -- The steward (token label or id), or `reconcile` for automatic changes.
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    domain     TEXT NOT NULL,
+    -- JSON array of the golden IDs concerned (searchable with LIKE).
+    golden_ids TEXT NOT NULL,
+    reason     TEXT,
+    -- JSON: what the action saw before, and what it made.
+    before     TEXT,
+    after      TEXT,
+    run_id     BIGINT
+);
+CREATE INDEX audit_log_domain ON audit_log (domain, id);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+
+-- Append-only: the database itself refuses edits and deletions.
+CREATE FUNCTION audit_log_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only';
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- Who works on which review pair. Keyed by the pair, not the review item's row id, because
+-- every run rewrites the backlog.
+CREATE TABLE review_assignments (
+    domain      TEXT NOT NULL,
+    a_system    TEXT NOT NULL,
+    a_source_id TEXT NOT NULL,
+    b_system    TEXT NOT NULL,
+    b_source_id TEXT NOT NULL,
+    steward     TEXT NOT NULL,
+    assigned_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (domain, a_system, a_source_id, b_system, b_source_id)
+);
+
+ALTER TABLE golden_locks ADD COLUMN unlocked_at TIMESTAMP;
