@@ -45,6 +45,8 @@ pub enum Command {
     Migrate,
     /// The nightly run: match staged records, survive, assign stable IDs, publish changes.
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// Refine the match model with steward decisions, then re-score every pair.
+    Train(commands::train::TrainArgs),
     /// Summarize a reconcile run (text, report.json, report.html).
     Report(commands::report::ReportArgs),
     /// Export the xref or the golden records as CSV or NDJSON.

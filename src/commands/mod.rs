@@ -11,6 +11,7 @@ pub mod reconcile;
 pub mod report;
 pub mod serve;
 pub mod token;
+pub mod train;
 
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
@@ -31,6 +32,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let settings = Settings::load(&cli.global)?;
             migrate::run(&settings)
+        }
+        Command::Train(a) => {
+            let settings = Settings::load(&cli.global)?;
+            train::run(a, &settings)
         }
         Command::Reconcile(a) => {
             let settings = Settings::load(&cli.global)?;

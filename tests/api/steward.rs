@@ -13,6 +13,7 @@ backends!(
     review_queue_and_decisions,
     direct_actions_merge_split_edit_undo,
     audit_log_dashboard_and_roles,
+    train_learns_from_decisions,
 );
 
 fn reconcile(case: &Case) -> mdm_service::RunSummary {
@@ -555,4 +556,86 @@ fn audit_log_dashboard_and_roles(case: &Case) {
     assert_eq!(recs, c["source_records"].as_i64().unwrap());
     assert_eq!(c["runs"][0]["status"], "completed");
     assert!(!c["backlog_history"].as_array().unwrap().is_empty());
+}
+
+/// Decides every review pair by the generator's truth, then `mdm train`: the model changes,
+/// the backlog shrinks, and a later full run with the installed model changes nothing.
+fn train_learns_from_decisions(case: &Case) {
+    world(case);
+    let truth: std::collections::HashMap<(String, String), String> =
+        csv::Reader::from_path(case.path("data").join("truth.csv"))
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                ((r[0].to_string(), r[1].to_string()), r[2].to_string())
+            })
+            .collect();
+    let mut conn = case.conn();
+    let items = mdm_store::decisions::review_queue(&mut conn, "customer").unwrap();
+    assert!(items.len() >= 4, "{} review items", items.len());
+    let model_before = mdm_store::matchstate::model(&mut conn, "customer")
+        .unwrap()
+        .unwrap()
+        .1;
+    let rules = mdm_rules::load_domain(None, "customer").unwrap();
+    let ctx = mdm_core::standardize::StdContext::default();
+    let mut st = mdm_service::steward::actions::Steward {
+        conn: &mut conn,
+        rules: &rules,
+        ctx: &ctx,
+        actor: "dana",
+    };
+    for i in &items {
+        let a = (i.a_system.clone(), i.a_source_id.clone());
+        let b = (i.b_system.clone(), i.b_source_id.clone());
+        let kind = if truth[&a] == truth[&b] {
+            "must_link"
+        } else {
+            "cannot_link"
+        };
+        let r = |k: (String, String)| mdm_service::steward::RecordRef {
+            system: k.0,
+            source_id: k.1,
+        };
+        st.decide(kind, &r(a), &r(b), "truth").unwrap();
+    }
+    drop(st);
+    let out = run_ok(case.mdm().args(["train", "--domain", "customer", "--json"]));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["matches"].as_u64().unwrap() + r["non_matches"].as_u64().unwrap(),
+        items.len() as u64,
+        "{r}"
+    );
+    assert_eq!(r["review_before"].as_u64().unwrap(), items.len() as u64);
+    assert!(
+        r["review_after"].as_u64().unwrap() < items.len() as u64,
+        "{r}"
+    );
+    let model_after = mdm_store::matchstate::model(&mut conn, "customer")
+        .unwrap()
+        .unwrap()
+        .1;
+    assert_ne!(model_before, model_after, "the decisions refined the model");
+    // The installed model scored every pair: a forced full run changes nothing.
+    let rules = mdm_rules::load_domain(None, "customer").unwrap();
+    let full = mdm_service::reconcile(
+        &mut conn,
+        &rules,
+        &ctx,
+        mdm_service::ReconcileOptions {
+            full: true,
+            retrain: false,
+        },
+        &|_, _, _| {},
+    )
+    .unwrap();
+    let c = full.counts;
+    assert_eq!(
+        (c.created, c.updated, c.merged, c.split, c.deleted),
+        (0, 0, 0, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(c.review_items, r["review_after"].as_u64().unwrap());
 }

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod evaluate;
 pub mod explain;
 pub mod identify;
+pub mod learn;
 pub mod model;
 pub mod pipeline;
 pub mod rematch;

@@ -11,7 +11,7 @@ pub mod reconcile;
 pub mod report;
 pub mod steward;
 
-pub use reconcile::{reconcile, ReconcileOptions, RunSummary};
+pub use reconcile::{reconcile, reconcile_with_model, ReconcileOptions, RunSummary};
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]

@@ -362,3 +362,12 @@ pub fn analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// Sum of match probabilities over the kept pairs of a domain (expected matches).
+pub fn probability_sum(conn: &mut DbConnection, domain: &str) -> Result<f64, StoreError> {
+    let s: Option<f64> = mp::match_pairs
+        .filter(mp::domain.eq(domain))
+        .select(diesel::dsl::sum(mp::probability))
+        .first(conn)?;
+    Ok(s.unwrap_or(0.0))
+}

@@ -82,6 +82,7 @@ pub fn run_full(
     ctx: &StdContext,
     input: &Input,
     model: Option<Model>,
+    install: bool,
     stats: &mut RunStats,
 ) -> Result<Matched, ServiceError> {
     let mut raw = RawTable::new(rules);
@@ -121,7 +122,7 @@ pub fn run_full(
         input,
         kept,
         dirty,
-        trained.then_some(model),
+        (trained || install).then_some(model),
         keys,
         false,
     ))

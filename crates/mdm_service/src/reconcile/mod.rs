@@ -77,17 +77,41 @@ pub fn reconcile(
     opts: ReconcileOptions,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
-    let domain = rules.domain.as_str();
     let model = if opts.retrain {
         None
     } else {
         matching::stored_model(conn, rules)?
     };
     let full = opts.full || opts.retrain || model.is_none();
+    start(conn, rules, ctx, full, model, false, progress)
+}
+
+/// A full run with `model` (refined by `mdm train`) installed as the domain's model: every
+/// pair is scored and stored with it, so later incremental runs agree with it.
+pub fn reconcile_with_model(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: mdm_core::rematch::Model,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
+    start(conn, rules, ctx, true, Some(model), true, progress)
+}
+
+fn start(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    full: bool,
+    model: Option<mdm_core::rematch::Model>,
+    install: bool,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
+    let domain = rules.domain.as_str();
     let mode = if full { "full" } else { "incremental" };
     let run_id = mdm_store::runs::start(conn, domain, mode)?;
     let _span = tracing::info_span!("reconcile", domain, run_id, mode).entered();
-    match run(conn, rules, ctx, run_id, full, model, progress) {
+    match run(conn, rules, ctx, run_id, full, model, install, progress) {
         Ok(s) => Ok(s),
         Err(e) => {
             let msg = e.to_string();
@@ -106,6 +130,7 @@ pub fn reconcile(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     conn: &mut DbConnection,
     rules: &DomainRules,
@@ -113,6 +138,7 @@ fn run(
     run_id: i64,
     full: bool,
     model: Option<mdm_core::rematch::Model>,
+    install: bool,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let mut stats = RunStats::default();
@@ -132,7 +158,7 @@ fn run(
         (_, model) => {
             let input = input::Input::load(conn, rules)?;
             phase("read", t, &mut stats);
-            let matched = matching::run_full(rules, ctx, &input, model, &mut stats)?;
+            let matched = matching::run_full(rules, ctx, &input, model, install, &mut stats)?;
             (input, matched)
         }
     };

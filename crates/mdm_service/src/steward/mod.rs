@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod dashboard;
 pub mod queue;
+pub mod train;
 
 use crate::ServiceError;
 use mdm_store::audit::NewAuditEntry;
