@@ -16,6 +16,7 @@ mod publish_webhooks;
 mod quarantine;
 mod reconcile;
 mod reconcile_kill;
+mod reconcile_pull;
 mod server;
 mod sql_pull;
 mod steward;
