@@ -15,7 +15,7 @@
 //! | 404 | `unknown_consumer` | the feed consumer is neither configured nor a known system |
 //! | 404 | `dead_letter_not_found` | no dead webhook event with this sequence number |
 //! | 405 | `method_not_allowed` | the route exists, the method does not |
-//! | 404 | `review_item_not_found`, `decision_not_found`, `record_not_found` | steward API: no such item |
+//! | 404 | `not_found` | also: no such review item, decision, lock or staged record (steward API) |
 //! | 409 | `ack_beyond_feed` | an acknowledgement names an event that does not exist yet |
 //! | 409 | `version_conflict` | a steward acted on a stale version (`current_version` says which is current) |
 //! | 409 | `conflict` | the action contradicts the current state (e.g. an opposite decision) |
