@@ -12,7 +12,11 @@
 //!    better: average-linkage support, so a cluster grows only with evidence against most
 //!    of its members, not against one.
 //!
-//! Must-link pairs are unioned first, unconditionally. The result is a partition: every
+//! Must-link pairs (a steward's "same entity") join whole clusters: clustering runs
+//! without them first, then the must-linked records are unioned and each cluster of the
+//! first pass re-joins its members' new cluster, member by member, unless that would put
+//! a cannot-link pair together. So a must-link between two records merges their golden
+//! records instead of pulling one record out of its own. The result is a partition: every
 //! record has exactly one cluster, labelled by its smallest record index.
 
 use ahash::{AHashMap, AHashSet};
@@ -81,14 +85,6 @@ pub fn cluster(input: &ClusterInput) -> (Vec<u32>, ClusterStats) {
         tracing::info_span!("cluster", records = input.n, links = input.merges.len()).entered();
     let mut cl = Clusters::new(input.n);
     let mut stats = ClusterStats::default();
-    let mut must = input.must_link.clone();
-    must.sort_unstable();
-    for (a, b) in must {
-        let (ra, rb) = (cl.find(a), cl.find(b));
-        if ra != rb {
-            cl.union(ra, rb);
-        }
-    }
     let support: AHashSet<(u32, u32)> = input.support.iter().map(|&(a, b)| ordered(a, b)).collect();
     let mut cannot: AHashMap<u32, Vec<u32>> = AHashMap::new();
     for &(a, b) in &input.cannot_link {
@@ -125,8 +121,50 @@ pub fn cluster(input: &ClusterInput) -> (Vec<u32>, ClusterStats) {
         cl.union(ra, rb);
         stats.merges += 1;
     }
+    if !input.must_link.is_empty() {
+        cl = join_must_links(&mut cl, input, &cannot);
+    }
     let labels = (0..input.n as u32).map(|i| cl.find(i)).collect();
     (labels, stats)
+}
+
+/// Unions the must-linked records, then lets every first-pass cluster follow its members,
+/// member by member in index order, refusing only a cannot-link conflict.
+fn join_must_links(
+    first: &mut Clusters,
+    input: &ClusterInput,
+    cannot: &AHashMap<u32, Vec<u32>>,
+) -> Clusters {
+    let mut out = Clusters::new(input.n);
+    let mut must = input.must_link.clone();
+    must.sort_unstable();
+    for (a, b) in must {
+        let (ra, rb) = (out.find(a), out.find(b));
+        if ra != rb {
+            out.union(ra, rb);
+        }
+    }
+    let mut groups: Vec<(u32, u32)> = (0..input.n as u32).map(|i| (first.find(i), i)).collect();
+    groups.sort_unstable();
+    for g in groups.chunk_by(|x, y| x.0 == y.0) {
+        let head = g[0].1;
+        for &(_, m) in &g[1..] {
+            let (rh, rm) = (out.find(head), out.find(m));
+            if rh == rm {
+                continue;
+            }
+            let (small, other_root) =
+                if out.members[rh as usize].len() <= out.members[rm as usize].len() {
+                    (out.members[rh as usize].clone(), rm)
+                } else {
+                    (out.members[rm as usize].clone(), rh)
+                };
+            if !crosses_cannot_link(&mut out, cannot, &small, other_root) {
+                out.union(rh, rm);
+            }
+        }
+    }
+    out
 }
 
 fn ordered(a: u32, b: u32) -> (u32, u32) {
@@ -214,6 +252,28 @@ mod tests {
         let (labels, stats) = cluster(&input);
         assert_eq!(labels, vec![0, 0, 2, 3, 3]);
         assert_eq!(stats.refused_cannot_link, 1);
+    }
+
+    #[test]
+    fn a_must_link_merges_whole_clusters() {
+        // {0,1} and {2,3} are clusters of their own; a steward says 1 and 2 are the same.
+        let merges = vec![link(0, 1, 10.0), link(2, 3, 10.0)];
+        let support = vec![(0, 1), (2, 3), (1, 2)];
+        let input = ClusterInput {
+            n: 5,
+            merges,
+            support,
+            must_link: vec![(1, 2)],
+            min_link_share: 0.6,
+            ..Default::default()
+        };
+        assert_eq!(cluster(&input).0, vec![0, 0, 0, 0, 4]);
+        // A cannot-link between members keeps just one of them out.
+        let input = ClusterInput {
+            cannot_link: vec![(0, 3)],
+            ..input
+        };
+        assert_eq!(cluster(&input).0, vec![0, 0, 0, 3, 4]);
     }
 
     proptest! {
