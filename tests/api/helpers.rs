@@ -72,6 +72,20 @@ impl Case {
             .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {}", text(&out.stdout)))
     }
 
+    /// One reconcile run of the customer domain, in-process, with default options.
+    pub fn reconcile_customers(&self) -> mdm_service::RunSummary {
+        let rules = mdm_rules::load_domain(None, "customer").unwrap();
+        let ctx = mdm_core::standardize::StdContext::default();
+        mdm_service::reconcile(
+            &mut self.conn(),
+            &rules,
+            &ctx,
+            mdm_service::ReconcileOptions::default(),
+            &|_, _, _| {},
+        )
+        .expect("reconcile")
+    }
+
     pub fn conn(&self) -> DbConnection {
         mdm_store::open(self.db.url()).unwrap()
     }

@@ -8,17 +8,8 @@ use serde_json::json;
 
 backends!(dry_run_and_upsert_agree_with_reconcile);
 
-fn reconcile(case: &Case) {
-    let rules = mdm_rules::load_domain(None, "customer").unwrap();
-    let ctx = mdm_core::standardize::StdContext::default();
-    mdm_service::reconcile(
-        &mut case.conn(),
-        &rules,
-        &ctx,
-        mdm_service::ReconcileOptions::default(),
-        &|_, _, _| {},
-    )
-    .expect("reconcile");
+fn reconcile(case: &Case) -> mdm_service::RunSummary {
+    case.reconcile_customers()
 }
 
 fn dry_run_and_upsert_agree_with_reconcile(case: &Case) {

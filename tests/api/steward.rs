@@ -17,16 +17,7 @@ backends!(
 );
 
 fn reconcile(case: &Case) -> mdm_service::RunSummary {
-    let rules = mdm_rules::load_domain(None, "customer").unwrap();
-    let ctx = mdm_core::standardize::StdContext::default();
-    mdm_service::reconcile(
-        &mut case.conn(),
-        &rules,
-        &ctx,
-        mdm_service::ReconcileOptions::default(),
-        &|_, _, _| {},
-    )
-    .expect("reconcile")
+    case.reconcile_customers()
 }
 
 /// Generated customers of ERP and CRM, ingested and reconciled once.

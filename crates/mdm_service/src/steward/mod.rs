@@ -29,6 +29,27 @@ impl RecordRef {
     }
 }
 
+/// A staged value as text (numbers and other JSON as written), `None` when absent or null.
+pub(crate) fn text_of(v: Option<&serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// A staged record's values in the rules' attribute order.
+pub(crate) fn values_in_order(
+    rules: &mdm_core::DomainRules,
+    attrs: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<Option<String>> {
+    rules
+        .attributes
+        .iter()
+        .map(|a| text_of(attrs.get(&a.name)))
+        .collect()
+}
+
 /// What one audit entry says.
 pub(crate) struct AuditNote<'a> {
     pub actor: &'a str,

@@ -2,7 +2,7 @@
 //! ordered by what a steward's decision is worth most for, filterable and assignable; and
 //! one item in detail, with both records side by side and the engine's explanation.
 
-use super::{audit, AuditNote};
+use super::{audit, text_of, AuditNote};
 use crate::ServiceError;
 use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::Prepared;
@@ -281,11 +281,7 @@ pub fn detail(
             source_id: mdm_core::SourceKey::parse(&keys[i].1)
                 .map_err(|e| ServiceError::Corrupt(e.to_string()))?,
         };
-        let row: Vec<Option<String>> = rules
-            .attributes
-            .iter()
-            .map(|a| text_of(vals.get(&a.name)))
-            .collect();
+        let row = super::values_in_order(rules, vals);
         raw.push(key, |k| row[k].as_deref());
     }
     let mut prepared = Prepared::new(rules, ctx, raw)?;
@@ -319,14 +315,6 @@ pub fn detail(
             review: rules.matching.review_threshold,
         },
     })
-}
-
-fn text_of(v: Option<&serde_json::Value>) -> Option<String> {
-    match v? {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
 }
 
 fn pair_key(r: &ReviewItem) -> PairKey {

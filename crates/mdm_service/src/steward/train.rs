@@ -57,15 +57,7 @@ pub fn train(
         let corrupt = |e: String| ServiceError::Corrupt(format!("staging record {}: {e}", r.id));
         let attrs: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(&r.attributes).map_err(|e| corrupt(e.to_string()))?;
-        let row: Vec<Option<String>> = rules
-            .attributes
-            .iter()
-            .map(|a| match attrs.get(&a.name) {
-                None | Some(serde_json::Value::Null) => None,
-                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                Some(v) => Some(v.to_string()),
-            })
-            .collect();
+        let row = super::values_in_order(rules, &attrs);
         let key = mdm_core::RecordKey {
             system: mdm_core::SystemName::parse(&r.system).map_err(|e| corrupt(e.to_string()))?,
             source_id: mdm_core::SourceKey::parse(&r.source_id)
