@@ -12,6 +12,7 @@ mod publish_basics;
 mod publish_match;
 mod publish_push;
 mod publish_read;
+mod publish_search;
 mod publish_webhooks;
 mod quarantine;
 mod reconcile;

@@ -298,7 +298,14 @@ pub async fn search(
             }
             "cursor" => cursor = Some(v),
             "lineage" => lineage = v == "true",
-            name if rules.index_of(name).is_some() => filters.push((k, v)),
+            name if rules.index_of(name).is_some() => {
+                // Golden values are stored in canonical form (E.164 phones, folded e-mails,
+                // ...): look up the canonical form of what was asked, when it has one.
+                let ty = rules.attributes[rules.index_of(name).expect("checked")].ty;
+                let ctx = crate::routes::matching::std_context(&state);
+                let v = mdm_core::survive::canonical_value(ty, &v, &ctx).unwrap_or(v);
+                filters.push((k, v))
+            }
             other => {
                 return Err(ApiError::bad_param(format!(
                     "`{other}` is not an attribute of domain {domain}"

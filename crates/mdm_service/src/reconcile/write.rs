@@ -40,6 +40,7 @@ pub fn write(
     counts.review_items = reviews.len() as u64;
     conn.transaction::<_, ServiceError, _>(|c| {
         super::guard::no_concurrent_run(c, domain, run_id)?;
+        mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
         mdm_store::audit::append(c, &audit)?;
         mdm_store::golden::put_records(c, &records)?;
         mdm_store::golden::insert_history(c, &history)?;
@@ -75,6 +76,22 @@ pub fn write(
         Ok(())
     })?;
     Ok(counts)
+}
+
+/// Attributes downstream systems look golden records up by: identifiers, e-mail, phone.
+pub fn search_attributes(rules: &DomainRules) -> Vec<&str> {
+    use mdm_core::AttrType as T;
+    rules
+        .attributes
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.ty,
+                T::Email | T::Phone | T::Identifier | T::TaxId | T::Gtin | T::Iban | T::Duns
+            )
+        })
+        .map(|a| a.name.as_str())
+        .collect()
 }
 
 type GoldenRows = (
