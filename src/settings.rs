@@ -382,6 +382,9 @@ pub struct WebhookSettings {
     pub timeout_ms: u64,
     /// How often an idle dispatcher looks for events written by other processes.
     pub poll_interval_ms: u64,
+    /// With several servers on one database, one delivers a consumer's webhooks while it
+    /// holds this lease (renewed at half time); another takes over when it runs out.
+    pub lease_ms: u64,
 }
 
 impl Default for WebhookSettings {
@@ -392,6 +395,7 @@ impl Default for WebhookSettings {
             max_backoff_ms: 300_000,
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
+            lease_ms: 30_000,
         }
     }
 }
@@ -400,6 +404,9 @@ impl WebhookSettings {
     fn check(&self) -> anyhow::Result<()> {
         if self.max_attempts == 0 || self.timeout_ms == 0 || self.poll_interval_ms == 0 {
             bail!("webhooks.max_attempts, webhooks.timeout_ms and webhooks.poll_interval_ms must be at least 1");
+        }
+        if self.lease_ms < 2 * self.timeout_ms {
+            bail!("webhooks.lease_ms must be at least twice webhooks.timeout_ms (a delivery must fit in a lease)");
         }
         Ok(())
     }

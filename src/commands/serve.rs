@@ -60,6 +60,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
         max_backoff: Duration::from_millis(w.max_backoff_ms.max(w.initial_backoff_ms)),
         timeout: Duration::from_millis(w.timeout_ms),
         poll_interval: Duration::from_millis(w.poll_interval_ms),
+        lease: Duration::from_millis(w.lease_ms),
     };
     c.nats = settings
         .nats

@@ -11,7 +11,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-backends!(retries_until_the_receiver_is_back, dead_letters_and_replay);
+backends!(
+    retries_until_the_receiver_is_back,
+    dead_letters_and_replay,
+    two_servers_deliver_each_event_once,
+);
 
 /// One request the receiver got: its idempotency key, the event's seq, what it answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,11 +145,33 @@ fn events(case: &Case, n: usize) -> Vec<i64> {
         .collect()
 }
 
+/// `n` more change events; returns all seqs so far.
+fn more_events(case: &Case, n: usize, tag: &str) -> Vec<i64> {
+    let mut c = case.conn();
+    let rows: Vec<_> = (0..n)
+        .map(|i| mdm_store::outbox::NewEvent {
+            domain: "customer".into(),
+            golden_id: format!("{tag}{i}"),
+            kind: "created".into(),
+            retired_ids: None,
+            run_id: Some(2),
+            payload: json!({"n": i}).to_string(),
+            created_at: mdm_store::now(),
+        })
+        .collect();
+    mdm_store::outbox::insert(&mut c, &rows).unwrap();
+    mdm_store::outbox::after(&mut c, 0, 1000)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect()
+}
+
 fn config(case: &Case, url: &str, max_attempts: u32) {
     case.write(
         "mdm.toml",
         format!(
-            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\n"
+            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\n"
         ),
     );
 }
@@ -326,4 +352,40 @@ fn events_published_to_nats_jetstream() {
     );
     let _ = rt.block_on(nats.api(&format!("$JS.API.STREAM.DELETE.{stream}"), &json!({})));
     assert_eq!(seqs.len(), 3);
+}
+
+/// Two servers on one database: only the lease holder delivers, so each event arrives once;
+/// when the holder dies, the other takes over after the lease runs out.
+fn two_servers_deliver_each_event_once(case: &Case) {
+    let rx = Receiver::reserve();
+    rx.start();
+    case.write(
+        "mdm.toml",
+        format!(
+            "[consumers.ERP]\nwebhook_url = \"{}\"\n[webhooks]\ntimeout_ms = 500\npoll_interval_ms = 50\nlease_ms = 1500\n",
+            rx.url()
+        ),
+    );
+    let seqs = events(case, 3);
+    let first = Server::start(case, &[]);
+    wait_for("first batch", Duration::from_secs(20), || {
+        rx.delivered().len() >= seqs.len()
+    });
+    // A second server comes up while the first holds the lease.
+    let second = Server::start(case, &[]);
+    let seqs = more_events(case, 20, "b");
+    wait_for("second batch", Duration::from_secs(20), || {
+        rx.delivered().len() >= seqs.len()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.delivered(), seqs, "each once, in order: {:?}", rx.hits());
+    // The holder dies: the other server delivers what comes next, once the lease expires.
+    first.stop();
+    let seqs = more_events(case, 5, "c");
+    wait_for("after takeover", Duration::from_secs(20), || {
+        rx.delivered().len() >= seqs.len()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.delivered(), seqs, "each once, in order: {:?}", rx.hits());
+    drop(second);
 }

@@ -60,6 +60,8 @@ pub struct WebhookPolicy {
     pub timeout: Duration,
     /// How often an idle dispatcher looks for new events written by other processes.
     pub poll_interval: Duration,
+    /// How long a dispatcher holds a consumer's delivery lease (renewed at half time).
+    pub lease: Duration,
 }
 
 impl Default for WebhookPolicy {
@@ -70,6 +72,7 @@ impl Default for WebhookPolicy {
             max_backoff: Duration::from_secs(300),
             timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(30),
         }
     }
 }

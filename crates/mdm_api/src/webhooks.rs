@@ -7,8 +7,9 @@
 //! order holds. After `max_attempts` failures the event is dead-lettered and the queue moves
 //! on; an admin's replay (`POST /v1/admin/consumers/{consumer}/dead-letters/replay`) sends
 //! dead events again, ahead of new ones. All state is in the database, so a restart resumes
-//! with the same event and attempt count. (Two servers delivering to the same consumer would
-//! both send: run one dispatcher per consumer, or rely on the idempotency key.)
+//! with the same event and attempt count. With several servers on one database, only the
+//! holder of the consumer's delivery lease (`consumer_cursors.lease_owner`, renewed at half
+//! time) delivers; when it dies, another takes over once the lease runs out.
 
 use crate::config::{ConsumerConfig, WebhookPolicy};
 use crate::error::ApiError;
@@ -61,7 +62,35 @@ async fn run(state: web::Data<AppState>, target: Target, policy: WebhookPolicy) 
             return;
         }
     };
+    let owner = uuid::Uuid::new_v4().simple().to_string();
+    let mut held_until: Option<std::time::Instant> = None;
     loop {
+        // Hold the lease before every step, renewing it at half time.
+        let renew_due =
+            held_until.is_none_or(|t| t <= std::time::Instant::now() + policy.lease / 2);
+        if renew_due {
+            match claim(&state, &target.consumer.name, &owner, policy.lease).await {
+                Ok(true) => {
+                    if held_until.is_none() {
+                        tracing::info!(consumer = %target.consumer.name, "webhook delivery lease taken");
+                    }
+                    held_until = Some(std::time::Instant::now() + policy.lease);
+                }
+                Ok(false) => {
+                    if held_until.take().is_some() {
+                        tracing::warn!(consumer = %target.consumer.name, "webhook delivery lease lost");
+                    }
+                    tokio::time::sleep(policy.poll_interval.max(policy.lease / 4)).await;
+                    continue;
+                }
+                Err(e) => {
+                    held_until = None;
+                    tracing::warn!(consumer = %target.consumer.name, error = %e, "webhook lease");
+                    tokio::time::sleep(policy.poll_interval).await;
+                    continue;
+                }
+            }
+        }
         let wait = match step(&state, &client, &target, &policy).await {
             Ok(Step::Worked) => continue,
             Ok(Step::Idle(d)) => d,
@@ -70,11 +99,32 @@ async fn run(state: web::Data<AppState>, target: Target, policy: WebhookPolicy) 
                 policy.poll_interval
             }
         };
+        let wait = wait.min(policy.lease / 2);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = state.feed_written.notified() => {}
         }
     }
+}
+
+/// Takes or renews the delivery lease. Expiry compares UTC clocks of the servers (keep them
+/// in sync, as NTP does; a lease is many seconds).
+async fn claim(
+    state: &web::Data<AppState>,
+    consumer: &str,
+    owner: &str,
+    lease: Duration,
+) -> Result<bool, ApiError> {
+    let (consumer, owner) = (consumer.to_string(), owner.to_string());
+    let until = mdm_store::now()
+        + chrono::Duration::from_std(lease).unwrap_or_else(|_| chrono::Duration::seconds(30));
+    state
+        .db(move |c| {
+            Ok(mdm_store::cursors::claim_lease(
+                c, &consumer, &owner, until,
+            )?)
+        })
+        .await
 }
 
 async fn step(

@@ -61,6 +61,30 @@ pub fn advance_webhook(
     Ok(())
 }
 
+/// Takes or renews the webhook delivery lease of `consumer` for `owner` until `until`; true
+/// when `owner` holds it (it was free, expired, or already `owner`'s). One conditional
+/// UPDATE: of two processes claiming at once, one wins on either backend.
+pub fn claim_lease(
+    conn: &mut DbConnection,
+    consumer: &str,
+    owner: &str,
+    until: chrono::NaiveDateTime,
+) -> Result<bool, StoreError> {
+    ensure(conn, consumer)?;
+    let t = now();
+    let n = diesel::update(
+        cc::consumer_cursors.find(consumer).filter(
+            cc::lease_owner
+                .is_null()
+                .or(cc::lease_owner.eq(owner))
+                .or(cc::lease_until.lt(t)),
+        ),
+    )
+    .set((cc::lease_owner.eq(owner), cc::lease_until.eq(until)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Cursor>, StoreError> {
     Ok(cc::consumer_cursors
         .order(cc::consumer)

@@ -110,6 +110,8 @@ diesel::table! {
         acked_seq -> BigInt,
         webhook_seq -> BigInt,
         updated_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
     }
 }
 

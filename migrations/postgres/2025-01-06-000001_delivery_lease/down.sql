@@ -1,0 +1,2 @@
+ALTER TABLE consumer_cursors DROP COLUMN lease_until;
+ALTER TABLE consumer_cursors DROP COLUMN lease_owner;
