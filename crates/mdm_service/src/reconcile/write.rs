@@ -4,7 +4,7 @@
 
 use super::input::{key_strings, Input};
 use super::matching::{pair_row, Matched};
-use super::plan::Plan;
+use super::plan::{Change, Plan};
 use super::RunStats;
 use crate::ServiceError;
 use diesel::Connection;
@@ -32,7 +32,6 @@ pub fn write(
     let t0 = Instant::now();
     let domain = rules.domain.as_str();
     let t = now();
-    let (records, history, events, redirects) = golden_rows(domain, &plan, run_id, t);
     let (xref_delete, xref_insert) = xref_changes(domain, input, &plan, m, run_id, t);
     let reviews = review_rows(domain, input, m, &plan, run_id, t);
     let audit = super::audit::automatic_changes(domain, input, m, &plan, run_id, t);
@@ -42,15 +41,22 @@ pub fn write(
         super::guard::no_concurrent_run(c, domain, run_id)?;
         mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
         mdm_store::audit::append(c, &audit)?;
-        mdm_store::golden::put_records(c, &records)?;
-        mdm_store::golden::insert_history(c, &history)?;
+        // Golden rows, history and events a slice at a time: at a million records, all of
+        // them at once would hold several copies of every record's JSON.
+        let mut redirects = Vec::new();
+        for part in plan.changes.chunks(CHANGES_PER_WRITE) {
+            let (records, history, events, r) = golden_rows(domain, part, run_id, t);
+            mdm_store::golden::put_records(c, &records)?;
+            mdm_store::golden::insert_history(c, &history)?;
+            mdm_store::outbox::insert(c, &events)?;
+            redirects.extend(r);
+        }
         mdm_store::golden::insert_redirects(c, &redirects)?;
         for r in &redirects {
             mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
         }
         mdm_store::xref::delete_keys(c, domain, &xref_delete)?;
         mdm_store::xref::insert(c, &xref_insert)?;
-        mdm_store::outbox::insert(c, &events)?;
         write_pairs(c, domain, input, m)?;
         write_keys(c, domain, input, m)?;
         if m.subset {
@@ -101,12 +107,19 @@ type GoldenRows = (
     Vec<Redirect>,
 );
 
-fn golden_rows(domain: &str, plan: &Plan, run_id: i64, t: chrono::NaiveDateTime) -> GoldenRows {
-    let mut records = Vec::with_capacity(plan.changes.len());
-    let mut history = Vec::with_capacity(plan.changes.len());
+const CHANGES_PER_WRITE: usize = 10_000;
+
+fn golden_rows(
+    domain: &str,
+    changes: &[Change],
+    run_id: i64,
+    t: chrono::NaiveDateTime,
+) -> GoldenRows {
+    let mut records = Vec::with_capacity(changes.len());
+    let mut history = Vec::with_capacity(changes.len());
     let mut events = Vec::new();
     let mut redirects = Vec::new();
-    for ch in &plan.changes {
+    for ch in changes {
         records.push(GoldenRecord {
             golden_id: ch.golden_id.clone(),
             domain: domain.to_string(),
