@@ -1,7 +1,7 @@
 //! Load batches: one row per ingest run (a file, a SQL pull, an HTTP push), with its counts.
 //!
 //! Batch ids increase with time on both backends, so "what changed since batch N" is a
-//! range query for the incremental reconcile that comes later.
+//! range query for the incremental reconcile ([`states_since`]).
 
 use crate::schema::load_batches::dsl as lb;
 use crate::{now, on_backend, DbConnection, StoreError};
@@ -111,4 +111,37 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<LoadBatch>, StoreE
         .select(LoadBatch::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// A batch as the incremental reconcile needs it: which domain it loaded, and whether it may
+/// still write rows.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct BatchState {
+    pub id: i64,
+    pub domain: String,
+    pub status: String,
+}
+
+/// Batches of any domain with id above `after` or among `also`, by id.
+pub fn states_since(
+    conn: &mut DbConnection,
+    after: i64,
+    also: &[i64],
+) -> Result<Vec<BatchState>, StoreError> {
+    let cols = (lb::id, lb::domain, lb::status);
+    let mut out: Vec<BatchState> = lb::load_batches
+        .filter(lb::id.gt(after))
+        .select(cols)
+        .load(conn)?;
+    for part in also.chunks(10_000) {
+        out.extend(
+            lb::load_batches
+                .filter(lb::id.eq_any(part))
+                .filter(lb::id.le(after))
+                .select(cols)
+                .load::<BatchState>(conn)?,
+        );
+    }
+    out.sort_by_key(|b| b.id);
+    Ok(out)
 }

@@ -1,5 +1,6 @@
-//! What reconcile keeps between runs besides golden records: the frozen match model and the
-//! scored pairs of the last run, and the read of the current staged records it matches.
+//! What reconcile keeps between runs besides golden records: the frozen match model, the
+//! scored pairs and blocking keys of the last run, how far each run read staging, and the
+//! reads of the current staged records it matches.
 
 use crate::schema::match_models::dsl as mm;
 use crate::schema::match_pairs::dsl as mp;
@@ -348,6 +349,110 @@ pub fn current_versions_by_id(
         );
     }
     Ok(out)
+}
+
+/// How far a run read staging: every load batch with id up to `through` had finished before
+/// the run read anything, except the `open` ones (still running, or not yet visible). Rows of
+/// later or open batches are what the next incremental run must look at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagedRead {
+    pub through: i64,
+    pub open: Vec<i64>,
+}
+
+/// Records what run `run_id` reads of staging (before it reads).
+pub fn put_staged_read(
+    conn: &mut DbConnection,
+    run_id: i64,
+    domain: &str,
+    read: &StagedRead,
+) -> Result<(), StoreError> {
+    use crate::schema::reconcile_reads::dsl as rd;
+    let open = serde_json::to_string(&read.open).expect("ids serialize");
+    diesel::insert_into(rd::reconcile_reads)
+        .values((
+            rd::run_id.eq(run_id),
+            rd::domain.eq(domain),
+            rd::batch_through.eq(read.through),
+            rd::open_batches.eq(open),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What run `run_id` read of staging; `None` for runs from before it was recorded.
+pub fn staged_read(conn: &mut DbConnection, run_id: i64) -> Result<Option<StagedRead>, StoreError> {
+    use crate::schema::reconcile_reads::dsl as rd;
+    let row: Option<(i64, String)> = rd::reconcile_reads
+        .find(run_id)
+        .select((rd::batch_through, rd::open_batches))
+        .first(conn)
+        .optional()?;
+    row.map(|(through, open)| {
+        let open = serde_json::from_str(&open)
+            .map_err(|e| StoreError::Corrupt(format!("reconcile_reads of run {run_id}: {e}")))?;
+        Ok(StagedRead { through, open })
+    })
+    .transpose()
+}
+
+/// What some load batches did to staging.
+#[derive(Debug, Default)]
+pub struct BatchChanges {
+    /// Versions they loaded that are still current.
+    pub loaded: Vec<CurrentRecord>,
+    /// Keys (system, source_id) of the records their snapshots deleted.
+    pub deleted: Vec<(String, String)>,
+}
+
+/// What the given load batches did.
+pub fn touched_by_batches(
+    conn: &mut DbConnection,
+    batches: &[i64],
+) -> Result<BatchChanges, StoreError> {
+    let mut loaded = Vec::new();
+    let mut deleted = Vec::new();
+    // No domain filter: a batch loads one domain, and the batch indexes alone pick the rows.
+    for part in batches.chunks(1_000) {
+        loaded.extend(
+            sr::staging_records
+                .filter(sr::batch_id.eq_any(part))
+                .filter(sr::status.eq("current"))
+                .select((
+                    sr::id,
+                    sr::system,
+                    sr::source_id,
+                    sr::attributes,
+                    sr::batch_id,
+                    sr::loaded_at,
+                ))
+                .load::<CurrentRecord>(conn)?,
+        );
+        deleted.extend(
+            sr::staging_records
+                .filter(sr::ended_batch_id.eq_any(part))
+                .filter(sr::status.eq("deleted"))
+                .select((sr::system, sr::source_id))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(BatchChanges { loaded, deleted })
+}
+
+/// xref rows of a domain that real-time matching wrote (staging version 0, no run saw them).
+pub fn unstaged_xref(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<crate::xref::XrefRow>, StoreError> {
+    use crate::schema::xref::dsl as x;
+    // A literal, as the partial index `xref_unstaged` says it: a bound 0 would not use it.
+    Ok(x::xref
+        .filter(x::domain.eq(domain))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "xref.staging_id = 0",
+        ))
+        .select(crate::xref::XrefRow::as_select())
+        .load(conn)?)
 }
 
 /// Refreshes planner statistics of the tables reconcile reads with joins (PostgreSQL only).

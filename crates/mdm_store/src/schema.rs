@@ -320,6 +320,17 @@ diesel::table! {
     }
 }
 
+// Incremental reconcile (migration 2025-01-05-000001_incremental): how far each run read.
+
+diesel::table! {
+    reconcile_reads (run_id) {
+        run_id -> BigInt,
+        domain -> Text,
+        batch_through -> BigInt,
+        open_batches -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     golden_records,
     golden_history,

@@ -1,8 +1,10 @@
 //! The incremental run: reads and re-matches only what a change can affect.
 //!
 //! 1. Changed records: current staged versions the last run did not see (new, or a new
-//!    version), and xref rows whose record is gone. Seeds also include records named by
-//!    steward decisions and golden records with locks made since the last run.
+//!    version), and xref rows whose record is gone, found among the records that the load
+//!    batches since the last run's read touched (`staged_read`), not by comparing all of
+//!    staging with the xref. Seeds also include records named by steward decisions and
+//!    golden records with locks made since the last run.
 //! 2. Their blocks: the changed records' blocking keys (with the frozen model) find, through
 //!    `match_keys`, every record sharing a block with them; pairs touching a changed record
 //!    are scored. Whole blocks are read, so block caps select the same records as a full run.
@@ -21,7 +23,7 @@ use mdm_core::rematch::{self, Model};
 use mdm_core::rules::matching::Decision;
 use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
-use mdm_store::matchstate::{CurrentRecord, PairRow};
+use mdm_store::matchstate::{CurrentRecord, PairRow, StagedRead};
 use mdm_store::xref::XrefRow;
 use mdm_store::DbConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -34,11 +36,19 @@ pub fn prepare(
     ctx: &StdContext,
     model: &Model,
     since: Option<chrono::NaiveDateTime>,
+    batches: Option<&[i64]>,
     stats: &mut RunStats,
 ) -> Result<(Input, Matched), ServiceError> {
     let domain = rules.domain.as_str();
-    let changed = mdm_store::matchstate::unseen_records(conn, domain)?;
-    let vanished = mdm_store::matchstate::vanished_xref(conn, domain)?;
+    let mut t = std::time::Instant::now();
+    let mut lap = |name: &str, stats: &mut RunStats| {
+        let now = std::time::Instant::now();
+        let secs = (now - t).as_secs_f64();
+        t = now;
+        stats.timings.push((format!("match.{name}"), secs));
+    };
+    let (changed, vanished) = changes(conn, domain, batches)?;
+    lap("changes", stats);
     stats.dirty_records = changed.len() as u64;
     stats.vanished_records = vanished.len() as u64;
     let common = Common::load(conn, domain)?;
@@ -66,6 +76,7 @@ pub fn prepare(
     }
     let (fresh, neighbours, new_keys, fresh_rows) =
         score_changed(conn, rules, ctx, model, &changed, stats)?;
+    lap("blocks", stats);
     seeds.extend(neighbours);
     let closure = close(conn, domain, seeds, &common)?;
     let mut xref = closure.xref;
@@ -75,6 +86,7 @@ pub fn prepare(
         .into_iter()
         .filter(|g| g.status == "active")
         .collect();
+    lap("closure", stats);
     let input = Input::build(rules, closure.records, xref, goldens, common)?;
     let dirty = input.dirty();
     let mut stored = closure.pairs;
@@ -88,6 +100,98 @@ pub fn prepare(
     matched.fresh_rows = fresh_rows;
     matched.boundary = boundary;
     Ok((input, matched))
+}
+
+/// What this run reads of staging, and the load batches of `domain` in which changes since
+/// the previous completed run (`prev_run`) can be: those after its read or open at it.
+/// `None` when that run recorded no read (it predates the record).
+pub fn staged_read(
+    conn: &mut DbConnection,
+    domain: &str,
+    prev_run: Option<i64>,
+) -> Result<(StagedRead, Option<Vec<i64>>), ServiceError> {
+    let prev = match prev_run {
+        Some(id) => mdm_store::matchstate::staged_read(conn, id)?,
+        None => None,
+    };
+    let (after, also) = prev
+        .as_ref()
+        .map_or((0, &[][..]), |p| (p.through, p.open.as_slice()));
+    let states = mdm_store::batches::states_since(conn, after, also)?;
+    let through = states
+        .iter()
+        .map(|b| b.id)
+        .max()
+        .unwrap_or(after)
+        .max(after);
+    let status: HashMap<i64, &str> = states.iter().map(|b| (b.id, b.status.as_str())).collect();
+    // A batch still running may add rows, and an id without a visible row (PostgreSQL hands
+    // out ids before their inserts commit) may still get some: both stay open.
+    let open = also
+        .iter()
+        .copied()
+        .chain(after + 1..=through)
+        .filter(|id| status.get(id).is_none_or(|s| *s == "running"))
+        .collect();
+    let mine = states
+        .iter()
+        .filter(|b| b.domain == domain)
+        .map(|b| b.id)
+        .collect();
+    Ok((StagedRead { through, open }, prev.map(|_| mine)))
+}
+
+/// Records changed since the last run: current versions it did not see (new, a new version,
+/// or given a golden ID by real-time matching), and xref rows whose record is gone. With
+/// `batches`, only records those load batches touched are read; else all (an anti-join).
+fn changes(
+    conn: &mut DbConnection,
+    domain: &str,
+    batches: Option<&[i64]>,
+) -> Result<(Vec<CurrentRecord>, Vec<XrefRow>), ServiceError> {
+    let Some(batches) = batches else {
+        return Ok((
+            mdm_store::matchstate::unseen_records(conn, domain)?,
+            mdm_store::matchstate::vanished_xref(conn, domain)?,
+        ));
+    };
+    let touched = mdm_store::matchstate::touched_by_batches(conn, batches)?;
+    let (mut current, deleted) = (touched.loaded, touched.deleted);
+    let loaded: HashSet<Key> = current
+        .iter()
+        .map(|r| (r.system.clone(), r.source_id.clone()))
+        .collect();
+    let others: Vec<Key> = deleted
+        .into_iter()
+        .chain(
+            mdm_store::matchstate::unstaged_xref(conn, domain)?
+                .into_iter()
+                .map(|x| (x.system, x.source_id)),
+        )
+        .filter(|k| !loaded.contains(k))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    current.extend(mdm_store::matchstate::current_by_keys(
+        conn, domain, &others,
+    )?);
+    let mut keys: Vec<Key> = loaded.into_iter().collect();
+    keys.extend(others);
+    let mut xref: HashMap<Key, XrefRow> = mdm_store::xref::by_keys(conn, domain, &keys)?
+        .into_iter()
+        .map(|x| ((x.system.clone(), x.source_id.clone()), x))
+        .collect();
+    let changed: Vec<CurrentRecord> = current
+        .into_iter()
+        .filter(|r| {
+            // Removed from `xref` as seen, so what remains has no current record.
+            let seen = xref.remove(&(r.system.clone(), r.source_id.clone()));
+            seen.is_none_or(|x| x.staging_id != r.id)
+        })
+        .collect();
+    let mut vanished: Vec<XrefRow> = xref.into_values().collect();
+    vanished.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
+    Ok((changed, vanished))
 }
 
 /// Fresh pairs, by record key, of changed records with the records they share a block with.
@@ -388,4 +492,89 @@ fn boundary(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::staged_read;
+    use mdm_store::batches::{self, BatchCounts, BatchStatus};
+    use mdm_store::matchstate::{put_staged_read, StagedRead};
+    use mdm_store::testing::TestDb;
+
+    fn backends() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        dbs.extend(TestDb::postgres());
+        dbs
+    }
+
+    #[test]
+    fn a_running_batch_stays_open_until_it_finishes() {
+        for db in backends() {
+            let conn = &mut mdm_store::open(db.url()).unwrap();
+            mdm_store::systems::ensure_registered(conn, "ERP").unwrap();
+            let first = batches::start(conn, "customer", "ERP", "a.csv", false).unwrap();
+            batches::finish(
+                conn,
+                first,
+                &BatchCounts::default(),
+                BatchStatus::Completed,
+                None,
+            )
+            .unwrap();
+            // Run 1 read everything up to the first batch.
+            let (read, _) = staged_read(conn, "customer", None).unwrap();
+            assert_eq!(
+                read,
+                StagedRead {
+                    through: first,
+                    open: vec![]
+                }
+            );
+            put_staged_read(conn, 1, "customer", &read).unwrap();
+
+            let running = batches::start(conn, "customer", "ERP", "b.csv", false).unwrap();
+            let other = batches::start(conn, "product", "ERP", "c.csv", false).unwrap();
+            batches::finish(
+                conn,
+                other,
+                &BatchCounts::default(),
+                BatchStatus::Failed,
+                None,
+            )
+            .unwrap();
+            let (read, mine) = staged_read(conn, "customer", Some(1)).unwrap();
+            assert_eq!(
+                read,
+                StagedRead {
+                    through: other,
+                    open: vec![running]
+                }
+            );
+            assert_eq!(mine, Some(vec![running]), "only the domain's own batches");
+            put_staged_read(conn, 2, "customer", &read).unwrap();
+
+            // The running batch finished after run 2 read: run 3 still looks at it.
+            batches::finish(
+                conn,
+                running,
+                &BatchCounts::default(),
+                BatchStatus::Completed,
+                None,
+            )
+            .unwrap();
+            let (read, mine) = staged_read(conn, "customer", Some(2)).unwrap();
+            assert_eq!(
+                read,
+                StagedRead {
+                    through: other,
+                    open: vec![]
+                }
+            );
+            assert_eq!(mine, Some(vec![running]));
+
+            // A run from before reads were recorded: no batch list (full comparison).
+            let (_, mine) = staged_read(conn, "customer", Some(99)).unwrap();
+            assert_eq!(mine, None);
+        }
+    }
 }

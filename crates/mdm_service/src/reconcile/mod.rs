@@ -149,11 +149,23 @@ fn run(
     };
     progress("match", 0, 0);
     let t = Instant::now();
+    let domain = rules.domain.as_str();
+    let prev = mdm_store::runs::latest(conn, Some(domain), Some("completed"))?;
+    // Recorded before anything is read: the next run looks for changes after this point.
+    let (read, batches) = incremental::staged_read(conn, domain, prev.as_ref().map(|r| r.id))?;
+    mdm_store::matchstate::put_staged_read(conn, run_id, domain, &read)?;
     let (input, matched) = match (full, model) {
         (false, Some(model)) => {
-            let since = mdm_store::runs::latest(conn, Some(&rules.domain), Some("completed"))?
-                .map(|r| r.started_at);
-            incremental::prepare(conn, rules, ctx, &model, since, &mut stats)?
+            let since = prev.map(|r| r.started_at);
+            incremental::prepare(
+                conn,
+                rules,
+                ctx,
+                &model,
+                since,
+                batches.as_deref(),
+                &mut stats,
+            )?
         }
         (_, model) => {
             let input = input::Input::load(conn, rules)?;

@@ -39,7 +39,6 @@ pub fn write(
     counts.review_items = reviews.len() as u64;
     conn.transaction::<_, ServiceError, _>(|c| {
         super::guard::no_concurrent_run(c, domain, run_id)?;
-        mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
         mdm_store::audit::append(c, &audit)?;
         // Golden rows, history and events a slice at a time: at a million records, all of
         // them at once would hold several copies of every record's JSON.
@@ -70,6 +69,9 @@ pub fn write(
         } else if review_changed(c, domain, &reviews)? {
             mdm_store::decisions::replace_review_items(c, domain, &reviews)?;
         }
+        // After the rows: on a first run an index is built once over all of them, which
+        // is much cheaper than growing it row by row.
+        mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
         if let Some(model) = &m.trained {
             let json = serde_json::to_string(model).expect("model serializes");
             mdm_store::matchstate::put_model(c, domain, &m.rules_hash, &json, run_id)?;

@@ -1,0 +1,2 @@
+DROP INDEX xref_unstaged;
+DROP TABLE reconcile_reads;
