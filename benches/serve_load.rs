@@ -1,12 +1,17 @@
-//! Load test of `mdm serve` with a real HTTP client over loopback (wrk), on SQLite:
+//! Load test of `mdm serve` with a real HTTP client over loopback (wrk), on SQLite, against
+//! one database of 1M golden records:
 //!
-//! 1. golden record by ID and xref lookup against 1M golden records (seeded through the
-//!    store's write functions, as reconcile writes them);
-//! 2. real-time matching (dry run) against golden records made by a real reconcile run of
-//!    generated customers.
+//! - generated customers of ERP and CRM (MDM_BENCH_MATCH_ENTITIES, 20k) are ingested and
+//!   reconciled by a real run, which trains the match model;
+//! - the rest, up to MDM_BENCH_GOLDEN (1M) golden records, are seeded through the store's
+//!   write functions as reconcile writes them: one staged MES record, one xref entry and one
+//!   golden record each, with varied names, dates, postcodes, e-mails and phones so that
+//!   blocking keys spread as they would in real data.
 //!
-//! Prints requests/s and latency percentiles as wrk measures them. Needs `wrk` on PATH
-//! (`apt-get install wrk`).
+//! Then: golden record by ID, xref lookup, and real-time matching (dry run) of CRM records'
+//! values against the whole set. The first match request builds the in-memory match index;
+//! its time is printed. Prints requests/s and latency percentiles as wrk measures them.
+//! Needs `wrk` on PATH (`apt-get install wrk`).
 //!
 //!     cargo bench --bench serve_load
 //!     MDM_BENCH_GOLDEN=100000 MDM_BENCH_MATCH_ENTITIES=5000 cargo bench --bench serve_load
@@ -33,36 +38,130 @@ fn golden_id(i: u64) -> String {
     format!("{:08x}-0000-7000-8000-{:012x}", i >> 16, i)
 }
 
-const GIVEN: [&str; 8] = [
-    "Anna", "Bernd", "Clara", "David", "Eva", "Felix", "Greta", "Hans",
+const GIVEN: [&str; 24] = [
+    "Anna", "Bernd", "Clara", "David", "Eva", "Felix", "Greta", "Hans", "Ida", "Jonas", "Karin",
+    "Lukas", "Maria", "Niklas", "Olga", "Paul", "Rita", "Stefan", "Tanja", "Uwe", "Vera", "Walter",
+    "Yvonne", "Zoe",
 ];
-const FAMILY: [&str; 8] = [
-    "Müller", "Schmidt", "Weber", "Meyer", "Wagner", "Becker", "Koch", "Richter",
+const FAMILY: [&str; 40] = [
+    "Müller",
+    "Schmidt",
+    "Weber",
+    "Meyer",
+    "Wagner",
+    "Becker",
+    "Koch",
+    "Richter",
+    "Klein",
+    "Wolf",
+    "Schröder",
+    "Neumann",
+    "Schwarz",
+    "Zimmermann",
+    "Braun",
+    "Krüger",
+    "Hofmann",
+    "Hartmann",
+    "Lange",
+    "Schmitt",
+    "Werner",
+    "Krause",
+    "Lehmann",
+    "Köhler",
+    "Maier",
+    "Huber",
+    "Kaiser",
+    "Fuchs",
+    "Peters",
+    "Lang",
+    "Scholz",
+    "Möller",
+    "Weiß",
+    "Jung",
+    "Hahn",
+    "Vogel",
+    "Friedrich",
+    "Keller",
+    "Günther",
+    "Berger",
+];
+const CITY: [&str; 8] = [
+    "Berlin",
+    "Hamburg",
+    "München",
+    "Köln",
+    "Frankfurt",
+    "Stuttgart",
+    "Leipzig",
+    "Dresden",
 ];
 
-/// `n` active golden records with one ERP xref entry each.
+/// A well-mixed 64-bit value of `i` (splitmix64), so that fields do not move in lockstep.
+fn mix(i: u64, salt: u64) -> u64 {
+    let mut z = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Seeded customer `i`: values spread like real ones (a birth date among ~27k days, a
+/// name among ~1k combinations, a postcode among 90k).
+fn seeded_attributes(i: u64) -> serde_json::Value {
+    let given = GIVEN[(mix(i, 1) % GIVEN.len() as u64) as usize];
+    let family = FAMILY[(mix(i, 2) % FAMILY.len() as u64) as usize];
+    let birth = chrono::NaiveDate::from_ymd_opt(1930, 1, 1).unwrap()
+        + chrono::Days::new(mix(i, 3) % 27_000);
+    serde_json::json!({
+        "given_name": given,
+        "family_name": family,
+        "birth_date": birth.format("%Y-%m-%d").to_string(),
+        "email": format!("{}.{}{}@example.com", given.to_lowercase(), i, mix(i, 4) % 100),
+        "phone": format!("+49 30 {:08}", mix(i, 5) % 100_000_000),
+        "street": format!("Hauptstraße {}", 1 + mix(i, 6) % 200),
+        "city": CITY[(mix(i, 7) % CITY.len() as u64) as usize],
+        "postcode": format!("{:05}", 10_000 + mix(i, 8) % 90_000),
+        "country": "DE",
+    })
+}
+
+/// `n` active golden records, each with one staged MES record (source id `M<i>`) and its
+/// xref entry, written as reconcile writes them.
 fn seed_golden(url: &str, n: u64) {
     let started = Instant::now();
     let mut conn = mdm_store::open(url).expect("open");
-    mdm_store::systems::ensure_registered(&mut conn, "ERP").unwrap();
+    mdm_store::systems::ensure_registered(&mut conn, "MES").unwrap();
+    let batch = mdm_store::batches::start(&mut conn, "customer", "MES", "serve_load", false)
+        .expect("batch");
     let now = mdm_store::now();
     let chunk = 20_000u64;
     for start in (0..n).step_by(chunk as usize) {
         let end = (start + chunk).min(n);
+        let attrs: Vec<String> = (start..end)
+            .map(|i| seeded_attributes(i).to_string())
+            .collect();
+        let staged: Vec<mdm_store::staging::NewVersion> = (start..end)
+            .zip(&attrs)
+            .map(|(i, a)| mdm_store::staging::NewVersion {
+                domain: "customer",
+                system: "MES",
+                source_id: format!("M{i}"),
+                version: 1,
+                status: "current",
+                attributes: a.clone(),
+                content_hash: format!("{:016x}", mix(i, 9)),
+                batch_id: batch,
+                loaded_at: now,
+                seen_batch_id: batch,
+            })
+            .collect();
         let goldens: Vec<GoldenRecord> = (start..end)
-            .map(|i| GoldenRecord {
+            .zip(attrs)
+            .map(|(i, attributes)| GoldenRecord {
                 golden_id: golden_id(i),
                 domain: "customer".into(),
                 version: 1,
                 status: "active".into(),
-                attributes: serde_json::json!({
-                    "given_name": GIVEN[(i % 8) as usize],
-                    "family_name": FAMILY[((i / 8) % 8) as usize],
-                    "birth_date": format!("19{:02}-0{}-1{}", i % 100, 1 + i % 9, i % 10),
-                    "city": "Berlin",
-                    "postcode": format!("{:05}", i % 100_000),
-                })
-                .to_string(),
+                attributes,
                 lineage: "{}".into(),
                 members: 1,
                 run_id: 1,
@@ -74,8 +173,8 @@ fn seed_golden(url: &str, n: u64) {
         let xref: Vec<XrefRow> = (start..end)
             .map(|i| XrefRow {
                 domain: "customer".into(),
-                system: "ERP".into(),
-                source_id: format!("E{i}"),
+                system: "MES".into(),
+                source_id: format!("M{i}"),
                 golden_id: golden_id(i),
                 staging_id: 1,
                 run_id: 1,
@@ -83,13 +182,14 @@ fn seed_golden(url: &str, n: u64) {
             })
             .collect();
         mdm_store::pool::in_transaction(&mut conn, |c| {
+            mdm_store::staging::insert_versions(c, &staged)?;
             mdm_store::golden::put_records(c, &goldens)?;
             mdm_store::xref::insert(c, &xref)
         })
         .expect("seed");
     }
     println!(
-        "seeded {n} golden records and xref entries in {:.1}s",
+        "seeded {n} golden records with staged records and xref entries in {:.1}s",
         started.elapsed().as_secs_f64()
     );
 }
@@ -214,12 +314,14 @@ fn report(name: &str, text: &str) {
 
 fn main() {
     let n = env("MDM_BENCH_GOLDEN", 1_000_000);
-    let entities = env("MDM_BENCH_MATCH_ENTITIES", 20_000);
+    let entities = env("MDM_BENCH_MATCH_ENTITIES", 20_000).max(100);
     let secs = env("MDM_BENCH_SECS", 10);
     let conns = env("MDM_BENCH_CONNS", 32).max(2);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    seed_golden(&url, n);
+    let (reconciled, bodies) = reconcile_generated(&url, dir.path(), entities);
+    let seeded = n.saturating_sub(reconciled).max(1);
+    seed_golden(&url, seeded);
     let token = mdm_api::auth::create(
         &mut mdm_store::open(&url).unwrap(),
         mdm_api::auth::Role::Reader,
@@ -229,16 +331,17 @@ fn main() {
     .unwrap()
     .token;
     let server = serve(&url, dir.path());
-    let sample: Vec<u64> = (0..20_000u64).map(|k| (k * 7_919 + 13) % n).collect();
+    let sample: Vec<u64> = (0..20_000u64).map(|k| (k * 7_919 + 13) % seeded).collect();
     let golden: Vec<String> = sample
         .iter()
         .map(|&i| format!("GET\t/v1/customer/golden/{}", golden_id(i)))
         .collect();
     let xref: Vec<String> = sample
         .iter()
-        .map(|&i| format!("GET\t/v1/customer/xref/ERP/E{i}"))
+        .map(|&i| format!("GET\t/v1/customer/xref/MES/M{i}"))
         .collect();
-    println!("wrk -t2 -c{conns} -d{secs}s over loopback, {n} golden records, SQLite:");
+    let total = reconciled + seeded;
+    println!("wrk -t2 -c{conns} -d{secs}s over loopback, {total} golden records, SQLite:");
     // Warm-up: caches, pool, token.
     wrk(&server.base, &token, &golden, dir.path(), conns, 2);
     report(
@@ -249,22 +352,18 @@ fn main() {
         "GET xref",
         &wrk(&server.base, &token, &xref, dir.path(), conns, secs),
     );
-    drop(server);
-
-    if entities > 0 {
-        bench_match(dir.path(), entities, secs);
-    }
+    bench_match(&server, &token, &bodies, dir.path(), secs);
 }
 
-/// Generated customers in ERP and CRM, ingested and reconciled; matches of CRM records'
-/// values (as a new system would send them) against the golden records.
-fn bench_match(dir: &Path, entities: u64, secs: u64) {
-    let url = format!("sqlite://{}", dir.join("match.db").display());
+/// Generated customers in ERP and CRM, ingested and reconciled (this trains the model):
+/// the number of golden records made, and match request lines built from CRM records'
+/// values (as a new system would send them).
+fn reconcile_generated(url: &str, dir: &Path, entities: u64) -> (u64, Vec<String>) {
     let data = dir.join("data");
     let mdm = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_mdm"))
             .current_dir(dir)
-            .args(["--database-url", &url])
+            .args(["--database-url", url])
             .args(args)
             .output()
             .unwrap();
@@ -299,7 +398,7 @@ fn bench_match(dir: &Path, entities: u64, secs: u64) {
         ]);
     }
     let rules = mdm_rules::load_domain(None, "customer").unwrap();
-    let mut conn = mdm_store::open(&url).unwrap();
+    let mut conn = mdm_store::open(url).unwrap();
     let run = mdm_service::reconcile(
         &mut conn,
         &rules,
@@ -309,14 +408,11 @@ fn bench_match(dir: &Path, entities: u64, secs: u64) {
     )
     .expect("reconcile");
     println!(
-        "\nmatch data: {entities} entities, reconciled into {} golden records in {:.1}s",
+        "match model: {entities} generated entities reconciled into {} golden records in {:.1}s",
         run.counts.created,
         started.elapsed().as_secs_f64()
     );
-    let token = mdm_api::auth::create(&mut conn, mdm_api::auth::Role::Reader, None, None)
-        .unwrap()
-        .token;
-    let bodies: Vec<String> = mdm_store::staging::live(&mut conn, "customer", Some("CRM"))
+    let bodies = mdm_store::staging::live(&mut conn, "customer", Some("CRM"))
         .unwrap()
         .into_iter()
         .take(5_000)
@@ -327,18 +423,36 @@ fn bench_match(dir: &Path, entities: u64, secs: u64) {
             )
         })
         .collect();
-    let server = serve(&url, dir);
-    let conns = env("MDM_BENCH_MATCH_CONNS", 4).max(2);
+    (run.counts.created as u64, bodies)
+}
+
+/// Real-time matching (dry run) against every golden record: the first request, timed
+/// alone, builds the match index.
+fn bench_match(server: &Server, token: &str, bodies: &[String], dir: &Path, secs: u64) {
+    let first = bodies[0].splitn(3, '\t').nth(2).unwrap().to_string();
     let t = Instant::now();
-    wrk(&server.base, &token, &bodies[..1], dir, 2, 1);
+    let res = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(1800))
+        .build()
+        .unwrap()
+        .post(format!("{}/v1/customer/match", server.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(first)
+        .send()
+        .expect("first match request");
+    assert!(res.status().is_success(), "first match: {}", res.status());
     println!(
-        "match index warm-up (the first request builds it, then 1s of load): {:.1}s",
+        "match index build (the first match request): {:.1}s",
         t.elapsed().as_secs_f64()
     );
+    let conns = env("MDM_BENCH_MATCH_CONNS", 4).max(2);
+    // Warm-up: the scoring path's caches.
+    wrk(&server.base, token, bodies, dir, conns, 2);
     println!("wrk -t2 -c{conns} -d{secs}s:");
     report(
         "POST match (dry run)",
-        &wrk(&server.base, &token, &bodies, dir, conns, secs),
+        &wrk(&server.base, token, bodies, dir, conns, secs),
     );
     let _ = std::io::stdout().flush();
 }

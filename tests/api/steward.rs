@@ -591,7 +591,6 @@ fn train_learns_from_decisions(case: &Case) {
         };
         st.decide(kind, &r(a), &r(b), "truth").unwrap();
     }
-    drop(st);
     let out = run_ok(case.mdm().args(["train", "--domain", "customer", "--json"]));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

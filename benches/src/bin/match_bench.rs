@@ -173,6 +173,26 @@ fn show_errors(
             println!("    {}", vals.join(" | "));
         }
     };
+    // Where recall is lost: true pairs blocking never compared, and compared ones not merged.
+    let cands = prepared.candidates().expect("rules");
+    let set: std::collections::HashSet<(u32, u32)> = cands.pairs.iter().copied().collect();
+    let mut members: HashMap<u64, Vec<u32>> = HashMap::new();
+    for (i, e) in g.entities.iter().enumerate() {
+        members.entry(*e).or_default().push(i as u32);
+    }
+    let (mut truth, mut compared, mut merged) = (0usize, 0usize, 0usize);
+    for rs in members.values() {
+        for (i, &a) in rs.iter().enumerate() {
+            for &b in &rs[i + 1..] {
+                truth += 1;
+                if set.contains(&(a.min(b), a.max(b))) {
+                    compared += 1;
+                    merged += usize::from(res.clusters[a as usize] == res.clusters[b as usize]);
+                }
+            }
+        }
+    }
+    println!("true pairs {truth}: candidates {compared}, of which in one cluster {merged}");
     let fp = res.scored.iter().filter(|s| {
         s.decision == mdm_core::rules::matching::Decision::Match
             && g.entities[s.a as usize] != g.entities[s.b as usize]

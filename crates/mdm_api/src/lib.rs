@@ -16,6 +16,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod feed;
 pub mod metrics;

@@ -1,132 +1,90 @@
-//! Prometheus metrics, kept per server instance (no global recorder, so several servers in
-//! one test process do not mix their figures) and rendered as text at `/metrics`. Labels are
-//! route patterns, methods, status codes and consumer names: never ids or values.
+//! Prometheus metrics through the `metrics` facade and `metrics-exporter-prometheus`, kept
+//! per server instance: each server owns a recorder that is never installed globally (so
+//! several servers in one process would not mix their figures); its handle renders the text
+//! format at `/metrics`. Labels are route patterns, methods, status codes, consumer and
+//! system names: never ids or values.
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write;
-use std::sync::Mutex;
+use metrics::{Key, Label, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use std::time::Duration;
 
+/// Latency histogram buckets, in seconds.
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+/// How often histogram samples are folded into their buckets between scrapes.
+const UPKEEP: Duration = Duration::from_secs(5);
 
-#[derive(Default)]
 pub struct Metrics {
-    counters: Mutex<BTreeMap<(&'static str, String), u64>>,
-    /// Per route pattern: request counts by (method, status), and the latency histogram.
-    /// Looked up by `&str`, so a request allocates nothing here once its route was seen.
-    routes: Mutex<HashMap<String, RouteStats>>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-#[derive(Default, Clone)]
-struct RouteStats {
-    counts: Vec<(String, u16, u64)>,
-    latency: Histogram,
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets(&BUCKETS)
+            .expect("non-empty bucket list")
+            .build_recorder();
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
 }
 
-#[derive(Default, Clone)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-/// `{a="x",b="y"}` with values escaped.
-pub fn labels(pairs: &[(&str, &str)]) -> String {
-    let inner: Vec<String> = pairs
+/// Labels from name/value pairs, in the order given (the order they are rendered in).
+pub fn labels(pairs: &[(&str, &str)]) -> Vec<Label> {
+    pairs
         .iter()
-        .map(|(k, v)| {
-            let v = v
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n");
-            format!("{k}=\"{v}\"")
-        })
-        .collect();
-    format!("{{{}}}", inner.join(","))
+        .map(|(k, v)| Label::new(k.to_string(), v.to_string()))
+        .collect()
 }
+
+const NO_METADATA: metrics::Metadata<'static> =
+    metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
 
 impl Metrics {
-    pub fn inc(&self, name: &'static str, labels: String, by: u64) {
-        *self
-            .counters
-            .lock()
-            .expect("metrics lock")
-            .entry((name, labels))
-            .or_default() += by;
+    pub fn inc(&self, name: &'static str, labels: Vec<Label>, by: u64) {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &NO_METADATA)
+            .increment(by);
     }
 
     /// One finished HTTP request.
     pub fn request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        let secs = took.as_secs_f64();
-        let mut routes = self.routes.lock().expect("metrics lock");
-        let r = match routes.get_mut(route) {
-            Some(r) => r,
-            None => routes.entry(route.to_string()).or_default(),
-        };
-        match r
-            .counts
-            .iter_mut()
-            .find(|(m, s, _)| *s == status && m == method)
-        {
-            Some(c) => c.2 += 1,
-            None => r.counts.push((method.to_string(), status, 1)),
-        }
-        let h = &mut r.latency;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                h.buckets[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
+        self.inc(
+            "mdm_http_requests_total",
+            labels(&[
+                ("method", method),
+                ("route", route),
+                ("status", &status.to_string()),
+            ]),
+            1,
+        );
+        self.recorder
+            .register_histogram(
+                &Key::from_parts(
+                    "mdm_http_request_duration_seconds",
+                    labels(&[("route", route)]),
+                ),
+                &NO_METADATA,
+            )
+            .record(took.as_secs_f64());
     }
 
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let mut counters = self.counters.lock().expect("metrics lock").clone();
-        let routes: BTreeMap<String, RouteStats> = self
-            .routes
-            .lock()
-            .expect("metrics lock")
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (route, r) in &routes {
-            for (method, status, n) in &r.counts {
-                let l = labels(&[
-                    ("method", method),
-                    ("route", route),
-                    ("status", &status.to_string()),
-                ]);
-                counters.insert(("mdm_http_requests_total", l), *n);
+        self.handle.render()
+    }
+
+    /// Folds histogram samples into buckets every few seconds, so memory stays bounded
+    /// when nobody scrapes `/metrics`.
+    pub fn spawn_upkeep(metrics: std::sync::Arc<Metrics>) {
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(UPKEEP);
+            loop {
+                tick.tick().await;
+                metrics.handle.run_upkeep();
             }
-        }
-        let mut last = "";
-        for ((name, labels), v) in &counters {
-            if *name != last {
-                let _ = writeln!(out, "# TYPE {name} counter");
-                last = name;
-            }
-            let _ = writeln!(out, "{name}{labels} {v}");
-        }
-        if !routes.is_empty() {
-            let name = "mdm_http_request_duration_seconds";
-            let _ = writeln!(out, "# TYPE {name} histogram");
-            for (route, r) in &routes {
-                let labels = labels(&[("route", route)]);
-                let h = &r.latency;
-                let inner = &labels[1..labels.len() - 1];
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "{name}_bucket{{{inner},le=\"{b}\"}} {}", h.buckets[i]);
-                }
-                let _ = writeln!(out, "{name}_bucket{{{inner},le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "{name}_sum{labels} {}", h.sum);
-                let _ = writeln!(out, "{name}_count{labels} {}", h.count);
-            }
-        }
-        out
+        });
     }
 }
 
@@ -154,6 +112,19 @@ mod tests {
         ), "{text}");
         assert!(text.contains("le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("le=\"0.001\"} 0"), "{text}");
-        assert!(text.contains("mdm_webhook_deliveries_total{consumer=\"ERP\"} 2"));
+        assert!(
+            text.contains("mdm_webhook_deliveries_total{consumer=\"ERP\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn servers_do_not_share_figures() {
+        let (a, b) = (Metrics::default(), Metrics::default());
+        a.inc("mdm_pushed_rows_total", labels(&[("system", "ERP")]), 5);
+        assert!(a
+            .render()
+            .contains("mdm_pushed_rows_total{system=\"ERP\"} 5"));
+        assert!(!b.render().contains("mdm_pushed_rows_total"));
     }
 }

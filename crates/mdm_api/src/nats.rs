@@ -4,19 +4,19 @@
 //! deduplicated by the server). Progress is a cursor in the database (`consumer_cursors`,
 //! consumer `nats:<stream>`), so a restart resumes after the last acknowledged event.
 //!
-//! The client is the few lines of the NATS text protocol this needs (CONNECT, SUB, HPUB with
-//! a reply inbox, PING/PONG): no client library, no TLS.
+//! The client is `async-nats`: JetStream stream creation, publish acknowledgements and the
+//! `Nats-Msg-Id` header come from the crate.
 
 use crate::error::ApiError;
 use crate::feed::{FeedEvent, XrefEntry};
 use crate::state::AppState;
 use actix_web::web;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long JetStream remembers a `Nats-Msg-Id` to drop a re-publish.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
 /// Where and how to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +28,10 @@ pub struct NatsConfig {
     pub subject_prefix: String,
 }
 
-/// A connection that can make JetStream requests.
+/// A connection with its JetStream context.
 pub struct Nats {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    inbox: String,
+    client: async_nats::Client,
+    js: jetstream::Context,
 }
 
 fn io_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -41,107 +40,30 @@ fn io_err(e: impl std::fmt::Display) -> std::io::Error {
 
 impl Nats {
     pub async fn connect(url: &str) -> std::io::Result<Nats> {
-        let addr = url.strip_prefix("nats://").unwrap_or(url);
-        let stream = tokio::time::timeout(REQUEST_TIMEOUT, TcpStream::connect(addr))
+        let client = async_nats::ConnectOptions::new()
+            .name("mdm")
+            .connection_timeout(REQUEST_TIMEOUT)
+            .request_timeout(Some(REQUEST_TIMEOUT))
+            .connect(url)
             .await
-            .map_err(io_err)??;
-        stream.set_nodelay(true)?;
-        let (r, w) = stream.into_split();
-        let mut nats = Nats {
-            reader: BufReader::new(r),
-            writer: w,
-            inbox: format!("_INBOX.mdm.{}", uuid::Uuid::new_v4().simple()),
-        };
-        let info = nats.line().await?;
-        if !info.starts_with("INFO") {
-            return Err(io_err(format!("not a NATS server (said {info:?})")));
-        }
-        let hello = format!(
-            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"name\":\"mdm\"}}\r\nSUB {} 1\r\nPING\r\n",
-            nats.inbox
-        );
-        nats.writer.write_all(hello.as_bytes()).await?;
-        loop {
-            match nats.line().await?.as_str() {
-                "PONG" => return Ok(nats),
-                l if l.starts_with("-ERR") => return Err(io_err(l.to_string())),
-                _ => {}
-            }
-        }
+            .map_err(io_err)?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(REQUEST_TIMEOUT);
+        Ok(Nats { client, js })
     }
 
-    async fn line(&mut self) -> std::io::Result<String> {
-        let mut l = String::new();
-        if self.reader.read_line(&mut l).await? == 0 {
-            return Err(io_err("NATS closed the connection"));
-        }
-        Ok(l.trim_end().to_string())
-    }
-
-    /// Publishes with a reply inbox and waits for the one reply.
-    pub async fn request(
-        &mut self,
-        subject: &str,
-        msg_id: Option<&str>,
-        payload: &[u8],
-    ) -> std::io::Result<Vec<u8>> {
-        let mut frame = Vec::with_capacity(payload.len() + 128);
-        match msg_id {
-            Some(id) => {
-                let headers = format!("NATS/1.0\r\nNats-Msg-Id: {id}\r\n\r\n");
-                frame.extend_from_slice(
-                    format!(
-                        "HPUB {subject} {} {} {}\r\n{headers}",
-                        self.inbox,
-                        headers.len(),
-                        headers.len() + payload.len()
-                    )
-                    .as_bytes(),
-                );
-            }
-            None => frame.extend_from_slice(
-                format!("PUB {subject} {} {}\r\n", self.inbox, payload.len()).as_bytes(),
-            ),
-        }
-        frame.extend_from_slice(payload);
-        frame.extend_from_slice(b"\r\n");
-        self.writer.write_all(&frame).await?;
-        tokio::time::timeout(REQUEST_TIMEOUT, self.reply())
-            .await
-            .map_err(|_| io_err("NATS request timed out"))?
-    }
-
-    async fn reply(&mut self) -> std::io::Result<Vec<u8>> {
-        loop {
-            let l = self.line().await?;
-            if l == "PING" {
-                self.writer.write_all(b"PONG\r\n").await?;
-            } else if l.starts_with("-ERR") {
-                return Err(io_err(l));
-            } else if let Some(rest) = l.strip_prefix("MSG ") {
-                let len: usize = rest
-                    .split_whitespace()
-                    .last()
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| io_err(format!("bad MSG line {l:?}")))?;
-                let mut buf = vec![0u8; len + 2];
-                self.reader.read_exact(&mut buf).await?;
-                buf.truncate(len);
-                return Ok(buf);
-            }
-        }
-    }
-
-    /// A JetStream API call: the JSON reply, or its `error` as an Err.
+    /// A raw JetStream API call (`$JS.API.…`): the JSON reply, or its `error` as an Err.
     pub async fn api(
         &mut self,
         subject: &str,
         body: &serde_json::Value,
     ) -> std::io::Result<serde_json::Value> {
         let reply = self
-            .request(subject, None, body.to_string().as_bytes())
-            .await?;
-        let v: serde_json::Value = serde_json::from_slice(&reply).map_err(io_err)?;
+            .client
+            .request(subject.to_string(), body.to_string().into())
+            .await
+            .map_err(io_err)?;
+        let v: serde_json::Value = serde_json::from_slice(&reply.payload).map_err(io_err)?;
         match v.get("error") {
             Some(e) => Err(io_err(format!("JetStream: {e}"))),
             None => Ok(v),
@@ -150,40 +72,36 @@ impl Nats {
 
     /// Creates the stream unless it exists.
     pub async fn ensure_stream(&mut self, cfg: &NatsConfig) -> std::io::Result<()> {
-        if self
-            .api(
-                &format!("$JS.API.STREAM.INFO.{}", cfg.stream),
-                &serde_json::json!({}),
-            )
-            .await
-            .is_ok()
-        {
-            return Ok(());
-        }
-        let config = serde_json::json!({
-            "name": cfg.stream,
-            "subjects": [format!("{}.>", cfg.subject_prefix)],
-            "storage": "file",
-            "duplicate_window": 120_000_000_000u64,
-        });
-        self.api(&format!("$JS.API.STREAM.CREATE.{}", cfg.stream), &config)
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: cfg.stream.clone(),
+                subjects: vec![format!("{}.>", cfg.subject_prefix)],
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            })
             .await
             .map(|_| ())
+            .map_err(io_err)
     }
 
-    /// Publishes one event and waits for JetStream's acknowledgement.
+    /// Publishes one event with `Nats-Msg-Id: mdm-<seq>` and waits for JetStream's
+    /// acknowledgement (a duplicate is acknowledged too, as already stored).
     pub async fn publish(&mut self, cfg: &NatsConfig, event: &FeedEvent) -> std::io::Result<()> {
         let subject = format!("{}.{}.{}", cfg.subject_prefix, event.domain, event.kind);
         let body = serde_json::to_vec(event).map_err(io_err)?;
-        let ack = self
-            .request(&subject, Some(&format!("mdm-{}", event.seq)), &body)
-            .await?;
-        let v: serde_json::Value = serde_json::from_slice(&ack).map_err(io_err)?;
-        if v.get("seq").is_some() {
-            Ok(())
-        } else {
-            Err(io_err(format!("JetStream did not acknowledge: {v}")))
-        }
+        self.js
+            .send_publish(
+                subject,
+                PublishMessage::build()
+                    .payload(body.into())
+                    .message_id(format!("mdm-{}", event.seq)),
+            )
+            .await
+            .map_err(io_err)?
+            .await
+            .map(|_| ())
+            .map_err(io_err)
     }
 }
 
@@ -263,9 +181,7 @@ async fn session(
                 .db(move |c| Ok(mdm_store::cursors::advance_webhook(c, &name, seq)?))
                 .await
                 .map_err(|e| e.to_string())?;
-            state
-                .metrics
-                .inc("mdm_nats_published_total", String::new(), 1);
+            state.metrics.inc("mdm_nats_published_total", Vec::new(), 1);
         }
     }
 }

@@ -27,6 +27,8 @@ use std::collections::HashMap;
 const MAX_CANDIDATES: usize = 100;
 /// Records per feature table while computing keys for the index.
 const INDEX_CHUNK: usize = 1024;
+/// Records read ahead of key computation during an index build (chunks computed in parallel).
+const INDEX_BATCH: usize = 64 * INDEX_CHUNK;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
@@ -44,8 +46,8 @@ pub enum MatchError {
 pub type RuleKeys = Vec<Vec<Option<u64>>>;
 
 /// A staged record on its way into the index: (staging id, system, source_id, golden id,
-/// values).
-type Pending = (i64, String, String, String, Vec<Option<String>>);
+/// attributes as stored).
+type Pending = (i64, String, String, String, String);
 
 struct Member {
     staging_id: i64,
@@ -63,6 +65,10 @@ pub struct MatchIndex {
     by_member: HashMap<(String, String), u32>,
     /// Per indexed rule: key hash -> member indices.
     keys: Vec<HashMap<u64, Vec<u32>>>,
+    /// Per member, per indexed rule (`m * rules.len() + r`): its key, 0 when it has none
+    /// (taking a member out of a bucket it is not in is a no-op), so an upsert drops the
+    /// old version's keys from its own buckets instead of scanning them all.
+    member_keys: Vec<u64>,
     /// Blocking rule index of each entry of `keys`.
     rules: Vec<usize>,
 }
@@ -163,28 +169,21 @@ impl MatchIndex {
             golden_of: HashMap::new(),
             by_member: HashMap::new(),
             keys: vec![HashMap::new(); indexed.len()],
+            member_keys: Vec::new(),
             rules: indexed,
         };
         let records = mdm_store::matchstate::current_records(conn, domain)?;
-        let mut chunk = Vec::with_capacity(INDEX_CHUNK);
+        let mut batch = Vec::with_capacity(INDEX_BATCH);
         for r in records {
             let Some(golden) = xref.get(&(r.system.clone(), r.source_id.clone())) else {
                 continue;
             };
-            let attrs: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&r.attributes).map_err(|_| MatchError::Corrupt(r.id))?;
-            chunk.push((
-                r.id,
-                r.system,
-                r.source_id,
-                golden.clone(),
-                values_of(rules, &attrs),
-            ));
-            if chunk.len() == INDEX_CHUNK {
-                idx.add_chunk(rules, ctx, std::mem::take(&mut chunk))?;
+            batch.push((r.id, r.system, r.source_id, golden.clone(), r.attributes));
+            if batch.len() == INDEX_BATCH {
+                idx.add_batch(rules, ctx, std::mem::take(&mut batch))?;
             }
         }
-        idx.add_chunk(rules, ctx, chunk)?;
+        idx.add_batch(rules, ctx, batch)?;
         tracing::info!(
             domain,
             members = idx.members.len(),
@@ -195,29 +194,51 @@ impl MatchIndex {
         Ok(idx)
     }
 
-    fn add_chunk(
+    /// Parses and computes the keys of a batch of records on the rayon pool, a chunk per
+    /// task (key computation is most of an index build: at 1M records, minutes on one
+    /// thread), then adds them in order.
+    fn add_batch(
         &mut self,
         rules: &DomainRules,
         ctx: &StdContext,
-        chunk: Vec<Pending>,
+        batch: Vec<Pending>,
     ) -> Result<(), MatchError> {
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<(RecordKey, Vec<Option<String>>)> = chunk
-            .iter()
-            .map(|c| (placeholder_key(), c.4.clone()))
-            .collect();
-        let keys = self.keys_of(rules, ctx, &rows)?;
-        for (i, (staging_id, system, source_id, golden, _)) in chunk.into_iter().enumerate() {
-            let m = self.add_member(staging_id, system, source_id, golden);
-            for (r, map) in self.keys.iter_mut().enumerate() {
-                if let Some(k) = keys[r][i] {
-                    map.entry(k).or_default().push(m);
-                }
+        use rayon::prelude::*;
+        let keys: Vec<RuleKeys> = batch
+            .par_chunks(INDEX_CHUNK)
+            .map(|chunk| {
+                let rows = chunk
+                    .iter()
+                    .map(|(id, _, _, _, text)| {
+                        let attrs: serde_json::Map<String, serde_json::Value> =
+                            serde_json::from_str(text).map_err(|_| MatchError::Corrupt(*id))?;
+                        Ok((placeholder_key(), values_of(rules, &attrs)))
+                    })
+                    .collect::<Result<Vec<_>, MatchError>>()?;
+                self.keys_of(rules, ctx, &rows)
+            })
+            .collect::<Result<_, _>>()?;
+        for (chunk, keys) in batch.chunks(INDEX_CHUNK).zip(keys) {
+            for (i, (staging_id, system, source_id, golden, _)) in chunk.iter().enumerate() {
+                let m = self.add_member(
+                    *staging_id,
+                    system.clone(),
+                    source_id.clone(),
+                    golden.clone(),
+                );
+                self.add_keys(m, keys.iter().map(|rule| rule[i]));
             }
         }
         Ok(())
+    }
+
+    fn add_keys(&mut self, m: u32, keys: impl Iterator<Item = Option<u64>>) {
+        for (map, k) in self.keys.iter_mut().zip(keys) {
+            if let Some(k) = k {
+                map.entry(k).or_default().push(m);
+            }
+            self.member_keys.push(k.unwrap_or(0));
+        }
     }
 
     fn add_member(
@@ -394,18 +415,16 @@ impl MatchIndex {
             .get(&(system.to_string(), source_id.to_string()))
         {
             // Drop the old version's keys; its slot stays, unreachable.
-            for map in &mut self.keys {
-                for v in map.values_mut() {
+            let rules = self.keys.len();
+            let old = &self.member_keys[m as usize * rules..(m as usize + 1) * rules];
+            for (map, k) in self.keys.iter_mut().zip(old) {
+                if let Some(v) = map.get_mut(k) {
                     v.retain(|&x| x != m);
                 }
             }
         }
         let m = self.add_member(staging_id, system.into(), source_id.into(), golden.into());
-        for (r, map) in self.keys.iter_mut().enumerate() {
-            if let Some(k) = keys[r][0] {
-                map.entry(k).or_default().push(m);
-            }
-        }
+        self.add_keys(m, keys.iter().map(|rule| rule[0]));
     }
 
     pub fn golden_of(&self, system: &str, source_id: &str) -> Option<&str> {

@@ -105,6 +105,7 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
     on_bound(addr);
     let running = server.run();
     crate::webhooks::spawn_all(state.clone());
+    Metrics::spawn_upkeep(state.metrics.clone());
     if let Some(nats) = &config.nats {
         crate::nats::spawn(state.clone(), nats.clone());
     }
@@ -176,6 +177,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
         resource("/v1/{domain}/golden/{id}/attributes/{attribute}/lock")
             .route(web::delete().to(steward::unlock)),
     )
+    .configure(crate::console::routes)
     .service(resource("/v1/changes").route(web::get().to(feed::changes)))
     .service(resource("/v1/changes/ack").route(web::post().to(feed::ack)))
     .service(resource("/v1/admin/consumers").route(web::get().to(admin::consumers)))

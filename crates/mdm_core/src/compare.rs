@@ -5,7 +5,7 @@
 //! The similarity functions here are pure and symmetric; `level_of` tries a comparison's
 //! levels in order and returns the first that holds.
 
-use crate::pipeline::features::{Column, Value, MISSING};
+use crate::pipeline::features::{number_form, Column, Numbers, Value, MISSING};
 use crate::rules::matching::{Comparison, Level};
 
 /// The level of a pair with a missing value on either side: weight 0.
@@ -114,6 +114,10 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
         }
         Level::LastDigits(n) => last_digits_equal(&a.text, &b.text, *n),
         Level::RareWord(n) => share_rare_word(&a.words, &b.words, *n),
+        Level::NumbersDiffer => match (&a.numbers, &b.numbers) {
+            (Some(x), Some(y)) => numbers_differ(x, y),
+            _ => false,
+        },
 
         Level::Quantity => match (a.quantity, b.quantity) {
             (Some((x, dx)), Some((y, dy))) => dx == dy && relative_difference(x, y) <= 1e-3,
@@ -275,6 +279,35 @@ fn word_similarity(a: &str, b: &str) -> f64 {
     jaro_winkler(a, b)
 }
 
+/// Whether the values carry different words with digits of one form (`m6` / `m16`,
+/// `a4` / `a3`, `80g` / `90g`): each side has one the other lacks, and the two look alike.
+/// A word of one side alone (`din 934`), or of different forms (a series code `3yic`
+/// against a size `400x300x200`), is no disagreement: the other value may just not say.
+/// A value's last word, when the value ends in a digit, may be cut short: it agrees with
+/// a word it starts.
+pub fn numbers_differ(a: &Numbers, b: &Numbers) -> bool {
+    // Word i of x and word j of y agree: equal, or one is the cut-short last word of its
+    // value and starts the other (as written or in canonical form).
+    let agree = |x: &Numbers, i: usize, y: &Numbers, j: usize| {
+        let cut = |p: &Numbers, k: usize, q: &Numbers, l: usize| {
+            p.last_open
+                && k + 1 == p.list.len()
+                && (q.list[l].starts_with(&*p.list[k]) || q.raw[l].starts_with(&*p.raw[k]))
+        };
+        x.list[i] == y.list[j] || cut(x, i, y, j) || cut(y, j, x, i)
+    };
+    let unmatched = |x: &Numbers, y: &Numbers| -> smallvec::SmallVec<[usize; 4]> {
+        (0..x.list.len())
+            .filter(|&i| !(0..y.list.len()).any(|j| agree(x, i, y, j)))
+            .collect()
+    };
+    let (ua, ub) = (unmatched(a, b), unmatched(b, a));
+    ua.iter().any(|&i| {
+        let f = number_form(&a.list[i]);
+        ub.iter().any(|&j| number_form(&b.list[j]) == f)
+    })
+}
+
 fn initial_of(init: &str, full: &str) -> bool {
     init.len() == 1 && full.len() > 1 && full.starts_with(init)
 }
@@ -362,6 +395,7 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::LastDigits(n)) => format!("last_digits{n}"),
         Some(Level::Quantity) => "quantity".into(),
         Some(Level::RareWord(n)) => format!("rare_word<={n}"),
+        Some(Level::NumbersDiffer) => "numbers_differ".into(),
     }
 }
 
@@ -394,6 +428,36 @@ mod tests {
         // Words with digits agree only when equal: a different size or model is different.
         assert!(token_set("hex nut m6", "hex nut m8") < 0.7);
         assert!(token_set("bearing 6205", "bearing 6202") < 0.7);
+    }
+
+    #[test]
+    fn numbers_differ_between_variants() {
+        use crate::pipeline::features::parse_numbers;
+        let d = |a: &str, b: &str| numbers_differ(&parse_numbers(a), &parse_numbers(b));
+        assert!(d("Hex Nut M16 Zinc Plated", "HEX NUT M6 ZP"));
+        assert!(d("Copy Paper A4 80g", "Copy Paper A3 90 g"));
+        assert!(d("Circuit Breaker B16 3P", "MCB B16 1P"));
+        // One side's extra number is no disagreement; units convert.
+        assert!(!d("Cable Tie 100x2.5mm VE 100", "Cable Tie 100x2,5 mm"));
+        assert!(!d("Shower Gel 0,5 l", "Shower Gel 500ml"));
+        assert!(!d("Wall Paint 5 l", "Wall Paint 5L"));
+        // A value ending in a number may be truncated there.
+        assert!(!d(
+            "Copy Paper A3 80g Premium 2",
+            "Copy Paper A3 80g 2500 sheets"
+        ));
+        assert!(d(
+            "Copy Paper A3 80g 2 sheets",
+            "Copy Paper A3 80g 2500 sheets"
+        ));
+        assert!(!d("Circuit Breaker C16 1P 10k", "MCB 10kA C16 1P VE 1"));
+        assert!(!d("Shower Gel Sport 0,2", "Shower Gel Sport 0,25 l"));
+        assert!(!d("LED Bulb E27 13W 2700", "LED Bulb 2700K E2"));
+        assert!(d("Hex Nut M6", "Hex Nut M16"));
+        assert!(!d("Safety Gloves", "Safety Gloves Size 9"));
+        assert!(!d("Corrugated Box 3YIC", "Corr. Box 400X300X200"));
+        assert!(!d("Alk. Battery 1.5V", "Alk. Battery AA LR6"));
+        assert!(d("Shower Gel 0,5 l", "Shower Gel 250ml"));
     }
 
     #[test]

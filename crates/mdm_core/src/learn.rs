@@ -62,6 +62,7 @@ mod tests {
                 name: "email".into(),
                 m: vec![0.7, 0.1, 0.2],
                 u: vec![0.01, 0.04, 0.95],
+                tf_u: None,
             }],
             em_iterations: 0,
         }

@@ -9,14 +9,11 @@
 //! pair of unchanged records keeps its score, and re-scoring only pairs that touch changed
 //! records is exact. Values the model never saw count as seen once.
 
-use crate::cluster::{self, ClusterInput, Link};
-use crate::compare::{BoundComparison, LEVEL_MISSING};
-use crate::explain::decide;
 use crate::pipeline::features::{Features, Value};
-use crate::pipeline::{Prepared, ScoredPair};
-use crate::rules::matching::{Decision, Level};
+use crate::pipeline::{cluster_links, PairScorer, Prepared, ScoredPair};
+use crate::rules::matching::Level;
 use crate::rules::DomainRules;
-use crate::score::{self, level_at, Params};
+use crate::score::{self, Params};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -161,66 +158,10 @@ fn stat_columns(rules: &DomainRules) -> Vec<(usize, bool, bool)> {
 pub fn score_pairs(p: &Prepared, params: &Params, pairs: &[(u32, u32)]) -> Vec<ScoredPair> {
     let _span = tracing::info_span!("score", pairs = pairs.len()).entered();
     let cmps = p.comparisons();
-    let ovs = score::bind_overrides(p.rules);
-    let m = &p.rules.matching;
-    let thresholds = (m.match_threshold, m.review_threshold);
-    let table = weight_table(&cmps, params);
-    let tf_cmps: Vec<usize> = cmps
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.spec.term_frequency && c.spec.levels.first() == Some(&Level::Exact))
-        .map(|(k, _)| k)
-        .collect();
-    let prior = params.prior_weight();
-    let groups = score::groups_of(&cmps);
+    let scorer = PairScorer::new(p, &cmps, params);
     pairs
         .par_iter()
-        .filter_map(|&(a, b)| {
-            let pat = score::pattern(&cmps, a as usize, b as usize);
-            let mut ws: smallvec::SmallVec<[f64; 16]> = table
-                .iter()
-                .enumerate()
-                .map(|(k, t)| t[level_at(pat, k) as usize])
-                .collect();
-            for &k in &tf_cmps {
-                if level_at(pat, k) == 0 {
-                    ws[k] += score::tf_adjustment(params, &cmps[k], k, a as usize);
-                }
-            }
-            let w = prior + score::combine(&ws, &groups);
-            let o = score::override_for(&ovs, &p.features, a as usize, b as usize);
-            let prob = match o {
-                Some(o) if o.then == Decision::Match => 1.0,
-                Some(_) => 0.0,
-                None => score::probability(w),
-            };
-            let decision = decide(prob, thresholds);
-            let override_idx =
-                o.map(|o| ovs.iter().position(|x| std::ptr::eq(x, o)).unwrap_or(0) as u16);
-            (decision != Decision::NonMatch || override_idx.is_some()).then_some(ScoredPair {
-                a,
-                b,
-                weight: w,
-                probability: prob,
-                decision,
-                override_idx,
-            })
-        })
-        .collect()
-}
-
-fn weight_table(cmps: &[BoundComparison], params: &Params) -> Vec<[f64; 16]> {
-    (0..cmps.len())
-        .map(|k| {
-            let mut t = [0.0; 16];
-            for (l, w) in t.iter_mut().enumerate() {
-                let l = l as u8;
-                if (l as usize) < cmps[k].n_levels() || l == LEVEL_MISSING {
-                    *w = params.weight(k, l);
-                }
-            }
-            t
-        })
+        .filter_map(|&(a, b)| scorer.score(a, b, score::pattern(&cmps, a as usize, b as usize)))
         .collect()
 }
 
@@ -234,31 +175,5 @@ pub fn cluster(
     must_link: Vec<(u32, u32)>,
     cannot_link: Vec<(u32, u32)>,
 ) -> Vec<u32> {
-    let mut input = ClusterInput {
-        n,
-        min_link_share: rules.matching.min_link_share,
-        must_link,
-        cannot_link,
-        ..Default::default()
-    };
-    for s in scored {
-        match s.decision {
-            Decision::Match => {
-                let weight = if s.override_idx.is_some() {
-                    f64::MAX
-                } else {
-                    s.weight
-                };
-                input.merges.push(Link {
-                    a: s.a,
-                    b: s.b,
-                    weight,
-                });
-                input.support.push((s.a, s.b));
-            }
-            Decision::Review => input.support.push((s.a, s.b)),
-            Decision::NonMatch => input.cannot_link.push((s.a, s.b)),
-        }
-    }
-    cluster::cluster(&input).0
+    cluster_links(rules, n, scored, must_link, cannot_link).0
 }

@@ -6,6 +6,10 @@
 //!   expectation-maximisation on the candidate pairs, unsupervised. Pairs are grouped by
 //!   their level pattern first, so EM iterates over a few thousand patterns, not millions
 //!   of pairs; it stops after `EM_MAX_ITER` rounds or when no parameter moves by `EM_TOL`.
+//! * Candidate pairs that overrides decide are labels: labelled matches (same GTIN) give m
+//!   (`m_from_labels`); with labelled non-matches (different GTINs or part numbers) as
+//!   well, u comes from those, among candidate pairs, and λ is the share of matches among
+//!   candidates (`u_from_labels`).
 //! * A level's weight is log2(m/u). On a comparison with `term_frequency`, exact agreement
 //!   on value v weighs log2(m/f(v)) where f(v) is v's share of records: agreeing on "smith"
 //!   counts less than on "wojciechowski".
@@ -30,7 +34,9 @@ const FLOOR: f64 = 1e-5;
 pub struct Params {
     pub domain: String,
     /// Prior probability that two records drawn at random match (λ of the candidate pairs
-    /// scaled by candidates / all pairs), so a weight means the same whatever the blocking.
+    /// scaled by candidates / all pairs), so a weight means the same whatever the blocking;
+    /// or, when u was learned among candidate pairs (`tf_u` set or labelled non-matches,
+    /// see `u_from_labels`), the share of matches among candidate pairs.
     pub lambda: f64,
     pub comparisons: Vec<ComparisonParams>,
     pub em_iterations: usize,
@@ -42,6 +48,10 @@ pub struct ComparisonParams {
     /// Per level, "else" last.
     pub m: Vec<f64>,
     pub u: Vec<f64>,
+    /// u of exact agreement among random pairs, kept when `u` was learned among candidate
+    /// pairs (see `u_from_labels`): term-frequency adjustments stay relative to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tf_u: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -313,7 +323,7 @@ pub fn train(
     samples: &[RuleSample],
     u: Vec<Vec<f64>>,
     n_records: usize,
-    labelled: &[(usize, usize)],
+    labelled: &Labelled,
 ) -> Params {
     let _span = tracing::info_span!("em", pairs = patterns.len(), rules = samples.len()).entered();
     let init = initial_m(cmps);
@@ -345,7 +355,9 @@ pub fn train(
             }
         })
         .collect();
-    let m = m_from_labels(rules, cmps, m, patterns, labelled);
+    let m = m_from_labels(rules, cmps, m, patterns, &labelled.matches);
+    let random_u = u.clone();
+    let (u, within_candidates) = u_from_labels(rules, cmps, u, patterns, labelled);
     let all = grouped(patterns.iter().copied());
     let every = vec![true; cmps.len()];
     let mut lambda: f64 = 0.3;
@@ -362,17 +374,24 @@ pub fn train(
             break;
         }
     }
-    tracing::info!(iterations, lambda, "em done");
-    let all_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
-    let lambda = (lambda * patterns.len() as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5);
+    tracing::info!(iterations, lambda, within_candidates, "em done");
+    // With u learned among candidate pairs, the prior is the share of matches among them;
+    // with u from random pairs, it is scaled to all pairs.
+    let lambda = if within_candidates {
+        lambda.clamp(1e-12, 0.5)
+    } else {
+        let all_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
+        (lambda * patterns.len() as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5)
+    };
     Params {
         domain: rules.domain.clone(),
         lambda,
         comparisons: cmps
             .iter()
-            .zip(m.into_iter().zip(u))
-            .map(|(c, (m, u))| ComparisonParams {
+            .zip(m.into_iter().zip(u).zip(random_u))
+            .map(|(c, ((m, u), ru))| ComparisonParams {
                 name: c.spec.name.clone(),
+                tf_u: (within_candidates && c.spec.term_frequency).then_some(ru[0]),
                 m,
                 u,
             })
@@ -419,6 +438,61 @@ fn m_from_labels(
     m
 }
 
+/// Candidate pairs that deterministic overrides decide, as (pattern index, the override's
+/// attribute column): labels for learning m and u.
+#[derive(Debug, Clone, Default)]
+pub struct Labelled {
+    /// Decided `match` (same valid GTIN).
+    pub matches: Vec<(usize, usize)>,
+    /// Decided `non_match` (different valid GTINs, different part numbers).
+    pub non_matches: Vec<(usize, usize)>,
+}
+
+/// u-probabilities among candidate pairs, from labelled non-matches: candidate pairs an
+/// override decides `non_match`, when labelled matches supply m as well (at least
+/// `MIN_LABELLED_PAIRS` of each). Random pairs tell how often unrelated records agree;
+/// blocking, however, selects records that look alike, and the non-matches among
+/// candidates (variants of one product series: same brand, same series code, similar
+/// names) agree far more often. Weighing a candidate pair with random-pair u counts every
+/// such look-alike agreement as strong evidence, and the comparisons' agreements are not
+/// independent. With both m and u learned among candidates the model is fitted to the
+/// pairs it scores, and the prior becomes the share of matches among candidates.
+/// Comparisons on a label's own attribute skip that label, as in `m_from_labels`; a
+/// comparison with fewer than `MIN_LABELLED_PAIRS` usable labels keeps the random-pair u.
+/// Returns the u and whether any comparison's u was replaced.
+fn u_from_labels(
+    rules: &DomainRules,
+    cmps: &[BoundComparison],
+    mut u: Vec<Vec<f64>>,
+    patterns: &[u64],
+    labelled: &Labelled,
+) -> (Vec<Vec<f64>>, bool) {
+    if labelled.matches.len() < MIN_LABELLED_PAIRS
+        || labelled.non_matches.len() < MIN_LABELLED_PAIRS
+    {
+        return (u, false);
+    }
+    let mut replaced = false;
+    for (k, c) in cmps.iter().enumerate() {
+        let col = rules.index_of(&c.spec.attr);
+        let mut counts = vec![0.5; c.n_levels()];
+        let mut seen = 0usize;
+        for &(i, ov_col) in &labelled.non_matches {
+            let l = level_at(patterns[i], k);
+            if Some(ov_col) == col || l == LEVEL_MISSING {
+                continue;
+            }
+            counts[l as usize] += 1.0;
+            seen += 1;
+        }
+        if seen >= MIN_LABELLED_PAIRS {
+            u[k] = normalize(vec![counts]).remove(0);
+            replaced = true;
+        }
+    }
+    (u, replaced)
+}
+
 /// Term-frequency weight adjustment for comparison `k` at exact agreement, or 0.
 pub fn tf_adjustment(params: &Params, cmp: &BoundComparison, k: usize, a: usize) -> f64 {
     if !cmp.spec.term_frequency {
@@ -430,8 +504,8 @@ pub fn tf_adjustment(params: &Params, cmp: &BoundComparison, k: usize, a: usize)
         return 0.0;
     }
     let tf = (f64::from(col.counts[id as usize]) / f64::from(col.present)).max(FLOOR);
-    let u = params.comparisons[k].u[0];
-    (u / tf).log2()
+    let c = &params.comparisons[k];
+    (c.tf_u.unwrap_or(c.u[0]) / tf).log2()
 }
 
 /// A resolved override: which attribute column, condition and outcome.

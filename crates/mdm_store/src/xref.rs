@@ -37,6 +37,31 @@ pub fn lookup(
         .optional()?)
 }
 
+/// A source record's golden record, found through its xref entry in one indexed join
+/// (primary key of xref, then primary key of golden_records) instead of two round trips:
+/// `(source_id, record)`. `None` when the record has no xref entry or its golden ID names
+/// no golden record of the domain; a retired record is returned as found (the caller
+/// follows the redirect).
+pub fn lookup_golden(
+    conn: &mut DbConnection,
+    domain: &str,
+    system: &str,
+    source_id: &str,
+) -> Result<Option<(String, crate::golden::GoldenRecord)>, StoreError> {
+    use crate::golden::GoldenRecord;
+    use crate::schema::golden_records::dsl as gr;
+    Ok(x::xref
+        .inner_join(
+            gr::golden_records.on(gr::golden_id.eq(x::golden_id).and(gr::domain.eq(x::domain))),
+        )
+        .filter(x::domain.eq(domain))
+        .filter(x::system.eq(system))
+        .filter(x::source_id.eq(source_id))
+        .select((x::source_id, GoldenRecord::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
 /// The whole xref of a domain, ordered by (system, source_id).
 pub fn load(conn: &mut DbConnection, domain: &str) -> Result<Vec<XrefRow>, StoreError> {
     Ok(x::xref

@@ -246,13 +246,24 @@ pub async fn xref(
                     format!("no golden record holds {system} record {key} (not staged, or not reconciled yet)"),
                 )
             };
-            let x = mdm_store::xref::lookup(c, &domain, &system, key.as_str())?.ok_or_else(missing)?;
-            let g = mdm_store::search::golden(c, &domain, &x.golden_id)?.ok_or_else(missing)?;
+            // One query in the usual case; a retired golden record (or a dangling entry)
+            // takes the redirect path of a lookup by ID.
+            let (source_id, record) =
+                match mdm_store::xref::lookup_golden(c, &domain, &system, key.as_str())? {
+                    Some((source_id, r)) if r.status != "retired" => (source_id, r),
+                    _ => {
+                        let x = mdm_store::xref::lookup(c, &domain, &system, key.as_str())?
+                            .ok_or_else(missing)?;
+                        let g = mdm_store::search::golden(c, &domain, &x.golden_id)?
+                            .ok_or_else(missing)?;
+                        (x.source_id, g.record)
+                    }
+                };
             Ok(XrefView {
                 system,
-                source_id: x.source_id,
-                golden_id: g.record.golden_id.clone(),
-                golden: view(g.record, None, lineage),
+                source_id,
+                golden_id: record.golden_id.clone(),
+                golden: view(record, None, lineage),
             })
         })
         .await?;

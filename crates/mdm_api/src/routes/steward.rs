@@ -181,7 +181,7 @@ pub struct DecisionRequest {
 #[utoipa::path(post, path = "/v1/{domain}/decisions", tag = "steward",
     params(("domain" = String, Path, description = "Domain")),
     request_body = DecisionRequest,
-    responses((status = 201, description = "The decision (the same one again if it was already made)", body = Object),
+    responses((status = 201, description = "The decision (the same one again if it was already made)", body = DecisionView),
         (status = 404, description = "`not_found`: a record is not staged", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`conflict`: the opposite decision is active", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -208,7 +208,48 @@ pub async fn decide(
             Ok(s.decide(&b.kind, &b.a.into(), &b.b.into(), &b.reason)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(d))
+    Ok(HttpResponse::Created().json(DecisionView::from(d)))
+}
+
+/// A steward decision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub id: i64,
+    /// `must_link` or `cannot_link`.
+    pub kind: String,
+    pub a: RecordRefBody,
+    pub b: RecordRefBody,
+    pub decided_by: String,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub withdrawn_at: Option<String>,
+}
+
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl From<mdm_store::decisions::MatchDecision> for DecisionView {
+    fn from(d: mdm_store::decisions::MatchDecision) -> Self {
+        DecisionView {
+            id: d.id,
+            kind: d.kind,
+            a: RecordRefBody {
+                system: d.a_system,
+                source_id: d.a_source_id,
+            },
+            b: RecordRefBody {
+                system: d.b_system,
+                source_id: d.b_source_id,
+            },
+            decided_by: d.decided_by,
+            reason: d.reason,
+            created_at: rfc3339(d.created_at),
+            withdrawn_at: d.withdrawn_at.map(rfc3339),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -243,6 +284,7 @@ pub async fn decisions(
             )?)
         })
         .await?;
+    let list: Vec<DecisionView> = list.into_iter().map(DecisionView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "decisions": list })))
 }
 
@@ -256,7 +298,7 @@ pub struct ReasonBody {
 #[utoipa::path(post, path = "/v1/{domain}/decisions/{id}/withdraw", tag = "steward",
     params(("domain" = String, Path, description = "Domain"), ("id" = i64, Path, description = "Decision id")),
     request_body = ReasonBody,
-    responses((status = 200, description = "The withdrawn decision", body = Object),
+    responses((status = 200, description = "The withdrawn decision", body = DecisionView),
         (status = 409, description = "`conflict`: already withdrawn", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn withdraw(
@@ -283,7 +325,7 @@ pub async fn withdraw(
             Ok(s.withdraw(id, &reason)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(d))
+    Ok(HttpResponse::Ok().json(DecisionView::from(d)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

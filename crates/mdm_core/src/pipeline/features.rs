@@ -155,6 +155,21 @@ pub struct Value {
     /// Each distinct word's hash and how many records of the column carry it, sorted by
     /// hash (for `rare_word` levels only).
     pub words: Box<[(u64, u32)]>,
+    /// The numbers in the value, in order (for `numbers_differ` levels only).
+    pub numbers: Option<Numbers>,
+}
+
+/// The words with digits a value carries (`numbers_differ`): sizes, ratings, model
+/// numbers; a number with a unit of volume, mass or length in the base unit (`0,5 l` ->
+/// `500ml`). In the order they appear.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Numbers {
+    pub list: Box<[Box<str>]>,
+    /// Each word as written (`0.5` for `0,5 l`): a cut-short last word is a prefix of it.
+    pub raw: Box<[Box<str>]>,
+    /// Whether the value's last word is the last of `list`: it may be cut short (a
+    /// truncated field).
+    pub last_open: bool,
 }
 
 /// What a package size measures; quantities of different dimensions never agree.
@@ -205,6 +220,7 @@ impl Features {
         let needs_phonetic = phonetic_columns(rules);
         let needs_quantity = level_columns(rules, |l| matches!(l, Level::Quantity));
         let needs_words = level_columns(rules, |l| matches!(l, Level::RareWord(_)));
+        let needs_numbers = level_columns(rules, |l| matches!(l, Level::NumbersDiffer));
         let columns = raw
             .columns
             .into_par_iter()
@@ -215,6 +231,7 @@ impl Features {
                     phonetic: needs_phonetic[i],
                     quantity: needs_quantity[i],
                     words: needs_words[i],
+                    numbers: needs_numbers[i],
                 };
                 build_column(col, attr.ty, extra, ctx)
             })
@@ -266,6 +283,7 @@ pub struct Extras {
     pub phonetic: bool,
     pub quantity: bool,
     pub words: bool,
+    pub numbers: bool,
 }
 
 fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -> Column {
@@ -276,6 +294,9 @@ fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -
             let mut v = make_value(ty, s, extra.phonetic, ctx)?;
             if extra.quantity {
                 v.quantity = parse_quantity(s);
+            }
+            if extra.numbers {
+                v.numbers = Some(parse_numbers(s));
             }
             Some(v)
         })
@@ -467,6 +488,118 @@ fn strip_country_prefix(s: &str) -> &str {
         }
         _ => s,
     }
+}
+
+/// The words with digits of a value (see `Numbers`): `Hex Nut M16 0,5 kg` -> `m16`,
+/// `500g`. A decimal comma or point joins digits (`2,5`); a number followed by a unit of
+/// volume, mass or length (`500 ml`, `0,5l`, `450mm`) becomes one word in the base unit.
+pub fn parse_numbers(raw: &str) -> Numbers {
+    let lower = deunicode::deunicode(raw).to_lowercase();
+    let b = lower.as_bytes();
+    // Words: alphanumeric runs, a separator between two digits kept (`2,5`, `1.5`).
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in b.iter().enumerate() {
+        let decimal = matches!(c, b',' | b'.')
+            && i > 0
+            && b[i - 1].is_ascii_digit()
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if c.is_ascii_alphanumeric() || decimal {
+            cur.push(if decimal { '.' } else { c as char });
+        } else if !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let mut list: Vec<Box<str>> = Vec::new();
+    let mut raws: Vec<Box<str>> = Vec::new();
+    let mut last_open = false;
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        i += 1;
+        if !w.bytes().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        // A number and its unit, written together or apart.
+        let split = w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len());
+        let (num, unit) = w.split_at(split);
+        let quantity = match (num.parse::<f64>(), unit) {
+            (Ok(x), "") => match words.get(i).and_then(|u| unit_factor(u)) {
+                Some(f) => {
+                    i += 1;
+                    Some((x, f))
+                }
+                None => None,
+            },
+            (Ok(x), u) => unit_factor(u).map(|f| (x, f)),
+            _ => None,
+        };
+        let canon = match quantity {
+            Some((x, (factor, base))) => format!("{}{base}", (x * factor * 1e6).round() / 1e6),
+            None => w.clone(),
+        };
+        last_open = i == words.len();
+        if let Some(k) = list.iter().position(|n| **n == *canon) {
+            // Seen before: keep one copy, at the later place.
+            list.remove(k);
+            raws.remove(k);
+        }
+        list.push(canon.into());
+        raws.push(num_raw(w).into());
+    }
+    Numbers {
+        list: list.into_boxed_slice(),
+        raw: raws.into_boxed_slice(),
+        last_open,
+    }
+}
+
+/// A word as written, its unit dropped when it is a quantity (`0.5l` -> `0.5`).
+fn num_raw(w: &str) -> &str {
+    let split = w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len());
+    let (num, unit) = w.split_at(split);
+    if !num.is_empty() && unit_factor(unit).is_some() {
+        num
+    } else {
+        w
+    }
+}
+
+/// The form of a word with digits: letters -> `a`, digits -> `9`, runs collapsed
+/// (`m16` and `m6` -> `a9`, `80g` -> `9a`, `6202` -> `9`).
+pub fn number_form(w: &str) -> smallvec::SmallVec<[u8; 8]> {
+    let mut f = smallvec::SmallVec::new();
+    for c in w.bytes() {
+        let k = if c.is_ascii_digit() || c == b'.' {
+            b'9'
+        } else {
+            b'a'
+        };
+        if f.last() != Some(&k) {
+            f.push(k);
+        }
+    }
+    f
+}
+
+/// Base-unit factor and dimension letter of a unit of volume (ml), mass (g) or length (m).
+fn unit_factor(unit: &str) -> Option<(f64, &'static str)> {
+    Some(match unit {
+        "ml" => (1.0, "ml"),
+        "cl" => (10.0, "ml"),
+        "dl" => (100.0, "ml"),
+        "l" | "lt" | "ltr" | "liter" | "litre" | "liters" | "litres" => (1000.0, "ml"),
+        "mg" => (0.001, "g"),
+        "g" | "gr" | "gramm" | "gram" | "grams" => (1.0, "g"),
+        "kg" | "kilo" | "kilogramm" | "kilogram" => (1000.0, "g"),
+        "mm" => (0.001, "m"),
+        "cm" => (0.01, "m"),
+        "m" | "mtr" | "meter" | "metre" | "meters" => (1.0, "m"),
+        _ => return None,
+    })
 }
 
 /// A package size (`500 ml`, `0,5 L`, `2.5l`, `VE 100`, `12 St.`, `1 kg`) in its base unit.

@@ -213,7 +213,7 @@ pub fn run(
             let m = &rules.matching;
             let u = score::estimate_u(&cmps, prepared.features.len(), m.u_sample_pairs, m.seed);
             let samples = rule_samples(rules, &cands)?;
-            let labelled = override_matches(&prepared, &cands);
+            let labelled = override_labels(&prepared, &cands);
             score::train(
                 rules,
                 &cmps,
@@ -248,22 +248,31 @@ pub fn run(
     })
 }
 
-/// Candidate pairs (as indices) that a deterministic `then = "match"` override decides,
-/// with the override's attribute: labelled matches for learning m (see `m_from_labels`).
-fn override_matches(p: &Prepared, cands: &Candidates) -> Vec<(usize, usize)> {
+/// Candidate pairs (as indices) that a deterministic override decides, with the
+/// override's attribute: labelled matches and non-matches for learning m and u (see
+/// `score::Labelled`).
+fn override_labels(p: &Prepared, cands: &Candidates) -> score::Labelled {
     let ovs = score::bind_overrides(p.rules);
-    if !ovs.iter().any(|o| o.then == Decision::Match) {
-        return Vec::new();
+    if ovs.is_empty() {
+        return score::Labelled::default();
     }
-    cands
+    let decided: Vec<(usize, usize, Decision)> = cands
         .pairs
         .par_iter()
         .enumerate()
         .filter_map(|(i, &(a, b))| {
             let o = score::override_for(&ovs, &p.features, a as usize, b as usize)?;
-            (o.then == Decision::Match).then_some((i, o.col))
+            Some((i, o.col, o.then))
         })
-        .collect()
+        .collect();
+    let mut labelled = score::Labelled::default();
+    for (i, col, then) in decided {
+        match then {
+            Decision::Match => labelled.matches.push((i, col)),
+            _ => labelled.non_matches.push((i, col)),
+        }
+    }
+    labelled
 }
 
 /// Most pairs per blocking rule that EM learns from (an even spread over the rule's pairs).
@@ -315,64 +324,104 @@ fn score_pairs(
     patterns: &[u64],
 ) -> Vec<ScoredPair> {
     let _span = tracing::info_span!("score", pairs = patterns.len()).entered();
-    let ovs: Vec<BoundOverride> = score::bind_overrides(p.rules);
-    let thresholds = p.thresholds();
-    let table: Vec<Vec<f64>> = (0..cmps.len())
-        .map(|k| {
-            (0..16u8)
-                .map(|l| {
-                    if (l as usize) < cmps[k].n_levels() || l == LEVEL_MISSING {
-                        params.weight(k, l)
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    let tf_cmps: Vec<usize> = cmps
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.spec.term_frequency && c.spec.levels.first() == Some(&Level::Exact))
-        .map(|(k, _)| k)
-        .collect();
-    let prior = params.prior_weight();
-    let groups = score::groups_of(cmps);
+    let scorer = PairScorer::new(p, cmps, params);
     cands
         .pairs
         .par_iter()
         .zip(patterns.par_iter())
-        .filter_map(|(&(a, b), &pat)| {
-            let mut ws: smallvec::SmallVec<[f64; 16]> = table
-                .iter()
-                .enumerate()
-                .map(|(k, t)| t[level_at(pat, k) as usize])
-                .collect();
-            for &k in &tf_cmps {
-                if level_at(pat, k) == 0 {
-                    ws[k] += score::tf_adjustment(params, &cmps[k], k, a as usize);
-                }
-            }
-            let w = prior + score::combine(&ws, &groups);
-            let o = score::override_for(&ovs, &p.features, a as usize, b as usize);
-            let prob = match o {
-                Some(o) if o.then == Decision::Match => 1.0,
-                Some(_) => 0.0,
-                None => score::probability(w),
-            };
-            let decision = decide(prob, thresholds);
-            let override_idx =
-                o.map(|o| ovs.iter().position(|x| std::ptr::eq(x, o)).unwrap_or(0) as u16);
-            (decision != Decision::NonMatch || override_idx.is_some()).then_some(ScoredPair {
-                a,
-                b,
-                weight: w,
-                probability: prob,
-                decision,
-                override_idx,
-            })
-        })
+        .filter_map(|(&(a, b), &pat)| scorer.score(a, b, pat))
         .collect()
+}
+
+/// Turns a pair's level pattern into its weight, probability and decision: the scoring
+/// step shared by the pipeline and the nightly run (`rematch`), so both give one result.
+pub(crate) struct PairScorer<'a> {
+    features: &'a Features,
+    cmps: &'a [BoundComparison<'a>],
+    params: &'a Params,
+    ovs: Vec<BoundOverride>,
+    thresholds: (f64, f64),
+    /// Per comparison, the weight of each level (0 for levels it lacks).
+    table: Vec<[f64; 16]>,
+    /// Comparisons whose exact agreement gets a term-frequency adjustment.
+    tf_cmps: Vec<usize>,
+    prior: f64,
+    groups: Vec<Option<usize>>,
+}
+
+impl<'a> PairScorer<'a> {
+    pub(crate) fn new(
+        p: &'a Prepared,
+        cmps: &'a [BoundComparison<'a>],
+        params: &'a Params,
+    ) -> Self {
+        let table = (0..cmps.len())
+            .map(|k| {
+                let mut t = [0.0; 16];
+                for (l, w) in t.iter_mut().enumerate() {
+                    let l = l as u8;
+                    if (l as usize) < cmps[k].n_levels() || l == LEVEL_MISSING {
+                        *w = params.weight(k, l);
+                    }
+                }
+                t
+            })
+            .collect();
+        let tf_cmps = cmps
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.spec.term_frequency && c.spec.levels.first() == Some(&Level::Exact))
+            .map(|(k, _)| k)
+            .collect();
+        Self {
+            features: &p.features,
+            cmps,
+            params,
+            ovs: score::bind_overrides(p.rules),
+            thresholds: p.thresholds(),
+            table,
+            tf_cmps,
+            prior: params.prior_weight(),
+            groups: score::groups_of(cmps),
+        }
+    }
+
+    /// The scored pair, if it is kept (review or better, or decided by an override).
+    pub(crate) fn score(&self, a: u32, b: u32, pat: u64) -> Option<ScoredPair> {
+        let mut ws: smallvec::SmallVec<[f64; 16]> = self
+            .table
+            .iter()
+            .enumerate()
+            .map(|(k, t)| t[level_at(pat, k) as usize])
+            .collect();
+        for &k in &self.tf_cmps {
+            if level_at(pat, k) == 0 {
+                ws[k] += score::tf_adjustment(self.params, &self.cmps[k], k, a as usize);
+            }
+        }
+        let w = self.prior + score::combine(&ws, &self.groups);
+        let o = score::override_for(&self.ovs, self.features, a as usize, b as usize);
+        let prob = match o {
+            Some(o) if o.then == Decision::Match => 1.0,
+            Some(_) => 0.0,
+            None => score::probability(w),
+        };
+        let decision = decide(prob, self.thresholds);
+        let override_idx = o.map(|o| {
+            self.ovs
+                .iter()
+                .position(|x| std::ptr::eq(x, o))
+                .unwrap_or(0) as u16
+        });
+        (decision != Decision::NonMatch || override_idx.is_some()).then_some(ScoredPair {
+            a,
+            b,
+            weight: w,
+            probability: prob,
+            decision,
+            override_idx,
+        })
+    }
 }
 
 fn cluster_scored(
@@ -381,11 +430,30 @@ fn cluster_scored(
     scored: &[ScoredPair],
     opts: &MatchOptions,
 ) -> (Vec<u32>, ClusterStats) {
+    cluster_links(
+        rules,
+        n,
+        scored,
+        opts.must_link.clone(),
+        opts.cannot_link.clone(),
+    )
+}
+
+/// Clusters `n` records from kept pairs and steward decisions (record indices): overridden
+/// matches first, review pairs as support, non-matches as cannot-links. Shared with
+/// `rematch`.
+pub(crate) fn cluster_links(
+    rules: &DomainRules,
+    n: usize,
+    scored: &[ScoredPair],
+    must_link: Vec<(u32, u32)>,
+    cannot_link: Vec<(u32, u32)>,
+) -> (Vec<u32>, ClusterStats) {
     let mut input = ClusterInput {
         n,
         min_link_share: rules.matching.min_link_share,
-        must_link: opts.must_link.clone(),
-        cannot_link: opts.cannot_link.clone(),
+        must_link,
+        cannot_link,
         ..Default::default()
     };
     for s in scored {

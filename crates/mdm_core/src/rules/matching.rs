@@ -155,6 +155,10 @@ pub enum Level {
     /// a rare company word): evidence that plain similarity misses in long, reordered or
     /// truncated values.
     RareWord(u32),
+    /// Each value carries a number the other lacks (a size, a rating, a model number:
+    /// `M6` / `M16`, `A4 80g` / `A3 90g`, `0,5 l` = `500 ml` agree): two variants of one
+    /// product series. A level of disagreement, for a comparison of its own.
+    NumbersDiffer,
 }
 
 /// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".

@@ -69,6 +69,9 @@ pub fn write(
         } else if review_changed(c, domain, &reviews)? {
             mdm_store::decisions::replace_review_items(c, domain, &reviews)?;
         }
+        // The ledger keeps the whole backlog after the run (an incremental run rewrites
+        // only its part of it).
+        counts.review_items = mdm_store::decisions::review_count(c, domain)? as u64;
         // After the rows: on a first run an index is built once over all of them, which
         // is much cheaper than growing it row by row.
         mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;

@@ -1,0 +1,206 @@
+// End-to-end test of the steward console in a real headless Chromium (Debian's), driven by
+// playwright-core. tests/api/console_e2e.rs prepares the world (server, data, a reconcile
+// run with review items, a steward token) and runs this script with:
+//   CONSOLE_URL      base URL of `mdm serve` (e.g. http://127.0.0.1:41234)
+//   STEWARD_TOKEN    a steward token (passed to the page by typing it, never in a URL)
+//   MDM_BIN          the mdm binary; MDM_WORKDIR its working directory; MDM_DATABASE_URL
+//   E2E_SCREENSHOTS  where the screenshots go (default target/e2e-screenshots/)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+// Flow: sign in, queue, open a pair, decide "same" with the keyboard, reconcile, see both
+// records as members of one golden record, edit it (a stale version gets a clear 409),
+// unlock, see the decision in the audit log, dashboard, sign out.
+// The last stdout line is `E2E_RESULT {json}` with the decided pair; any failure exits 1.
+
+import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const need = (name) => {
+  const v = process.env[name];
+  if (!v) fail(`environment variable ${name} is not set`);
+  return v;
+};
+
+function fail(msg) {
+  console.error(`console e2e FAILED: ${msg}`);
+  process.exit(1);
+}
+
+const base = need('CONSOLE_URL').replace(/\/$/, '');
+const token = need('STEWARD_TOKEN');
+const mdm = need('MDM_BIN');
+const shots = resolve(process.env.E2E_SCREENSHOTS || 'target/e2e-screenshots');
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
+const page = await context.newPage();
+page.setDefaultTimeout(20000);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  // The stale edit's 409 is provoked on purpose; Chromium logs every failed request.
+  if (m.type() === 'error' && !/status of 409/.test(m.text())) pageErrors.push(`console error: ${m.text()}`);
+});
+// Nothing may leave the server's origin, and the token never goes into a URL.
+const requests = [];
+page.on('request', (r) => requests.push(r.url()));
+
+let n = 0;
+async function shot(name) {
+  n += 1;
+  const file = join(shots, `${String(n).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  console.log(`screenshot ${file}`);
+}
+
+let step = 'start';
+let pair = null;
+const check = (ok, msg) => { if (!ok) throw new Error(msg); };
+
+try {
+  step = 'sign in';
+  await page.goto(`${base}/console`);
+  await page.getByLabel('Steward token').fill(token);
+  await shot('sign-in');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: /Review queue/ }).waitFor();
+  check((await page.getByText('alice (steward)').count()) === 1, 'the header names the signed-in steward');
+  check(await page.evaluate(() => sessionStorage.getItem('mdm.steward.token') !== null), 'the token is kept in sessionStorage');
+
+  step = 'review queue';
+  const first = page.getByRole('link', { name: /^Review pair / }).first();
+  await first.waitFor();
+  pair = {
+    a: { system: await first.getAttribute('data-a-system'), source_id: await first.getAttribute('data-a-source') },
+    b: { system: await first.getAttribute('data-b-system'), source_id: await first.getAttribute('data-b-source') },
+  };
+  check(pair.a.system && pair.a.source_id && pair.b.system && pair.b.source_id, 'the queue row names both records');
+  const rows = await page.getByRole('table', { name: 'Review queue' }).getByRole('row').count();
+  check(rows > 1, 'the queue lists pairs');
+  await page.getByLabel('Assignment').selectOption('unassigned');
+  await page.getByRole('link', { name: /^Review pair / }).first().waitFor();
+  await page.getByLabel('Assignment').selectOption('');
+  await shot('queue');
+
+  step = 'compare view';
+  await page.getByRole('link', { name: `Review pair ${pair.a.system} ${pair.a.source_id} and ${pair.b.system} ${pair.b.source_id}` }).click();
+  await page.getByRole('heading', { name: 'Compare pair' }).waitFor();
+  const comparisons = page.getByRole('table', { name: 'Comparisons' });
+  await comparisons.waitFor();
+  check((await comparisons.getByRole('row').count()) > 3, 'the compare view lists the comparisons');
+  check((await page.getByText('Probability', { exact: true }).count()) === 1, 'the compare view shows the probability');
+  await page.keyboard.press('?');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await shot('shortcuts');
+  await page.getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor({ state: 'hidden' });
+  await page.getByLabel('Reason').fill('same person (e2e)');
+  // Keys typed into the reason field stay there; Escape leaves the field for the shortcuts.
+  await page.getByLabel('Reason').press('Escape');
+  await shot('compare');
+
+  step = 'decide "same" with the keyboard';
+  await page.keyboard.press('s');
+  await page.getByText(/Decided: same entity/).waitFor();
+  // The next pair (or the queue, when this was the last) replaces the decided one.
+  await page.getByText('Loading the pair…').waitFor({ state: 'hidden' });
+  await page.getByRole('heading', { name: /Compare pair|Review queue/ }).waitFor();
+  await shot('decided');
+
+  step = 'reconcile';
+  const run = spawnSync(mdm, ['reconcile', '--domain', 'customer'], { cwd: process.env.MDM_WORKDIR || process.cwd(), env: process.env, encoding: 'utf8', timeout: 300000 });
+  check(run.status === 0, `mdm reconcile exited ${run.status}: ${run.stderr || run.error}`);
+
+  step = 'golden record of the decided pair';
+  await page.getByRole('link', { name: 'Golden records' }).click();
+  await page.getByLabel('System').selectOption(pair.a.system);
+  await page.getByLabel('Source ID').fill(pair.a.source_id);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.getByRole('heading', { name: 'Golden record', exact: true }).waitFor();
+  const members = page.getByRole('table', { name: 'Members' });
+  await members.waitFor();
+  for (const r of [pair.a, pair.b]) {
+    const row = members.getByRole('row').filter({ hasText: r.system }).filter({ has: page.getByRole('cell', { name: r.source_id, exact: true }) });
+    check((await row.count()) === 1, `${r.system} ${r.source_id} is a member of the golden record`);
+  }
+  check((await page.getByRole('table', { name: 'Attributes' }).getByRole('row').count()) > 2, 'the golden record shows its attributes');
+  check((await page.getByRole('table', { name: 'History' }).getByRole('row').count()) > 1, 'the golden record shows its history');
+  await shot('golden');
+
+  step = 'edit with a stale version: a clear 409, then a reload';
+  const api = async (method, path, body) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const x = await api('GET', `/v1/customer/xref/${encodeURIComponent(pair.a.system)}/${encodeURIComponent(pair.a.source_id)}`);
+  const g = x.golden;
+  const attr = Object.keys(g.attributes).filter((k) => g.attributes[k]).sort()[0];
+  // Another steward changes the record behind this page's back.
+  await api('PUT', `/v1/customer/golden/${g.golden_id}/attributes/${attr}`, { value: 'changed elsewhere', version: g.version, reason: 'e2e: concurrent edit' });
+  await page.getByRole('button', { name: `Edit ${attr}`, exact: true }).click();
+  await page.getByLabel(`New value for ${attr}`).fill('E2E value');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('alert').filter({ hasText: /Conflict: this golden record changed/ }).waitFor();
+  await shot('conflict');
+  await page.getByRole('button', { name: `Edit ${attr}`, exact: true }).click();
+  await page.getByLabel(`New value for ${attr}`).fill('E2E value');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('table', { name: 'Attributes' }).getByText('E2E value').waitFor();
+  await page.getByRole('button', { name: `Unlock ${attr}`, exact: true }).waitFor();
+  check((await page.getByText('locked by alice').count()) === 1, 'the edited value shows its lock');
+  await page.getByRole('button', { name: `Unlock ${attr}`, exact: true }).click();
+  await page.getByRole('button', { name: `Unlock ${attr}`, exact: true }).waitFor({ state: 'detached' });
+  check((await page.getByText('locked by alice').count()) === 0, 'unlocking removes the lock');
+
+  step = 'audit log';
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Action').selectOption('decision.must_link');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const entry = page.getByRole('table', { name: 'Audit entries' }).getByRole('row').filter({ hasText: 'decision.must_link' }).filter({ hasText: 'same person (e2e)' });
+  await entry.first().waitFor();
+  check((await entry.count()) === 1, 'one audit entry for the decision');
+  check((await entry.getByText('alice', { exact: true }).count()) === 1, 'the audit entry names alice');
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const file = await download;
+  check(file.suggestedFilename() === 'mdm-audit.csv', `export file name ${file.suggestedFilename()}`);
+  await shot('audit');
+
+  step = 'dashboard';
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.getByRole('img', { name: /Review backlog of customer/ }).waitFor();
+  check((await page.getByRole('img', { name: /Duplicate rate per source system/ }).count()) >= 1, 'the dashboard charts the duplicate rate');
+  check((await page.getByRole('table', { name: /Last runs of customer/ }).getByRole('row').count()) >= 3, 'the dashboard lists both runs');
+  await shot('dashboard');
+
+  step = 'sign out';
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Steward token').waitFor();
+  check(await page.evaluate(() => sessionStorage.getItem('mdm.steward.token') === null), 'signing out forgets the token');
+
+  step = 'checks over the whole session';
+  const origin = new URL(base).origin;
+  const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  check(!foreign.length, `requests left the server: ${foreign.join(', ')}`);
+  check(!requests.some((u) => u.includes(token)), 'the token appeared in a URL');
+  check(!pageErrors.length, pageErrors.join('\n'));
+} catch (e) {
+  try { await shot('failure'); } catch (_) { /* the page may be gone */ }
+  await browser.close();
+  fail(`${step}: ${e.message}`);
+}
+await browser.close();
+console.log(`E2E_RESULT ${JSON.stringify({ kind: 'must_link', ...pair })}`);
