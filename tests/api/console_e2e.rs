@@ -7,7 +7,7 @@
 //! /usr/bin/chromium. Without them it prints "skipped: ..." and returns, unless
 //! `MDM_REQUIRE_E2E=1` (as in CI), where a missing prerequisite fails the test.
 
-use crate::helpers::{run_ok, text, Case};
+use crate::helpers::{text, Case};
 use crate::server::Server;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,26 +15,7 @@ use std::process::Command;
 
 /// Generated customers of ERP and CRM, ingested and reconciled once: review items exist.
 fn world(case: &Case) {
-    let data = case.path("data");
-    run_ok(case.mdm().args([
-        "generate",
-        "--domain",
-        "customer",
-        "--entities",
-        "300",
-        "--systems",
-        "ERP,CRM",
-        "--seed",
-        "11",
-        "--corruption",
-        "3",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
-    for s in ["ERP", "CRM"] {
-        let f = data.join(format!("{s}.csv"));
-        case.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
-    }
+    case.generated_customers(300, &["ERP", "CRM"], 11, 3.0);
     case.reconcile_customers();
 }
 

@@ -72,6 +72,37 @@ impl Case {
             .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {}", text(&out.stdout)))
     }
 
+    /// `mdm generate` of customers for `systems` into `./data`, then `mdm ingest` of each
+    /// system's file. `corruption` multiplies the generator's error rates.
+    pub fn generated_customers(&self, entities: u32, systems: &[&str], seed: u64, corruption: f64) {
+        let data = self.path("data");
+        run_ok(self.mdm().args([
+            "generate",
+            "--domain",
+            "customer",
+            "--entities",
+            &entities.to_string(),
+            "--systems",
+            &systems.join(","),
+            "--seed",
+            &seed.to_string(),
+            "--corruption",
+            &corruption.to_string(),
+            "--out",
+            data.to_str().unwrap(),
+        ]));
+        self.ingest_generated(systems);
+    }
+
+    /// `mdm ingest` of each system's file in `./data` (again).
+    pub fn ingest_generated(&self, systems: &[&str]) {
+        let data = self.path("data");
+        for s in systems {
+            let f = data.join(format!("{s}.csv"));
+            self.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
+        }
+    }
+
     /// One reconcile run of the customer domain, in-process, with default options.
     pub fn reconcile_customers(&self) -> mdm_service::RunSummary {
         let rules = mdm_rules::load_domain(None, "customer").unwrap();

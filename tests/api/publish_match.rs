@@ -2,7 +2,7 @@
 //! dry run stores nothing; an upsert returns the canonical ID that the next reconcile run
 //! then agrees with (for a duplicate of a known customer, and for a new one).
 
-use crate::helpers::{backends, run_ok, Case};
+use crate::helpers::{backends, Case};
 use crate::server::Server;
 use serde_json::json;
 
@@ -13,24 +13,7 @@ fn reconcile(case: &Case) -> mdm_service::RunSummary {
 }
 
 fn dry_run_and_upsert_agree_with_reconcile(case: &Case) {
-    let data = case.path("data");
-    run_ok(case.mdm().args([
-        "generate",
-        "--domain",
-        "customer",
-        "--entities",
-        "300",
-        "--systems",
-        "ERP,CRM",
-        "--seed",
-        "11",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
-    for s in ["ERP", "CRM"] {
-        let f = data.join(format!("{s}.csv"));
-        case.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
-    }
+    case.generated_customers(300, &["ERP", "CRM"], 11, 1.0);
     let s = Server::start(case, &[]);
     let tok = case.token("writer", Some("WEB"));
     let t = Some(tok.as_str());

@@ -2,7 +2,7 @@
 //! looked up through the per-attribute search index (checked in both planners' plans), and
 //! a value is found in any format its standardizer understands.
 
-use crate::helpers::{backends, run_ok, Case};
+use crate::helpers::{backends, Case};
 use crate::server::Server;
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
@@ -22,24 +22,7 @@ struct PgPlan {
 }
 
 fn search_finds_canonical_values_through_the_index(case: &Case) {
-    let data = case.path("data");
-    run_ok(case.mdm().args([
-        "generate",
-        "--domain",
-        "customer",
-        "--entities",
-        "200",
-        "--systems",
-        "ERP,CRM",
-        "--seed",
-        "5",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
-    for s in ["ERP", "CRM"] {
-        let f = data.join(format!("{s}.csv"));
-        case.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
-    }
+    case.generated_customers(200, &["ERP", "CRM"], 5, 1.0);
     case.reconcile_customers();
     let mut conn = case.conn();
     let goldens = mdm_store::golden::load_active(&mut conn, "customer").unwrap();

@@ -122,30 +122,13 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Four change events; returns their seqs.
+/// `n` change events (the first ones of the feed); returns their seqs.
 fn events(case: &Case, n: usize) -> Vec<i64> {
-    let mut c = case.conn();
-    mdm_store::systems::ensure_registered(&mut c, "ERP").unwrap();
-    let rows: Vec<_> = (0..n)
-        .map(|i| mdm_store::outbox::NewEvent {
-            domain: "customer".into(),
-            golden_id: format!("g{i}"),
-            kind: "created".into(),
-            retired_ids: None,
-            run_id: Some(1),
-            payload: json!({"n": i}).to_string(),
-            created_at: mdm_store::now(),
-        })
-        .collect();
-    mdm_store::outbox::insert(&mut c, &rows).unwrap();
-    mdm_store::outbox::after(&mut c, 0, 1000)
-        .unwrap()
-        .iter()
-        .map(|e| e.seq)
-        .collect()
+    mdm_store::systems::ensure_registered(&mut case.conn(), "ERP").unwrap();
+    more_events(case, n, "g")
 }
 
-/// `n` more change events; returns all seqs so far.
+/// `n` more change events; returns every seq so far.
 fn more_events(case: &Case, n: usize, tag: &str) -> Vec<i64> {
     let mut c = case.conn();
     let rows: Vec<_> = (0..n)
@@ -154,7 +137,7 @@ fn more_events(case: &Case, n: usize, tag: &str) -> Vec<i64> {
             golden_id: format!("{tag}{i}"),
             kind: "created".into(),
             retired_ids: None,
-            run_id: Some(2),
+            run_id: Some(1),
             payload: json!({"n": i}).to_string(),
             created_at: mdm_store::now(),
         })

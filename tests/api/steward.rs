@@ -22,33 +22,13 @@ fn reconcile(case: &Case) -> mdm_service::RunSummary {
 
 /// Generated customers of ERP and CRM, ingested and reconciled once.
 fn world(case: &Case) {
-    let data = case.path("data");
-    run_ok(case.mdm().args([
-        "generate",
-        "--domain",
-        "customer",
-        "--entities",
-        "300",
-        "--systems",
-        "ERP,CRM",
-        "--seed",
-        "11",
-        // Dirty enough that some pairs land in the review band.
-        "--corruption",
-        "3",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
-    ingest(case);
+    // Dirty enough that some pairs land in the review band.
+    case.generated_customers(300, &["ERP", "CRM"], 11, 3.0);
     reconcile(case);
 }
 
 fn ingest(case: &Case) {
-    let data = case.path("data");
-    for s in ["ERP", "CRM"] {
-        let f = data.join(format!("{s}.csv"));
-        case.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
-    }
+    case.ingest_generated(&["ERP", "CRM"]);
 }
 
 fn golden_of(case: &Case, system: &str, source_id: &str) -> String {
