@@ -12,7 +12,8 @@ use diesel::prelude::*;
 const ROWS_PER_INSERT: usize = 3000;
 
 /// A current staged record as reconcile reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::staging_records)]
 pub struct CurrentRecord {
     pub id: i64,
     pub system: String,
@@ -34,14 +35,7 @@ pub fn current_records(
         ))
         .filter(sr::status.eq("current"))
         .order((sr::system, sr::source_id))
-        .select((
-            sr::id,
-            sr::system,
-            sr::source_id,
-            sr::attributes,
-            sr::batch_id,
-            sr::loaded_at,
-        ))
+        .select(CurrentRecord::as_select())
         .load(conn)?)
 }
 
@@ -55,14 +49,7 @@ pub fn versions_by_id(
         out.extend(
             sr::staging_records
                 .filter(sr::id.eq_any(part))
-                .select((
-                    sr::id,
-                    sr::system,
-                    sr::source_id,
-                    sr::attributes,
-                    sr::batch_id,
-                    sr::loaded_at,
-                ))
+                .select(CurrentRecord::as_select())
                 .load::<CurrentRecord>(conn)?,
         );
     }
@@ -261,14 +248,7 @@ pub fn unseen_records(
                 .filter(x::source_id.eq(sr::source_id))
                 .filter(x::staging_id.eq(sr::id)),
         )))
-        .select((
-            sr::id,
-            sr::system,
-            sr::source_id,
-            sr::attributes,
-            sr::batch_id,
-            sr::loaded_at,
-        ))
+        .select(CurrentRecord::as_select())
         .load(conn)?)
 }
 
@@ -311,14 +291,7 @@ pub fn current_by_keys(
                     .filter(sr::system.eq(system))
                     .filter(sr::source_id.eq_any(part))
                     .filter(sr::status.eq("current"))
-                    .select((
-                        sr::id,
-                        sr::system,
-                        sr::source_id,
-                        sr::attributes,
-                        sr::batch_id,
-                        sr::loaded_at,
-                    ))
+                    .select(CurrentRecord::as_select())
                     .load::<CurrentRecord>(conn)?,
             );
         }
@@ -337,14 +310,7 @@ pub fn current_versions_by_id(
             sr::staging_records
                 .filter(sr::id.eq_any(part))
                 .filter(sr::status.eq("current"))
-                .select((
-                    sr::id,
-                    sr::system,
-                    sr::source_id,
-                    sr::attributes,
-                    sr::batch_id,
-                    sr::loaded_at,
-                ))
+                .select(CurrentRecord::as_select())
                 .load::<CurrentRecord>(conn)?,
         );
     }
@@ -418,14 +384,7 @@ pub fn touched_by_batches(
             sr::staging_records
                 .filter(sr::batch_id.eq_any(part))
                 .filter(sr::status.eq("current"))
-                .select((
-                    sr::id,
-                    sr::system,
-                    sr::source_id,
-                    sr::attributes,
-                    sr::batch_id,
-                    sr::loaded_at,
-                ))
+                .select(CurrentRecord::as_select())
                 .load::<CurrentRecord>(conn)?,
         );
         deleted.extend(
