@@ -82,14 +82,15 @@ pub fn open(url: &str) -> Result<DbConnection, StoreError> {
 }
 
 /// Session settings. SQLite: WAL lets readers run beside the nightly writer, NORMAL sync is
-/// safe under WAL and much faster, and the busy timeout turns lock contention into waiting.
+/// safe under WAL and much faster, and the busy timeout turns lock contention into waiting;
+/// it comes first because switching to WAL itself needs a lock a running writer may hold.
 fn tune(conn: &mut DbConnection) -> Result<(), StoreError> {
     match conn {
         DbConnection::Sqlite(c) => c.batch_execute(
-            "PRAGMA journal_mode = WAL;
+            "PRAGMA busy_timeout = 10000;
+             PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 10000;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;",
         )?,
