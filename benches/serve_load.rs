@@ -17,6 +17,8 @@
 //!     MDM_BENCH_GOLDEN=100000 MDM_BENCH_MATCH_ENTITIES=5000 cargo bench --bench serve_load
 //!
 //! Other knobs: MDM_BENCH_SECS (10), MDM_BENCH_CONNS (32), MDM_BENCH_MATCH_CONNS (4);
+//! MDM_BENCH_DIR=DIR keeps the database in DIR and reuses it on the next run (seeding 1M
+//! records takes minutes; delete DIR after changing the schema or the seed);
 //! MDM_BENCH_LOG sets the server's MDM_LOG (e.g. `mdm_api=debug` shows each real-time
 //! match's phase timings) and MDM_BENCH_SERVER_LOG=FILE sends its log to a file.
 
@@ -317,11 +319,24 @@ fn main() {
     let entities = env("MDM_BENCH_MATCH_ENTITIES", 20_000).max(100);
     let secs = env("MDM_BENCH_SECS", 10);
     let conns = env("MDM_BENCH_CONNS", 32).max(2);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let (reconciled, bodies) = reconcile_generated(&url, dir.path(), entities);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = std::env::var("MDM_BENCH_DIR").map_or(temp.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("bench.db");
+    let url = format!("sqlite://{}", db.display());
+    let reuse = db.exists();
+    let reconciled = if reuse {
+        println!("reusing {}", db.display());
+        count_reconciled(&url)
+    } else {
+        reconcile_generated(&url, &dir, entities)
+    };
     let seeded = n.saturating_sub(reconciled).max(1);
-    seed_golden(&url, seeded);
+    if !reuse {
+        seed_golden(&url, seeded);
+    }
+    let bodies = match_bodies(&url);
+    let dir = dir.as_path();
     let token = mdm_api::auth::create(
         &mut mdm_store::open(&url).unwrap(),
         mdm_api::auth::Role::Reader,
@@ -330,7 +345,7 @@ fn main() {
     )
     .unwrap()
     .token;
-    let server = serve(&url, dir.path());
+    let server = serve(&url, dir);
     let sample: Vec<u64> = (0..20_000u64).map(|k| (k * 7_919 + 13) % seeded).collect();
     let golden: Vec<String> = sample
         .iter()
@@ -342,23 +357,17 @@ fn main() {
         .collect();
     let total = reconciled + seeded;
     println!("wrk -t2 -c{conns} -d{secs}s over loopback, {total} golden records, SQLite:");
-    // Warm-up: caches, pool, token.
-    wrk(&server.base, &token, &golden, dir.path(), conns, 2);
-    report(
-        "GET golden by id",
-        &wrk(&server.base, &token, &golden, dir.path(), conns, secs),
-    );
-    report(
-        "GET xref",
-        &wrk(&server.base, &token, &xref, dir.path(), conns, secs),
-    );
-    bench_match(&server, &token, &bodies, dir.path(), secs);
+    // Each endpoint is warmed up first: page caches, pool, token.
+    for (name, requests) in [("GET golden by id", &golden), ("GET xref", &xref)] {
+        wrk(&server.base, &token, requests, dir, conns, 2);
+        report(name, &wrk(&server.base, &token, requests, dir, conns, secs));
+    }
+    bench_match(&server, &token, &bodies, dir, secs);
 }
 
 /// Generated customers in ERP and CRM, ingested and reconciled (this trains the model):
-/// the number of golden records made, and match request lines built from CRM records'
-/// values (as a new system would send them).
-fn reconcile_generated(url: &str, dir: &Path, entities: u64) -> (u64, Vec<String>) {
+/// the number of golden records made.
+fn reconcile_generated(url: &str, dir: &Path, entities: u64) -> u64 {
     let data = dir.join("data");
     let mdm = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_mdm"))
@@ -412,7 +421,22 @@ fn reconcile_generated(url: &str, dir: &Path, entities: u64) -> (u64, Vec<String
         run.counts.created,
         started.elapsed().as_secs_f64()
     );
-    let bodies = mdm_store::staging::live(&mut conn, "customer", Some("CRM"))
+    run.counts.created as u64
+}
+
+/// Golden records made by the reconcile run of a reused database.
+fn count_reconciled(url: &str) -> u64 {
+    let mut conn = mdm_store::open(url).unwrap();
+    mdm_store::runs::latest(&mut conn, Some("customer"), Some("completed"))
+        .unwrap()
+        .expect("a completed run in the reused database")
+        .n_created as u64
+}
+
+/// Match request lines built from CRM records' values (as a new system would send them).
+fn match_bodies(url: &str) -> Vec<String> {
+    let mut conn = mdm_store::open(url).unwrap();
+    mdm_store::staging::live(&mut conn, "customer", Some("CRM"))
         .unwrap()
         .into_iter()
         .take(5_000)
@@ -422,8 +446,7 @@ fn reconcile_generated(url: &str, dir: &Path, entities: u64) -> (u64, Vec<String
                 v.attributes
             )
         })
-        .collect();
-    (run.counts.created as u64, bodies)
+        .collect()
 }
 
 /// Real-time matching (dry run) against every golden record: the first request, timed

@@ -150,7 +150,7 @@ pub fn get(
         .filter(rd::retired_id.eq(id))
         .filter(rd::domain.eq(domain))
         .select(rd::survivor_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let (lookup, redirected_from) = match target {
         Some(s) => (resolve_chain(conn, s)?, Some(id.to_string())),
@@ -160,7 +160,7 @@ pub fn get(
         .find(&lookup)
         .filter(gr::domain.eq(domain))
         .select(GoldenRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(record.map(|record| Resolved {
         record,
@@ -174,7 +174,7 @@ fn resolve_chain(conn: &mut DbConnection, mut id: String) -> Result<String, Stor
         let next: Option<String> = rd::golden_redirects
             .filter(rd::retired_id.eq(&id))
             .select(rd::survivor_id)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match next {
             Some(n) => id = n,
@@ -189,7 +189,7 @@ pub fn redirect_of(conn: &mut DbConnection, id: &str) -> Result<Option<String>, 
     let s: Option<String> = rd::golden_redirects
         .filter(rd::retired_id.eq(id))
         .select(rd::survivor_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     s.map(|s| resolve_chain(conn, s)).transpose()
 }

@@ -143,7 +143,7 @@ pub fn golden(
         .find(id)
         .filter(gr::domain.eq(domain))
         .select(GoldenRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match found {
         Some(record) if record.status != "retired" => Ok(Some(crate::golden::Resolved {

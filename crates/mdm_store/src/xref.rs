@@ -33,7 +33,7 @@ pub fn lookup(
     Ok(x::xref
         .find((domain, system, source_id))
         .select(XrefRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -58,7 +58,7 @@ pub fn lookup_golden(
         .filter(x::system.eq(system))
         .filter(x::source_id.eq(source_id))
         .select((x::source_id, GoldenRecord::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
