@@ -246,7 +246,11 @@ fn code_keys<'a>(
     // Name words that could be codes, with the records carrying them.
     let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
     for (v, &count) in names.values.iter().zip(&names.counts) {
-        let mut words: Vec<&str> = v.text.split(' ').filter(|w| w.len() >= MIN_CODE_LEN).collect();
+        let mut words: Vec<&str> = v
+            .text
+            .split(' ')
+            .filter(|w| w.len() >= MIN_CODE_LEN)
+            .collect();
         words.sort_unstable();
         words.dedup();
         for w in words {
@@ -414,5 +418,70 @@ pub fn candidates(rules: &[CompiledRule], f: &Features, m: &MatchingRules) -> Ca
         pairs,
         reports,
         rule_keys,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::features::{Column, MISSING};
+
+    /// A column of folded texts, one record per entry (`None` = missing).
+    fn column(texts: &[Option<&str>]) -> Column {
+        let mut c = Column::default();
+        for t in texts {
+            match t {
+                None => c.ids.push(MISSING),
+                Some(t) => {
+                    let id = match c.values.iter().position(|v| &*v.text == *t) {
+                        Some(i) => i,
+                        None => {
+                            c.values.push(Value {
+                                text: (*t).into(),
+                                ..Value::default()
+                            });
+                            c.counts.push(0);
+                            c.values.len() - 1
+                        }
+                    };
+                    c.counts[id] += 1;
+                    c.present += 1;
+                    c.ids.push(id as u32);
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn code_ties_a_name_to_the_part_number_containing_it() {
+        let names = column(&[
+            Some("acmetool 3yic corrugated box double wall"),
+            Some("corr box 400x300x200 double w"),
+            None,
+            Some("hex nut m6 din 934"),
+            Some("hex nut m8 din 934"),
+        ]);
+        let ids = column(&[
+            None,
+            Some("fx3yic2b1"),
+            Some("fx3yic2b2"),
+            Some("ac9k2x1a0"),
+            None,
+        ]);
+        let k = code_keys(&names, &ids);
+        // The name's code, the part number's code: one key.
+        assert_eq!(k[0], Some("3yic"));
+        assert_eq!(k[1], Some("3yic"));
+        assert_eq!(k[2], Some("3yic"));
+        // No name word inside any part number: no key (common words are no codes).
+        assert_eq!(k[3], None);
+        assert_eq!(k[4], None);
+    }
+
+    #[test]
+    fn code_key_is_parsed_with_its_identifier_attribute() {
+        assert!(KeyFn::parse("code").is_err());
+        assert_eq!(KeyFn::parse("rare_word:2"), Ok(KeyFn::RareWord(2)));
     }
 }

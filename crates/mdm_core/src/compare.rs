@@ -119,6 +119,7 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
             _ => false,
         },
 
+        Level::Transposition => one_swap(&a.text, &b.text),
         Level::Quantity => match (a.quantity, b.quantity) {
             (Some((x, dx)), Some((y, dy))) => dx == dy && relative_difference(x, y) <= 1e-3,
             _ => false,
@@ -215,6 +216,19 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
         std::cmp::Ordering::Greater => ra[1..] == *rb,
         std::cmp::Ordering::Less => *ra == rb[1..],
     }
+}
+
+/// Whether `a` and `b` are equal but for one swap of two neighbouring (different)
+/// characters.
+pub fn one_swap(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return false;
+    };
+    i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
 }
 
 /// Fuzzy token-set similarity in [0, 1]: each word of the shorter side is matched to its most
@@ -396,6 +410,7 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::Quantity) => "quantity".into(),
         Some(Level::RareWord(n)) => format!("rare_word<={n}"),
         Some(Level::NumbersDiffer) => "numbers_differ".into(),
+        Some(Level::Transposition) => "transposition".into(),
     }
 }
 
@@ -458,6 +473,17 @@ mod tests {
         assert!(!d("Corrugated Box 3YIC", "Corr. Box 400X300X200"));
         assert!(!d("Alk. Battery 1.5V", "Alk. Battery AA LR6"));
         assert!(d("Shower Gel 0,5 l", "Shower Gel 250ml"));
+    }
+
+    #[test]
+    fn one_swap_is_a_neighbour_transposition() {
+        assert!(one_swap("hwl0ql1a2", "hwl0ql12a"));
+        assert!(one_swap("ab", "ba"));
+        assert!(!one_swap("abc", "abc"));
+        assert!(!one_swap("4b1", "4b2"));
+        assert!(!one_swap("abcd", "badc"));
+        assert!(!one_swap("abc", "cba"));
+        assert!(!one_swap("abc", "abcd"));
     }
 
     #[test]

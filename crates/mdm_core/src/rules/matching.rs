@@ -159,6 +159,9 @@ pub enum Level {
     /// `M6` / `M16`, `A4 80g` / `A3 90g`, `0,5 l` = `500 ml` agree): two variants of one
     /// product series. A level of disagreement, for a comparison of its own.
     NumbersDiffer,
+    /// Equal but for two neighbouring characters swapped (`4B1` / `B41`): a typing slip,
+    /// which variants of a series (`4B1` / `4B2`) hardly ever are.
+    Transposition,
 }
 
 /// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".
@@ -174,6 +177,10 @@ pub struct Override {
     /// mistyped character does not veto a match.
     #[serde(default = "one")]
     pub min_edits: usize,
+    /// For `different`: values equal but for two neighbouring characters swapped are not
+    /// different (a typing slip; left to the comparisons' weights).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_swaps: bool,
 }
 
 fn one() -> usize {
