@@ -36,6 +36,12 @@ impl BoundComparison<'_> {
     /// `level` for records whose value ids in this comparison's column are already known
     /// (see `score::IdRows`).
     pub fn level_of_ids(&self, ia: u32, ib: u32, a: usize, b: usize) -> u8 {
+        if let [Level::CodeIn(_)] = self.spec.levels.as_slice() {
+            return match self.code_in(a, b) {
+                None => LEVEL_MISSING,
+                Some(holds) => u8::from(!holds),
+            };
+        }
         if ia == MISSING || ib == MISSING {
             return LEVEL_MISSING;
         }
@@ -67,6 +73,19 @@ impl BoundComparison<'_> {
         self.spec.levels.len() as u8
     }
 
+    /// `code_in` (a comparison's only level): whether the record without the identifier
+    /// names a word found inside the other's; `None` unless exactly one record has the
+    /// identifier and the other a value.
+    fn code_in(&self, a: usize, b: usize) -> Option<bool> {
+        let ids = self.other?;
+        let (x, y) = match (ids.get(a), ids.get(b)) {
+            (None, Some(id)) => (a, id),
+            (Some(id), None) => (b, id),
+            _ => return None,
+        };
+        Some(code_inside(&self.col.get(x)?.text, &y.text))
+    }
+
     fn swapped(&self, a: usize, b: usize) -> bool {
         let Some(other) = self.other else {
             return false;
@@ -89,7 +108,7 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
         Level::Phonetic => !a.phonetic.is_empty() && a.phonetic == b.phonetic,
         Level::Nickname => !a.canon.is_empty() && a.canon == b.canon,
         Level::Initial => initial_of(&a.text, &b.text) || initial_of(&b.text, &a.text),
-        Level::Swapped => false,
+        Level::Swapped | Level::CodeIn(_) => false,
         Level::Prefix(n) => prefix_equal(&a.text, &b.text, *n),
         Level::DayMonthSwapped => match (a.date, b.date) {
             (Some(x), Some(y)) => day_month_swapped(x, y),
@@ -216,6 +235,12 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
         std::cmp::Ordering::Greater => ra[1..] == *rb,
         std::cmp::Ordering::Less => *ra == rb[1..],
     }
+}
+
+/// Whether a word of `text` (at least three characters: shorter ones turn up by chance) is
+/// part of the identifier `id` (folded, without separators).
+pub fn code_inside(text: &str, id: &str) -> bool {
+    text.split(' ').any(|w| w.len() >= 3 && id.contains(w))
 }
 
 /// Whether `a` and `b` are equal but for one swap of two neighbouring (different)
@@ -411,6 +436,7 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::RareWord(n)) => format!("rare_word<={n}"),
         Some(Level::NumbersDiffer) => "numbers_differ".into(),
         Some(Level::Transposition) => "transposition".into(),
+        Some(Level::CodeIn(a)) => format!("code_in_{a}"),
     }
 }
 
@@ -473,6 +499,17 @@ mod tests {
         assert!(!d("Corrugated Box 3YIC", "Corr. Box 400X300X200"));
         assert!(!d("Alk. Battery 1.5V", "Alk. Battery AA LR6"));
         assert!(d("Shower Gel 0,5 l", "Shower Gel 250ml"));
+    }
+
+    #[test]
+    fn code_inside_finds_a_model_code_in_a_part_number() {
+        assert!(code_inside("corr box 3yic double wall", "fx3yic2b1"));
+        assert!(!code_inside(
+            "corr box 400x300x200 double wall",
+            "fx3yic2b1"
+        ));
+        // Two characters prove nothing.
+        assert!(!code_inside("hex nut m6", "gfm6nimo2b0"));
     }
 
     #[test]

@@ -162,6 +162,21 @@ pub enum Level {
     /// Equal but for two neighbouring characters swapped (`4B1` / `B41`): a typing slip,
     /// which variants of a series (`4B1` / `4B2`) hardly ever are.
     Transposition,
+    /// `{ code_in = "manufacturer_part_number" }`, a comparison's only level: the record
+    /// without that identifier names, in this attribute, a word (at least three characters)
+    /// found inside the other record's identifier: the model code of a part number one
+    /// source lacks. Missing unless exactly one record has the identifier.
+    CodeIn(String),
+}
+
+impl Level {
+    /// The other attribute a level reads (`code_in`).
+    pub fn other_attr(&self) -> Option<&str> {
+        match self {
+            Level::CodeIn(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 /// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".
