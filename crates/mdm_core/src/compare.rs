@@ -139,6 +139,7 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
         },
 
         Level::Transposition => one_swap(&a.text, &b.text),
+        Level::WordsDiffer => words_differ(&a.text, &b.text),
         Level::Quantity => match (a.quantity, b.quantity) {
             (Some((x, dx)), Some((y, dy))) => dx == dy && relative_difference(x, y) <= 1e-3,
             _ => false,
@@ -235,6 +236,19 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
         std::cmp::Ordering::Greater => ra[1..] == *rb,
         std::cmp::Ordering::Less => *ra == rb[1..],
     }
+}
+
+/// Whether each value has a word of letters (three or more) that no word of the other
+/// matches (`word_similarity` from 0.80: a typo or abbreviation is no other word).
+pub fn words_differ(a: &str, b: &str) -> bool {
+    let unmatched = |x: &str, y: &str| {
+        x.split(' ').any(|w| {
+            w.len() >= 3
+                && w.bytes().all(|c| c.is_ascii_alphabetic())
+                && !y.split(' ').any(|v| word_similarity(w, v) >= 0.80)
+        })
+    };
+    unmatched(a, b) && unmatched(b, a)
 }
 
 /// Whether a word of `text` (at least three characters: shorter ones turn up by chance) is
@@ -436,6 +450,7 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::RareWord(n)) => format!("rare_word<={n}"),
         Some(Level::NumbersDiffer) => "numbers_differ".into(),
         Some(Level::Transposition) => "transposition".into(),
+        Some(Level::WordsDiffer) => "words_differ".into(),
         Some(Level::CodeIn(a)) => format!("code_in_{a}"),
     }
 }
@@ -499,6 +514,29 @@ mod tests {
         assert!(!d("Corrugated Box 3YIC", "Corr. Box 400X300X200"));
         assert!(!d("Alk. Battery 1.5V", "Alk. Battery AA LR6"));
         assert!(d("Shower Gel 0,5 l", "Shower Gel 250ml"));
+    }
+
+    #[test]
+    fn words_differ_between_variant_words() {
+        assert!(words_differ(
+            "shower gel sport vegan",
+            "shower gel almond milk"
+        ));
+        assert!(words_differ(
+            "coffee decaf fairtrade",
+            "coffee espresso fairtrade"
+        ));
+        // One side's extra words, abbreviations, cut-short words and numbers are no difference.
+        assert!(!words_differ("shower gel sport vegan", "shower gel sport"));
+        assert!(!words_differ(
+            "hydr oil mineral",
+            "hydraulic oil mineral hlp 46"
+        ));
+        assert!(!words_differ(
+            "shower gel sport moi",
+            "shower gel sport moisturising"
+        ));
+        assert!(!words_differ("hex nut m6", "hex nut m8"));
     }
 
     #[test]

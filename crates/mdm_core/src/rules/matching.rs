@@ -162,6 +162,11 @@ pub enum Level {
     /// Equal but for two neighbouring characters swapped (`4B1` / `B41`): a typing slip,
     /// which variants of a series (`4B1` / `4B2`) hardly ever are.
     Transposition,
+    /// Each value has a word (letters only, three or more) that no word of the other matches,
+    /// even fuzzily or as an abbreviation: `Sport` / `Almond`, `Decaf` / `Espresso`, a colour
+    /// or grade that variants of one series differ in. A level of disagreement, for a
+    /// comparison of its own; its weight says how often names of one product differ so.
+    WordsDiffer,
     /// `{ code_in = "manufacturer_part_number" }`, a comparison's only level: the record
     /// without that identifier names, in this attribute, a word (at least three characters)
     /// found inside the other record's identifier: the model code of a part number one
