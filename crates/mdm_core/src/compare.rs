@@ -239,16 +239,27 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Whether each value has a word of letters (three or more) that no word of the other
-/// matches (`word_similarity` from 0.80: a typo or abbreviation is no other word).
+/// with the same first letter matches (`word_similarity` from 0.80: a typo or
+/// abbreviation is no other word).
 pub fn words_differ(a: &str, b: &str) -> bool {
-    let unmatched = |x: &str, y: &str| {
-        x.split(' ').any(|w| {
+    if a == b {
+        return false;
+    }
+    let wa: smallvec::SmallVec<[&str; 8]> = a.split(' ').collect();
+    let wb: smallvec::SmallVec<[&str; 8]> = b.split(' ').collect();
+    let unmatched = |x: &[&str], y: &[&str]| {
+        x.iter().any(|w| {
             w.len() >= 3
                 && w.bytes().all(|c| c.is_ascii_alphabetic())
-                && !y.split(' ').any(|v| word_similarity(w, v) >= 0.80)
+                && !y.contains(w)
+                // A word that differs in its first letter is another word (and skipping
+                // those saves most similarity computations).
+                && !y
+                    .iter()
+                    .any(|v| v.as_bytes().first() == w.as_bytes().first() && word_similarity(w, v) >= 0.80)
         })
     };
-    unmatched(a, b) && unmatched(b, a)
+    unmatched(&wa, &wb) && unmatched(&wb, &wa)
 }
 
 /// Whether a word of `text` (at least three characters: shorter ones turn up by chance) is
