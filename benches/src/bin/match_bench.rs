@@ -193,6 +193,9 @@ fn show_errors(
         }
     }
     println!("true pairs {truth}: candidates {compared}, of which in one cluster {merged}");
+    if let Ok(path) = std::env::var("MATCH_BENCH_DUMP") {
+        dump_errors(&path, rules, g, res, &set);
+    }
     let fp = res.scored.iter().filter(|s| {
         s.decision == mdm_core::rules::matching::Decision::Match
             && g.entities[s.a as usize] != g.entities[s.b as usize]
@@ -218,6 +221,64 @@ fn show_errors(
                     w[0],
                     w[1],
                 );
+            }
+        }
+    }
+}
+
+/// Every true pair not in one cluster (`never_compared` or `not_merged`) and every merged
+/// non-match (`false_match`) as TSV: kind, then both records' `attr=value` lists.
+fn dump_errors(
+    path: &str,
+    rules: &mdm_core::DomainRules,
+    g: &mdm_testkit::Generated,
+    res: &pipeline::MatchResult,
+    cands: &std::collections::HashSet<(u32, u32)>,
+) {
+    use std::io::Write;
+    let rec = |r: usize| -> String {
+        rules
+            .attributes
+            .iter()
+            .zip(&g.records[r].values)
+            .filter_map(|(at, v)| v.as_ref().map(|v| format!("{}={v}", at.name)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("dump file"));
+    let n = g.records.len();
+    let mut members: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, e) in g.entities.iter().enumerate() {
+        members.entry(*e).or_default().push(i);
+    }
+    let mut ents: Vec<_> = members.into_iter().collect();
+    ents.sort();
+    for (_, rs) in &ents {
+        for (i, &a) in rs.iter().enumerate() {
+            for &b in &rs[i + 1..] {
+                if res.clusters[a] != res.clusters[b] {
+                    let kind = if cands.contains(&(a.min(b) as u32, a.max(b) as u32)) {
+                        "not_merged"
+                    } else {
+                        "never_compared"
+                    };
+                    writeln!(out, "{kind}\t{}\t{}", rec(a), rec(b)).expect("write");
+                }
+            }
+        }
+    }
+    let mut by_cluster: HashMap<u32, Vec<usize>> = HashMap::new();
+    for r in 0..n {
+        by_cluster.entry(res.clusters[r]).or_default().push(r);
+    }
+    let mut cl: Vec<_> = by_cluster.into_values().collect();
+    cl.sort();
+    for rs in cl {
+        for (i, &a) in rs.iter().enumerate() {
+            for &b in &rs[i + 1..] {
+                if g.entities[a] != g.entities[b] {
+                    writeln!(out, "false_match\t{}\t{}", rec(a), rec(b)).expect("write");
+                }
             }
         }
     }

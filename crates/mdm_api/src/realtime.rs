@@ -7,7 +7,7 @@
 //! those records from staging, and scores each pair with `Prepared::explain` after applying
 //! the frozen model's frequencies. A golden record's score is its best member's.
 //!
-//! Blocking rules with a `rare_word` key depend on word frequencies across the whole data
+//! Blocking rules with a `rare_word` or `code` key depend on words across the whole data
 //! set, so they are not indexed: records only such a rule would pair are not found here.
 //! The index is rebuilt when a newer reconcile run finishes (checked at most every few
 //! seconds) and extended in place by upserts.
@@ -158,7 +158,11 @@ impl MatchIndex {
             .blocking
             .iter()
             .enumerate()
-            .filter(|(_, b)| !b.keys.iter().any(|k| k.contains("rare_word")))
+            .filter(|(_, b)| {
+                !b.keys
+                    .iter()
+                    .any(|k| k.contains(":rare_word") || k.contains(":code:"))
+            })
             .map(|(i, _)| i)
             .collect();
         let mut idx = MatchIndex {

@@ -39,7 +39,17 @@ pub enum KeyFn {
     /// of the column carry: a model code or a rare surname, robust to word order, abbreviated
     /// or missing words elsewhere in the value. A word only one record has pairs nothing.
     RareWord(usize),
+    /// `code:ID_ATTR`: a model code that ties a name to a part number. The code vocabulary
+    /// is the words of this column (at least `MIN_CODE_LEN` characters) found inside some
+    /// value of the identifier column `ID_ATTR`. A record's key is the code its identifier
+    /// contains or, without one, the code its name carries (longest, then rarest), so a
+    /// record known by its part number pairs with one that names the series.
+    Code(usize),
 }
+
+/// Shortest word that counts as a model code (`Code`): shorter ones occur inside part
+/// numbers by chance.
+const MIN_CODE_LEN: usize = 3;
 
 impl KeyFn {
     fn parse(s: &str) -> Result<Self, String> {
@@ -90,7 +100,8 @@ impl KeyFn {
                 w.sort_unstable();
                 w.join(" ")
             }
-            KeyFn::RareWord(_) => return None, // needs the column: see `rare_words`
+            // Need the column (and another): see `rare_words`, `code_keys`.
+            KeyFn::RareWord(_) | KeyFn::Code(_) => return None,
         };
         (!out.is_empty()).then_some(out)
     }
@@ -106,7 +117,10 @@ pub struct CompiledRule {
 impl CompiledRule {
     /// Attribute indices the rule's keys read.
     pub fn attributes(&self) -> impl Iterator<Item = usize> + '_ {
-        self.parts.iter().map(|p| p.0)
+        self.parts.iter().flat_map(|p| match p.1 {
+            KeyFn::Code(other) => vec![p.0, other],
+            _ => vec![p.0],
+        })
     }
 }
 
@@ -129,7 +143,15 @@ pub fn compile(rules: &DomainRules) -> Result<Vec<CompiledRule>, BlockError> {
                     let idx = rules
                         .index_of(attr)
                         .ok_or_else(|| bad(format!("no attribute `{attr}`")))?;
-                    Ok((idx, KeyFn::parse(f).map_err(bad)?))
+                    let kf = match f.strip_prefix("code:") {
+                        Some(other) => KeyFn::Code(
+                            rules
+                                .index_of(other)
+                                .ok_or_else(|| bad(format!("no attribute `{other}`")))?,
+                        ),
+                        None => KeyFn::parse(f).map_err(bad)?,
+                    };
+                    Ok((idx, kf))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(CompiledRule {
@@ -169,38 +191,118 @@ fn hasher() -> ahash::RandomState {
 
 /// Per record, the rule's key hash (`None` when a part is missing).
 fn keys_of(rule: &CompiledRule, f: &Features) -> Vec<Option<u64>> {
-    // Key parts are computed once per distinct value, then combined per record.
-    let part_hashes: Vec<Vec<Option<u64>>> = rule
+    // Key parts are computed once per distinct value (or, for `Code`, per record), then
+    // combined per record.
+    let part_hashes: Vec<(bool, Vec<Option<u64>>)> = rule
         .parts
         .iter()
         .map(|&(col, kf)| {
             let hs = hasher();
             let column = &f.columns[col];
-            if let KeyFn::RareWord(n) = kf {
-                return rare_words(column, n)
-                    .into_iter()
-                    .map(|w| w.map(|w| hs.hash_one(w)))
-                    .collect();
+            let hash_all = |ws: Vec<Option<&str>>| -> Vec<Option<u64>> {
+                ws.into_iter().map(|w| w.map(|w| hs.hash_one(w))).collect()
+            };
+            match kf {
+                KeyFn::RareWord(n) => (false, hash_all(rare_words(column, n))),
+                KeyFn::Code(other) => (true, hash_all(code_keys(column, &f.columns[other]))),
+                _ => (
+                    false,
+                    column
+                        .values
+                        .par_iter()
+                        .map(|v| kf.apply(v).map(|k| hs.hash_one(k)))
+                        .collect(),
+                ),
             }
-            column
-                .values
-                .par_iter()
-                .map(|v| kf.apply(v).map(|k| hs.hash_one(k)))
-                .collect()
         })
         .collect();
     (0..f.len())
         .into_par_iter()
         .map(|r| {
             let mut h = hasher().build_hasher();
-            for (&(col, _), hashes) in rule.parts.iter().zip(&part_hashes) {
-                let id = f.columns[col].ids[r];
-                if id == crate::pipeline::features::MISSING {
-                    return None;
-                }
-                hashes[id as usize]?.hash(&mut h);
+            for (&(col, _), (per_record, hashes)) in rule.parts.iter().zip(&part_hashes) {
+                let i = if *per_record {
+                    r
+                } else {
+                    let id = f.columns[col].ids[r];
+                    if id == crate::pipeline::features::MISSING {
+                        return None;
+                    }
+                    id as usize
+                };
+                hashes[i]?.hash(&mut h);
             }
             Some(h.finish())
+        })
+        .collect()
+}
+
+/// Per record, its model code (see `KeyFn::Code`) from the words of `names` and the
+/// values of `ids`.
+fn code_keys<'a>(
+    names: &'a crate::pipeline::features::Column,
+    ids: &'a crate::pipeline::features::Column,
+) -> Vec<Option<&'a str>> {
+    // Name words that could be codes, with the records carrying them.
+    let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
+    for (v, &count) in names.values.iter().zip(&names.counts) {
+        let mut words: Vec<&str> = v
+            .text
+            .split(' ')
+            .filter(|w| w.len() >= MIN_CODE_LEN)
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        for w in words {
+            *freq.entry(w).or_default() += count;
+        }
+    }
+    // Longest, then rarest, then by the word itself: a total order, so both sides of a
+    // pair pick the same code when they have the same candidates.
+    let rank = |w: &'a str| (std::cmp::Reverse(w.len()), freq.get(w).copied(), w);
+    // Per distinct identifier: the name words inside it, best first.
+    let id_codes: Vec<Vec<&'a str>> = ids
+        .values
+        .par_iter()
+        .map(|v| {
+            let t: &'a str = &v.text;
+            let mut found: Vec<&'a str> = Vec::new();
+            if t.is_ascii() {
+                for i in 0..t.len() {
+                    for j in i + MIN_CODE_LEN..=t.len().min(i + 32) {
+                        if let Some((&w, _)) = freq.get_key_value(&t[i..j]) {
+                            found.push(w);
+                        }
+                    }
+                }
+            }
+            found.sort_unstable_by_key(|&w| rank(w));
+            found.dedup();
+            found
+        })
+        .collect();
+    // The code vocabulary: name words found inside some identifier.
+    let vocab: ahash::AHashSet<&str> = id_codes.iter().flatten().copied().collect();
+    let name_code: Vec<Option<&'a str>> = names
+        .values
+        .par_iter()
+        .map(|v| {
+            let t: &'a str = &v.text;
+            t.split(' ')
+                .filter(|w| vocab.contains(w))
+                .min_by_key(|&w| rank(w))
+        })
+        .collect();
+    let get = |c: &crate::pipeline::features::Column, r: usize| {
+        let id = c.ids[r];
+        (id != crate::pipeline::features::MISSING).then_some(id as usize)
+    };
+    (0..names.ids.len())
+        .into_par_iter()
+        .map(|r| {
+            get(ids, r)
+                .and_then(|i| id_codes[i].first().copied())
+                .or_else(|| get(names, r).and_then(|i| name_code[i]))
         })
         .collect()
 }
@@ -316,5 +418,70 @@ pub fn candidates(rules: &[CompiledRule], f: &Features, m: &MatchingRules) -> Ca
         pairs,
         reports,
         rule_keys,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::features::{Column, MISSING};
+
+    /// A column of folded texts, one record per entry (`None` = missing).
+    fn column(texts: &[Option<&str>]) -> Column {
+        let mut c = Column::default();
+        for t in texts {
+            match t {
+                None => c.ids.push(MISSING),
+                Some(t) => {
+                    let id = match c.values.iter().position(|v| &*v.text == *t) {
+                        Some(i) => i,
+                        None => {
+                            c.values.push(Value {
+                                text: (*t).into(),
+                                ..Value::default()
+                            });
+                            c.counts.push(0);
+                            c.values.len() - 1
+                        }
+                    };
+                    c.counts[id] += 1;
+                    c.present += 1;
+                    c.ids.push(id as u32);
+                }
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn code_ties_a_name_to_the_part_number_containing_it() {
+        let names = column(&[
+            Some("acmetool 3yic corrugated box double wall"),
+            Some("corr box 400x300x200 double w"),
+            None,
+            Some("hex nut m6 din 934"),
+            Some("hex nut m8 din 934"),
+        ]);
+        let ids = column(&[
+            None,
+            Some("fx3yic2b1"),
+            Some("fx3yic2b2"),
+            Some("ac9k2x1a0"),
+            None,
+        ]);
+        let k = code_keys(&names, &ids);
+        // The name's code, the part number's code: one key.
+        assert_eq!(k[0], Some("3yic"));
+        assert_eq!(k[1], Some("3yic"));
+        assert_eq!(k[2], Some("3yic"));
+        // No name word inside any part number: no key (common words are no codes).
+        assert_eq!(k[3], None);
+        assert_eq!(k[4], None);
+    }
+
+    #[test]
+    fn code_key_is_parsed_with_its_identifier_attribute() {
+        assert!(KeyFn::parse("code").is_err());
+        assert_eq!(KeyFn::parse("rare_word:2"), Ok(KeyFn::RareWord(2)));
     }
 }

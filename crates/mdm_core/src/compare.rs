@@ -36,6 +36,12 @@ impl BoundComparison<'_> {
     /// `level` for records whose value ids in this comparison's column are already known
     /// (see `score::IdRows`).
     pub fn level_of_ids(&self, ia: u32, ib: u32, a: usize, b: usize) -> u8 {
+        if let [Level::CodeIn(_)] = self.spec.levels.as_slice() {
+            return match self.code_in(a, b) {
+                None => LEVEL_MISSING,
+                Some(holds) => u8::from(!holds),
+            };
+        }
         if ia == MISSING || ib == MISSING {
             return LEVEL_MISSING;
         }
@@ -67,6 +73,19 @@ impl BoundComparison<'_> {
         self.spec.levels.len() as u8
     }
 
+    /// `code_in` (a comparison's only level): whether the record without the identifier
+    /// names a word found inside the other's; `None` unless exactly one record has the
+    /// identifier and the other a value.
+    fn code_in(&self, a: usize, b: usize) -> Option<bool> {
+        let ids = self.other?;
+        let (x, y) = match (ids.get(a), ids.get(b)) {
+            (None, Some(id)) => (a, id),
+            (Some(id), None) => (b, id),
+            _ => return None,
+        };
+        Some(code_inside(&self.col.get(x)?.text, &y.text))
+    }
+
     fn swapped(&self, a: usize, b: usize) -> bool {
         let Some(other) = self.other else {
             return false;
@@ -89,7 +108,7 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
         Level::Phonetic => !a.phonetic.is_empty() && a.phonetic == b.phonetic,
         Level::Nickname => !a.canon.is_empty() && a.canon == b.canon,
         Level::Initial => initial_of(&a.text, &b.text) || initial_of(&b.text, &a.text),
-        Level::Swapped => false,
+        Level::Swapped | Level::CodeIn(_) => false,
         Level::Prefix(n) => prefix_equal(&a.text, &b.text, *n),
         Level::DayMonthSwapped => match (a.date, b.date) {
             (Some(x), Some(y)) => day_month_swapped(x, y),
@@ -119,6 +138,8 @@ pub fn holds(level: &Level, a: &Value, b: &Value) -> bool {
             _ => false,
         },
 
+        Level::Transposition => one_swap(&a.text, &b.text),
+        Level::WordsDiffer => words_differ(&a.text, &b.text),
         Level::Quantity => match (a.quantity, b.quantity) {
             (Some((x, dx)), Some((y, dy))) => dx == dy && relative_difference(x, y) <= 1e-3,
             _ => false,
@@ -215,6 +236,49 @@ fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
         std::cmp::Ordering::Greater => ra[1..] == *rb,
         std::cmp::Ordering::Less => *ra == rb[1..],
     }
+}
+
+/// Whether each value has a word of letters (three or more) that no word of the other
+/// with the same first letter matches (`word_similarity` from 0.80: a typo or
+/// abbreviation is no other word).
+pub fn words_differ(a: &str, b: &str) -> bool {
+    if a == b {
+        return false;
+    }
+    let wa: smallvec::SmallVec<[&str; 8]> = a.split(' ').collect();
+    let wb: smallvec::SmallVec<[&str; 8]> = b.split(' ').collect();
+    let unmatched = |x: &[&str], y: &[&str]| {
+        x.iter().any(|w| {
+            w.len() >= 3
+                && w.bytes().all(|c| c.is_ascii_alphabetic())
+                && !y.contains(w)
+                // A word that differs in its first letter is another word (and skipping
+                // those saves most similarity computations).
+                && !y
+                    .iter()
+                    .any(|v| v.as_bytes().first() == w.as_bytes().first() && word_similarity(w, v) >= 0.80)
+        })
+    };
+    unmatched(&wa, &wb) && unmatched(&wb, &wa)
+}
+
+/// Whether a word of `text` (at least three characters: shorter ones turn up by chance) is
+/// part of the identifier `id` (folded, without separators).
+pub fn code_inside(text: &str, id: &str) -> bool {
+    text.split(' ').any(|w| w.len() >= 3 && id.contains(w))
+}
+
+/// Whether `a` and `b` are equal but for one swap of two neighbouring (different)
+/// characters.
+pub fn one_swap(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) else {
+        return false;
+    };
+    i + 1 < a.len() && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..]
 }
 
 /// Fuzzy token-set similarity in [0, 1]: each word of the shorter side is matched to its most
@@ -396,6 +460,9 @@ pub fn level_label(spec: &Comparison, level: u8) -> String {
         Some(Level::Quantity) => "quantity".into(),
         Some(Level::RareWord(n)) => format!("rare_word<={n}"),
         Some(Level::NumbersDiffer) => "numbers_differ".into(),
+        Some(Level::Transposition) => "transposition".into(),
+        Some(Level::WordsDiffer) => "words_differ".into(),
+        Some(Level::CodeIn(a)) => format!("code_in_{a}"),
     }
 }
 
@@ -458,6 +525,51 @@ mod tests {
         assert!(!d("Corrugated Box 3YIC", "Corr. Box 400X300X200"));
         assert!(!d("Alk. Battery 1.5V", "Alk. Battery AA LR6"));
         assert!(d("Shower Gel 0,5 l", "Shower Gel 250ml"));
+    }
+
+    #[test]
+    fn words_differ_between_variant_words() {
+        assert!(words_differ(
+            "shower gel sport vegan",
+            "shower gel almond milk"
+        ));
+        assert!(words_differ(
+            "coffee decaf fairtrade",
+            "coffee espresso fairtrade"
+        ));
+        // One side's extra words, abbreviations, cut-short words and numbers are no difference.
+        assert!(!words_differ("shower gel sport vegan", "shower gel sport"));
+        assert!(!words_differ(
+            "hydr oil mineral",
+            "hydraulic oil mineral hlp 46"
+        ));
+        assert!(!words_differ(
+            "shower gel sport moi",
+            "shower gel sport moisturising"
+        ));
+        assert!(!words_differ("hex nut m6", "hex nut m8"));
+    }
+
+    #[test]
+    fn code_inside_finds_a_model_code_in_a_part_number() {
+        assert!(code_inside("corr box 3yic double wall", "fx3yic2b1"));
+        assert!(!code_inside(
+            "corr box 400x300x200 double wall",
+            "fx3yic2b1"
+        ));
+        // Two characters prove nothing.
+        assert!(!code_inside("hex nut m6", "gfm6nimo2b0"));
+    }
+
+    #[test]
+    fn one_swap_is_a_neighbour_transposition() {
+        assert!(one_swap("hwl0ql1a2", "hwl0ql12a"));
+        assert!(one_swap("ab", "ba"));
+        assert!(!one_swap("abc", "abc"));
+        assert!(!one_swap("4b1", "4b2"));
+        assert!(!one_swap("abcd", "badc"));
+        assert!(!one_swap("abc", "cba"));
+        assert!(!one_swap("abc", "abcd"));
     }
 
     #[test]

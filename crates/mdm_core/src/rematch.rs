@@ -118,8 +118,9 @@ impl Model {
     }
 }
 
-/// Whether a blocking key picks a rare word of `attr` (`attr:rare_word:N`): such keys count
-/// words over the column's values, so the values' frequencies are frozen too.
+/// Whether a blocking key picks a rare word of `attr` (`attr:rare_word:N`) or a model code
+/// of or for it (`attr:code:ID`, `name:code:attr`): such keys count words over the
+/// column's values, so the values' frequencies are frozen too.
 fn rare_word_blocking(rules: &DomainRules, attr: &str) -> bool {
     rules
         .matching
@@ -127,8 +128,12 @@ fn rare_word_blocking(rules: &DomainRules, attr: &str) -> bool {
         .iter()
         .flat_map(|b| &b.keys)
         .any(|k| {
-            let mut parts = k.split(':');
-            parts.next() == Some(attr) && parts.next() == Some("rare_word")
+            let parts: Vec<&str> = k.split(':').collect();
+            match parts.as_slice() {
+                [a, "rare_word", ..] => *a == attr,
+                [a, "code", id] => *a == attr || *id == attr,
+                _ => false,
+            }
         })
 }
 

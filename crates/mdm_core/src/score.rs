@@ -16,7 +16,7 @@
 //! * Deterministic overrides (same GTIN => match, different national IDs => non-match) are
 //!   applied on top and named in the explanation.
 
-use crate::compare::{damerau_within, BoundComparison, LEVEL_MISSING};
+use crate::compare::{damerau_within, one_swap, BoundComparison, LEVEL_MISSING};
 use crate::pipeline::features::Features;
 use crate::rules::matching::{Decision, OverrideWhen};
 use crate::rules::DomainRules;
@@ -516,6 +516,7 @@ pub struct BoundOverride {
     pub when: OverrideWhen,
     pub then: Decision,
     pub min_edits: usize,
+    pub ignore_swaps: bool,
 }
 
 pub fn bind_overrides(rules: &DomainRules) -> Vec<BoundOverride> {
@@ -530,6 +531,7 @@ pub fn bind_overrides(rules: &DomainRules) -> Vec<BoundOverride> {
                 when: o.when,
                 then: o.then,
                 min_edits: o.min_edits,
+                ignore_swaps: o.ignore_swaps,
             })
         })
         .collect()
@@ -550,6 +552,7 @@ pub fn override_for<'o>(
                 OverrideWhen::Different => {
                     x.text != y.text
                         && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
+                        && !(o.ignore_swaps && one_swap(&x.text, &y.text))
                 }
             },
             _ => false,

@@ -49,7 +49,7 @@ fn score(
 
 #[test]
 fn scores_and_keys_do_not_depend_on_the_other_records() {
-    for domain in [Domain::Customer, Domain::Supplier] {
+    for domain in [Domain::Customer, Domain::Supplier, Domain::Product] {
         let r = rules(domain.name());
         let g = mdm_testkit::generate_records(&GenConfig::new(domain, 600, 3), &r).unwrap();
         let res = pipeline::run(

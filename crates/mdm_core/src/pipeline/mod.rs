@@ -150,6 +150,13 @@ fn check_comparisons(rules: &DomainRules) -> Result<(), MatchError> {
         if c.levels.len() > MAX_LEVELS {
             return Err(bad(format!("at most {MAX_LEVELS} levels")));
         }
+        let others: Vec<&str> = c.levels.iter().filter_map(Level::other_attr).collect();
+        if let Some(o) = others.iter().find(|o| rules.index_of(o).is_none()) {
+            return Err(bad(format!("no attribute `{o}`")));
+        }
+        if !others.is_empty() && (c.levels.len() > 1 || c.swap_with.is_some()) {
+            return Err(bad("`code_in` is a comparison's only level".into()));
+        }
         if c.levels.contains(&Level::Swapped) && c.swap_with.is_none() {
             return Err(bad("level `swapped` needs `swap_with`".into()));
         }
@@ -167,7 +174,8 @@ fn bind<'a>(rules: &'a DomainRules, f: &'a Features) -> Vec<BoundComparison<'a>>
             col: &f.columns[rules.index_of(&c.attr).expect("checked")],
             other: c
                 .swap_with
-                .as_ref()
+                .as_deref()
+                .or_else(|| c.levels.iter().find_map(Level::other_attr))
                 .and_then(|o| rules.index_of(o))
                 .map(|i| &f.columns[i]),
         })

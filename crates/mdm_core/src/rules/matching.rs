@@ -159,6 +159,29 @@ pub enum Level {
     /// `M6` / `M16`, `A4 80g` / `A3 90g`, `0,5 l` = `500 ml` agree): two variants of one
     /// product series. A level of disagreement, for a comparison of its own.
     NumbersDiffer,
+    /// Equal but for two neighbouring characters swapped (`4B1` / `B41`): a typing slip,
+    /// which variants of a series (`4B1` / `4B2`) hardly ever are.
+    Transposition,
+    /// Each value has a word (letters only, three or more) that no word of the other matches,
+    /// even fuzzily or as an abbreviation: `Sport` / `Almond`, `Decaf` / `Espresso`, a colour
+    /// or grade that variants of one series differ in. A level of disagreement, for a
+    /// comparison of its own; its weight says how often names of one product differ so.
+    WordsDiffer,
+    /// `{ code_in = "manufacturer_part_number" }`, a comparison's only level: the record
+    /// without that identifier names, in this attribute, a word (at least three characters)
+    /// found inside the other record's identifier: the model code of a part number one
+    /// source lacks. Missing unless exactly one record has the identifier.
+    CodeIn(String),
+}
+
+impl Level {
+    /// The other attribute a level reads (`code_in`).
+    pub fn other_attr(&self) -> Option<&str> {
+        match self {
+            Level::CodeIn(a) => Some(a),
+            _ => None,
+        }
+    }
 }
 
 /// A deterministic rule on top of the probabilities, e.g. "same valid GTIN => match".
@@ -174,6 +197,10 @@ pub struct Override {
     /// mistyped character does not veto a match.
     #[serde(default = "one")]
     pub min_edits: usize,
+    /// For `different`: values equal but for two neighbouring characters swapped are not
+    /// different (a typing slip; left to the comparisons' weights).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_swaps: bool,
 }
 
 fn one() -> usize {
