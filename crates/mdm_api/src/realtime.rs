@@ -453,12 +453,12 @@ fn apply_frequencies(
         };
         let col = &mut features.columns[i];
         col.present = stats.present;
-        if !stats.values.is_empty() {
+        if mdm_core::rematch::term_frequency_column(rules, &stats.attr) {
             for (v, c) in col.values.iter().zip(col.counts.iter_mut()) {
                 *c = stats.values.get(&*v.text).copied().unwrap_or(1);
             }
         }
-        if !stats.words.is_empty() {
+        if mdm_core::rematch::word_frequency_column(rules, &stats.attr) {
             for v in col.values.iter_mut() {
                 let words: Vec<(u64, u32)> = v
                     .words

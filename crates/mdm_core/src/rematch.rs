@@ -44,10 +44,15 @@ impl Model {
             .into_iter()
             .map(|(i, tf, words)| {
                 let col = &features.columns[i];
+                // A value or word the model lacks counts 1, so singletons need not be
+                // stored (most e-mails and phones: the stored model shrinks tenfold) except
+                // where blocking counts over every value of the column.
+                let all = rare_word_blocking(rules, &rules.attributes[i].name);
                 let values = if tf {
                     col.values
                         .iter()
                         .zip(&col.counts)
+                        .filter(|&(_, &c)| all || c > 1)
                         .map(|(v, &c)| (v.text.to_string(), c))
                         .collect()
                 } else {
@@ -57,6 +62,7 @@ impl Model {
                     col.values
                         .iter()
                         .flat_map(|v| v.words.iter().copied())
+                        .filter(|&(_, c)| c > 1)
                         .collect()
                 } else {
                     HashMap::new()
@@ -80,13 +86,17 @@ impl Model {
             };
             let col = &mut features.columns[i];
             col.present = stats.present;
-            if !stats.values.is_empty() {
+            if term_frequency_column(rules, &stats.attr) {
                 for (v, c) in col.values.iter().zip(col.counts.iter_mut()) {
                     *c = stats.values.get(&*v.text).copied().unwrap_or(1);
                 }
-                // Values the model knows but these records lack: appended unreferenced, so
-                // counts over the column's values (rare-word blocking keys) are the frozen
-                // ones whichever records were read. Sorted, so the order is deterministic.
+            }
+            // Values the model knows but these records lack: appended unreferenced, so
+            // counts over the column's values (rare-word and model-code keys) are the frozen
+            // ones whichever records were read. Sorted, so the order is deterministic. Other
+            // columns read only their own records' counts, and appending their whole
+            // vocabulary (a million e-mails) would dominate a small incremental run.
+            if !stats.values.is_empty() && rare_word_blocking(rules, &stats.attr) {
                 let have: std::collections::HashSet<&str> =
                     col.values.iter().map(|v| &*v.text).collect();
                 let mut missing: Vec<(&String, u32)> = stats
@@ -104,7 +114,7 @@ impl Model {
                     col.counts.push(c);
                 }
             }
-            if !stats.words.is_empty() {
+            if word_frequency_column(rules, &stats.attr) {
                 col.values.par_iter_mut().for_each(|v| {
                     let words: Vec<(u64, u32)> = v
                         .words
@@ -116,6 +126,27 @@ impl Model {
             }
         }
     }
+}
+
+/// Whether the model freezes the value counts of `attr`: term-frequency comparisons and
+/// rare-word blocking read them.
+pub fn term_frequency_column(rules: &DomainRules, attr: &str) -> bool {
+    rules
+        .matching
+        .comparisons
+        .iter()
+        .any(|c| c.attr == attr && c.term_frequency)
+        || rare_word_blocking(rules, attr)
+}
+
+/// Whether the model freezes the word counts of `attr`: its `rare_word` levels read them.
+pub fn word_frequency_column(rules: &DomainRules, attr: &str) -> bool {
+    rules
+        .matching
+        .comparisons
+        .iter()
+        .filter(|c| c.attr == attr)
+        .any(|c| c.levels.iter().any(|l| matches!(l, Level::RareWord(_))))
 }
 
 /// Whether a blocking key picks a rare word of `attr` (`attr:rare_word:N`) or a model code
@@ -144,15 +175,8 @@ fn stat_columns(rules: &DomainRules) -> Vec<(usize, bool, bool)> {
         .iter()
         .enumerate()
         .filter_map(|(i, a)| {
-            let cmps = || {
-                rules
-                    .matching
-                    .comparisons
-                    .iter()
-                    .filter(|c| c.attr == a.name)
-            };
-            let tf = cmps().any(|c| c.term_frequency) || rare_word_blocking(rules, &a.name);
-            let words = cmps().any(|c| c.levels.iter().any(|l| matches!(l, Level::RareWord(_))));
+            let tf = term_frequency_column(rules, &a.name);
+            let words = word_frequency_column(rules, &a.name);
             (tf || words).then_some((i, tf, words))
         })
         .collect()
