@@ -37,6 +37,16 @@ pub fn write(
     let audit = super::audit::automatic_changes(domain, input, m, &plan, run_id, t);
     let mut counts = plan.counts;
     counts.review_items = reviews.len() as u64;
+    // Sub-phase laps (`write.golden`, ...) show in the run ledger where the write goes.
+    let mut lap_start = Instant::now();
+    let mut lap = |name: &str, stats: &mut RunStats| {
+        let now = Instant::now();
+        stats
+            .timings
+            .push((format!("write.{name}"), (now - lap_start).as_secs_f64()));
+        lap_start = now;
+    };
+    lap("prepare", stats);
     conn.transaction::<_, ServiceError, _>(|c| {
         super::guard::no_concurrent_run(c, domain, run_id)?;
         mdm_store::audit::append(c, &audit)?;
@@ -54,10 +64,14 @@ pub fn write(
         for r in &redirects {
             mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
         }
+        lap("golden", stats);
         mdm_store::xref::delete_keys(c, domain, &xref_delete)?;
         mdm_store::xref::insert(c, &xref_insert)?;
+        lap("xref", stats);
         write_pairs(c, domain, input, m)?;
+        lap("pairs", stats);
         write_keys(c, domain, input, m)?;
+        lap("keys", stats);
         if m.subset {
             let mut keys: Vec<(String, String)> =
                 input.records.iter().map(|r| key_strings(&r.key)).collect();
@@ -72,6 +86,7 @@ pub fn write(
         // The ledger keeps the whole backlog after the run (an incremental run rewrites
         // only its part of it).
         counts.review_items = mdm_store::decisions::review_count(c, domain)? as u64;
+        lap("reviews", stats);
         // After the rows: on a first run an index is built once over all of them, which
         // is much cheaper than growing it row by row.
         mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
