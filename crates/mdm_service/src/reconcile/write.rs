@@ -38,7 +38,7 @@ pub fn write(
     let mut counts = plan.counts;
     counts.review_items = reviews.len() as u64;
     // Sub-phase laps (`write.golden`, ...) show in the run ledger where the write goes.
-    let mut lap_start = Instant::now();
+    let mut lap_start = t0;
     let mut lap = |name: &str, stats: &mut RunStats| {
         let now = Instant::now();
         stats
