@@ -244,19 +244,7 @@ fn code_keys<'a>(
     ids: &'a crate::pipeline::features::Column,
 ) -> Vec<Option<&'a str>> {
     // Name words that could be codes, with the records carrying them.
-    let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
-    for (v, &count) in names.values.iter().zip(&names.counts) {
-        let mut words: Vec<&str> = v
-            .text
-            .split(' ')
-            .filter(|w| w.len() >= MIN_CODE_LEN)
-            .collect();
-        words.sort_unstable();
-        words.dedup();
-        for w in words {
-            *freq.entry(w).or_default() += count;
-        }
-    }
+    let freq = word_counts(names, MIN_CODE_LEN);
     // Longest, then rarest, then by the word itself: a total order, so both sides of a
     // pair pick the same code when they have the same candidates.
     let rank = |w: &'a str| (std::cmp::Reverse(w.len()), freq.get(w).copied(), w);
@@ -307,18 +295,28 @@ fn code_keys<'a>(
         .collect()
 }
 
-/// Per distinct value of a column, its n-th rarest word among words carried by at least two
-/// records (ties broken by the word itself, so the choice is deterministic).
-fn rare_words(column: &crate::pipeline::features::Column, n: usize) -> Vec<Option<&str>> {
+/// Words of at least `min_len` bytes over a column's values, each with the number of
+/// records whose value contains it.
+fn word_counts(
+    column: &crate::pipeline::features::Column,
+    min_len: usize,
+) -> ahash::AHashMap<&str, u32> {
     let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
     for (v, &count) in column.values.iter().zip(&column.counts) {
-        let mut words: Vec<&str> = v.text.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut words: Vec<&str> = v.text.split(' ').filter(|w| w.len() >= min_len).collect();
         words.sort_unstable();
         words.dedup();
         for w in words {
             *freq.entry(w).or_default() += count;
         }
     }
+    freq
+}
+
+/// Per distinct value of a column, its n-th rarest word among words carried by at least two
+/// records (ties broken by the word itself, so the choice is deterministic).
+fn rare_words(column: &crate::pipeline::features::Column, n: usize) -> Vec<Option<&str>> {
+    let freq = word_counts(column, 1);
     column
         .values
         .par_iter()
