@@ -107,6 +107,53 @@ pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(),
     Ok(())
 }
 
+/// Rewrites existing golden records in place (a new version of the same ID). Unlike
+/// [`put_records`], the row keeps its place, and the ID and status indexes are left alone.
+pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                diesel::update(gr::golden_records.find(&r.golden_id))
+                    .set((
+                        gr::version.eq(r.version),
+                        gr::status.eq(&r.status),
+                        gr::attributes.eq(&r.attributes),
+                        gr::lineage.eq(&r.lineage),
+                        gr::members.eq(r.members),
+                        gr::run_id.eq(r.run_id),
+                        gr::updated_at.eq(r.updated_at),
+                    ))
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                let col =
+                    |f: fn(&GoldenRecord) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+                diesel::sql_query(
+                    "UPDATE golden_records AS g SET version = v.version, status = v.status, \
+                     attributes = v.attributes, lineage = v.lineage, members = v.members, \
+                     run_id = v.run_id, updated_at = v.updated_at \
+                     FROM unnest($1, $2, $3, $4, $5, $6, $7, $8) \
+                       AS v(golden_id, version, status, attributes, lineage, members, run_id, updated_at) \
+                     WHERE g.golden_id = v.golden_id",
+                )
+                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
+                .bind::<Array<Integer>, _>(part.iter().map(|r| r.version).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(col(|r| &r.status))
+                .bind::<Array<Text>, _>(col(|r| &r.attributes))
+                .bind::<Array<Text>, _>(col(|r| &r.lineage))
+                .bind::<Array<Integer>, _>(part.iter().map(|r| r.members).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn insert_history(conn: &mut DbConnection, rows: &[NewHistoryEntry]) -> Result<(), StoreError> {
     for part in rows.chunks(ROWS_PER_INSERT) {
         on_backend!(conn, c => diesel::insert_into(gh::golden_history).values(part).execute(c))?;

@@ -117,7 +117,13 @@ pub fn replace_pairs(
     rows: &[PairRow],
 ) -> Result<(), StoreError> {
     diesel::delete(mp::match_pairs.filter(mp::domain.eq(domain))).execute(conn)?;
-    insert_pairs(conn, rows)
+    // In key order: SQLite keeps the pairs clustered by key, so they go in as appends.
+    let mut sorted: Vec<&PairRow> = rows.iter().collect();
+    sorted.sort_unstable_by_key(|p| (p.a_staging_id, p.b_staging_id));
+    for part in sorted.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(mp::match_pairs).values(part.to_vec()).execute(c))?;
+    }
+    Ok(())
 }
 
 pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), StoreError> {
@@ -148,50 +154,129 @@ pub fn staged_domains(conn: &mut DbConnection) -> Result<Vec<String>, StoreError
         .load(conn)?)
 }
 
-/// One blocking key of a staged version: (rule index, key hash).
+/// One blocking key of a source record: (rule index, key hash). Keys belong to the record,
+/// not to a staging version, so a new version with the same keys leaves its rows alone.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = crate::schema::match_keys)]
 pub struct KeyRow {
-    pub staging_id: i64,
+    pub domain: String,
+    pub system: String,
+    pub source_id: String,
     pub rule: i32,
     pub key_hash: i64,
-    pub domain: String,
 }
 
-/// Replaces all blocking keys of a domain.
+/// Replaces all blocking keys of a domain. The lookup index is dropped first and built again
+/// once the rows are in: at millions of rows one sort is far cheaper than growing the index
+/// row by row in random order (and rows go in in primary-key order).
 pub fn replace_keys(
     conn: &mut DbConnection,
     domain: &str,
     rows: &[KeyRow],
 ) -> Result<(), StoreError> {
     use crate::schema::match_keys::dsl as mk;
+    use diesel::connection::SimpleConnection;
     diesel::delete(mk::match_keys.filter(mk::domain.eq(domain))).execute(conn)?;
-    insert_keys(conn, rows)
+    let mut sorted: Vec<&KeyRow> = rows.iter().collect();
+    sorted.sort_unstable_by(|a, b| {
+        (&a.system, &a.source_id, a.rule).cmp(&(&b.system, &b.source_id, b.rule))
+    });
+    on_backend!(conn, c => c.batch_execute("DROP INDEX match_keys_lookup"))?;
+    for part in sorted.chunks(5000) {
+        on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part.to_vec()).execute(c))?;
+    }
+    on_backend!(conn, c => c.batch_execute(
+        "CREATE INDEX match_keys_lookup ON match_keys (domain, rule, key_hash)"
+    ))?;
+    Ok(())
 }
 
 pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), StoreError> {
     use crate::schema::match_keys::dsl as mk;
-    for part in rows.chunks(6000) {
+    for part in rows.chunks(5000) {
         on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part).execute(c))?;
     }
     Ok(())
 }
 
-pub fn delete_keys_of(conn: &mut DbConnection, staging_ids: &[i64]) -> Result<(), StoreError> {
+/// The stored blocking keys of the given records (system, source_id) of a domain.
+pub fn keys_of(
+    conn: &mut DbConnection,
+    domain: &str,
+    records: &[(String, String)],
+) -> Result<Vec<KeyRow>, StoreError> {
     use crate::schema::match_keys::dsl as mk;
-    for part in staging_ids.chunks(10_000) {
-        diesel::delete(mk::match_keys.filter(mk::staging_id.eq_any(part))).execute(conn)?;
+    let mut out = Vec::new();
+    for (system, ids) in by_system(records.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
+        for part in ids.chunks(5_000) {
+            out.extend(
+                mk::match_keys
+                    .filter(mk::domain.eq(domain))
+                    .filter(mk::system.eq(system))
+                    .filter(mk::source_id.eq_any(part))
+                    .select(KeyRow::as_select())
+                    .load::<KeyRow>(conn)?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes the given keys (one rule of one record each).
+pub fn delete_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    // One statement per (domain, system, rule), with an `IN` list of records.
+    let mut groups: std::collections::BTreeMap<(&str, &str, i32), Vec<&str>> = Default::default();
+    for r in rows {
+        groups
+            .entry((&r.domain, &r.system, r.rule))
+            .or_default()
+            .push(&r.source_id);
+    }
+    for ((domain, system, rule), ids) in groups {
+        for part in ids.chunks(5_000) {
+            diesel::delete(
+                mk::match_keys
+                    .filter(mk::domain.eq(domain))
+                    .filter(mk::system.eq(system))
+                    .filter(mk::source_id.eq_any(part))
+                    .filter(mk::rule.eq(rule)),
+            )
+            .execute(conn)?;
+        }
     }
     Ok(())
 }
 
-/// Staged versions of a domain that have key `key_hash` for `rule`, for each given key.
-pub fn versions_with_keys(
+/// Deletes every key of the given records (system, source_id) of a domain.
+pub fn delete_record_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    records: &[(String, String)],
+) -> Result<(), StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    for (system, ids) in by_system(records.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
+        for part in ids.chunks(5_000) {
+            diesel::delete(
+                mk::match_keys
+                    .filter(mk::domain.eq(domain))
+                    .filter(mk::system.eq(system))
+                    .filter(mk::source_id.eq_any(part)),
+            )
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records (system, source_id) of a domain that have key `key_hash` for `rule`, for each
+/// given key.
+pub fn records_with_keys(
     conn: &mut DbConnection,
     domain: &str,
     rule: i32,
     keys: &[i64],
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<Vec<(String, String)>, StoreError> {
     use crate::schema::match_keys::dsl as mk;
     let mut out = Vec::new();
     for part in keys.chunks(5_000) {
@@ -200,11 +285,22 @@ pub fn versions_with_keys(
                 .filter(mk::domain.eq(domain))
                 .filter(mk::rule.eq(rule))
                 .filter(mk::key_hash.eq_any(part))
-                .select(mk::staging_id)
-                .load::<i64>(conn)?,
+                .select((mk::system, mk::source_id))
+                .load::<(String, String)>(conn)?,
         );
     }
     Ok(out)
+}
+
+/// Source ids grouped by system, so each statement has one `IN` list.
+fn by_system<'a>(
+    keys: impl Iterator<Item = (&'a str, &'a str)>,
+) -> std::collections::BTreeMap<&'a str, Vec<&'a str>> {
+    let mut out: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        out.entry(s).or_default().push(id);
+    }
+    out
 }
 
 /// Kept pairs with either side among the given staging versions.
@@ -278,12 +374,8 @@ pub fn current_by_keys(
     domain: &str,
     keys: &[(String, String)],
 ) -> Result<Vec<CurrentRecord>, StoreError> {
-    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (s, id) in keys {
-        by_system.entry(s).or_default().push(id);
-    }
     let mut out = Vec::new();
-    for (system, ids) in by_system {
+    for (system, ids) in by_system(keys.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
         for part in ids.chunks(5_000) {
             out.extend(
                 sr::staging_records

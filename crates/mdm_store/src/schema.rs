@@ -312,11 +312,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    match_keys (staging_id, rule) {
-        staging_id -> BigInt,
+    match_keys (domain, system, source_id, rule) {
+        domain -> Text,
+        system -> Text,
+        source_id -> Text,
         rule -> Integer,
         key_hash -> BigInt,
-        domain -> Text,
     }
 }
 

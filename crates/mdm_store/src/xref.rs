@@ -113,6 +113,50 @@ pub fn insert(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Rewrites rows in place (golden ID, staging version, run). In place, not delete and
+/// insert: the row keeps its place and index entries whose columns did not change (the
+/// golden-ID index when only the version moved) are not touched.
+pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            // SQLite runs a prepared statement per row about as fast as a batch.
+            for r in rows {
+                diesel::update(x::xref.find((&r.domain, &r.system, &r.source_id)))
+                    .set((
+                        x::golden_id.eq(&r.golden_id),
+                        x::staging_id.eq(r.staging_id),
+                        x::run_id.eq(r.run_id),
+                        x::updated_at.eq(r.updated_at),
+                    ))
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+            // One statement per slice: a round trip per row would cost more than the update.
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                let col = |f: fn(&XrefRow) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+                diesel::sql_query(
+                    "UPDATE xref AS x SET golden_id = v.golden_id, staging_id = v.staging_id, \
+                     run_id = v.run_id, updated_at = v.updated_at \
+                     FROM unnest($1, $2, $3, $4, $5, $6, $7) \
+                       AS v(domain, system, source_id, golden_id, staging_id, run_id, updated_at) \
+                     WHERE x.domain = v.domain AND x.system = v.system AND x.source_id = v.source_id",
+                )
+                .bind::<Array<Text>, _>(col(|r| &r.domain))
+                .bind::<Array<Text>, _>(col(|r| &r.system))
+                .bind::<Array<Text>, _>(col(|r| &r.source_id))
+                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.staging_id).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Rows per golden ID of a domain: (golden_id, count) for IDs with more than `min` records.
 pub fn cluster_sizes(
     conn: &mut DbConnection,

@@ -226,12 +226,12 @@ fn score_changed(
     // The changed records' own keys.
     let own = prepare_subset(rules, ctx, model, changed.to_vec())?;
     let own_cands = own.1.candidates()?;
-    let mut neighbour_ids: BTreeSet<i64> = BTreeSet::new();
+    let mut neighbours: BTreeSet<Key> = BTreeSet::new();
     for (rule, keys) in own_cands.rule_keys.iter().enumerate() {
         let mut ks: Vec<i64> = keys.iter().flatten().map(|k| *k as i64).collect();
         ks.sort_unstable();
         ks.dedup();
-        neighbour_ids.extend(mdm_store::matchstate::versions_with_keys(
+        neighbours.extend(mdm_store::matchstate::records_with_keys(
             conn,
             domain,
             rule as i32,
@@ -239,13 +239,15 @@ fn score_changed(
         )?);
     }
     let changed_ids: HashSet<i64> = changed.iter().map(|r| r.id).collect();
-    let ids: Vec<i64> = neighbour_ids
-        .into_iter()
-        .filter(|i| !changed_ids.contains(i))
-        .collect();
+    for r in changed {
+        neighbours.remove(&(r.system.clone(), r.source_id.clone()));
+    }
+    let others: Vec<Key> = neighbours.into_iter().collect();
     let mut all = changed.to_vec();
-    // Keys of a previous run may name versions superseded since: only current ones count.
-    all.extend(mdm_store::matchstate::current_versions_by_id(conn, &ids)?);
+    // Keys of a previous run may name records deleted since: only current ones count.
+    all.extend(mdm_store::matchstate::current_by_keys(
+        conn, domain, &others,
+    )?);
     let (records, prepared) = prepare_subset(rules, ctx, model, all)?;
     let cands = prepared.candidates()?;
     let is_changed: Vec<bool> = records
@@ -290,8 +292,11 @@ fn score_changed(
             pair: p,
         })
         .collect();
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let keys = key_rows(domain, &cands.rule_keys, &ids, |i| is_changed[i]);
+    let record_keys: Vec<Key> = records
+        .iter()
+        .map(|r| (r.system.clone(), r.source_id.clone()))
+        .collect();
+    let keys = key_rows(domain, &cands.rule_keys, &record_keys, |i| is_changed[i]);
     Ok((fresh, neighbours, keys, rows))
 }
 

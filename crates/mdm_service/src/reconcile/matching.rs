@@ -115,8 +115,12 @@ pub fn run_full(
     stats.pairs_scored = cands.pairs.len() as u64;
     let kept =
         pre_scored.unwrap_or_else(|| rematch::score_pairs(&prepared, &model.params, &cands.pairs));
-    let ids: Vec<i64> = input.records.iter().map(|r| r.staging_id).collect();
-    let keys = key_rows(&rules.domain, &cands.rule_keys, &ids, |_| true);
+    let records: Vec<(String, String)> = input
+        .records
+        .iter()
+        .map(|r| super::input::key_strings(&r.key))
+        .collect();
+    let keys = key_rows(&rules.domain, &cands.rule_keys, &records, |_| true);
     Ok(finish(
         rules,
         input,
@@ -156,25 +160,28 @@ pub fn finish(
     }
 }
 
-/// Blocking-key rows of the records `i` (with staging versions `ids[i]`) that `take(i)`.
+/// Blocking-key rows of the records `i` (with keys `keys[i]`) that `take(i)`, record by
+/// record (so in key order when `keys` is).
 pub fn key_rows(
     domain: &str,
     rule_keys: &[Vec<Option<u64>>],
-    ids: &[i64],
+    keys: &[(String, String)],
     take: impl Fn(usize) -> bool,
 ) -> Vec<KeyRow> {
     let mut out = Vec::new();
-    for (rule, keys) in rule_keys.iter().enumerate() {
-        for (i, k) in keys.iter().enumerate() {
-            if let Some(k) = k {
-                if take(i) {
-                    out.push(KeyRow {
-                        staging_id: ids[i],
-                        rule: rule as i32,
-                        key_hash: *k as i64,
-                        domain: domain.to_string(),
-                    });
-                }
+    for (i, (system, source_id)) in keys.iter().enumerate() {
+        if !take(i) {
+            continue;
+        }
+        for (rule, hashes) in rule_keys.iter().enumerate() {
+            if let Some(k) = hashes[i] {
+                out.push(KeyRow {
+                    domain: domain.to_string(),
+                    system: system.clone(),
+                    source_id: source_id.clone(),
+                    rule: rule as i32,
+                    key_hash: k as i64,
+                });
             }
         }
     }

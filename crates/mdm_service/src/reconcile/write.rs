@@ -32,7 +32,7 @@ pub fn write(
     let t0 = Instant::now();
     let domain = rules.domain.as_str();
     let t = now();
-    let (xref_delete, xref_insert) = xref_changes(domain, input, &plan, m, run_id, t);
+    let xref = xref_changes(domain, input, &plan, m, run_id, t);
     let reviews = review_rows(domain, input, m, &plan, run_id, t);
     let audit = super::audit::automatic_changes(domain, input, m, &plan, run_id, t);
     let mut counts = plan.counts;
@@ -55,7 +55,12 @@ pub fn write(
         let mut redirects = Vec::new();
         for part in plan.changes.chunks(CHANGES_PER_WRITE) {
             let (records, history, events, r) = golden_rows(domain, part, run_id, t);
-            mdm_store::golden::put_records(c, &records)?;
+            let (existing, new): (Vec<_>, Vec<_>) =
+                records.into_iter().partition(|(existed, _)| *existed);
+            let strip =
+                |v: Vec<(bool, GoldenRecord)>| v.into_iter().map(|(_, r)| r).collect::<Vec<_>>();
+            mdm_store::golden::update_records(c, &strip(existing))?;
+            mdm_store::golden::put_records(c, &strip(new))?;
             mdm_store::golden::insert_history(c, &history)?;
             mdm_store::outbox::insert(c, &events)?;
             redirects.extend(r);
@@ -65,8 +70,9 @@ pub fn write(
             mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
         }
         lap("golden", stats);
-        mdm_store::xref::delete_keys(c, domain, &xref_delete)?;
-        mdm_store::xref::insert(c, &xref_insert)?;
+        mdm_store::xref::delete_keys(c, domain, &xref.delete)?;
+        mdm_store::xref::update(c, &xref.update)?;
+        mdm_store::xref::insert(c, &xref.insert)?;
         lap("xref", stats);
         write_pairs(c, domain, input, m)?;
         lap("pairs", stats);
@@ -120,8 +126,9 @@ pub fn search_attributes(rules: &DomainRules) -> Vec<&str> {
         .collect()
 }
 
+/// Golden rows (whether the record existed before), history, events, redirects.
 type GoldenRows = (
-    Vec<GoldenRecord>,
+    Vec<(bool, GoldenRecord)>,
     Vec<NewHistoryEntry>,
     Vec<NewEvent>,
     Vec<Redirect>,
@@ -140,19 +147,22 @@ fn golden_rows(
     let mut events = Vec::new();
     let mut redirects = Vec::new();
     for ch in changes {
-        records.push(GoldenRecord {
-            golden_id: ch.golden_id.clone(),
-            domain: domain.to_string(),
-            version: ch.version,
-            status: ch.status.to_string(),
-            attributes: ch.attributes.clone(),
-            lineage: ch.lineage.clone(),
-            members: ch.members,
-            run_id,
-            created_run_id: ch.created_run_id,
-            created_at: ch.created_at.unwrap_or(t),
-            updated_at: t,
-        });
+        records.push((
+            ch.created_at.is_some(),
+            GoldenRecord {
+                golden_id: ch.golden_id.clone(),
+                domain: domain.to_string(),
+                version: ch.version,
+                status: ch.status.to_string(),
+                attributes: ch.attributes.clone(),
+                lineage: ch.lineage.clone(),
+                members: ch.members,
+                run_id,
+                created_run_id: ch.created_run_id,
+                created_at: ch.created_at.unwrap_or(t),
+                updated_at: t,
+            },
+        ));
         let detail = ch.detail.as_ref().map(|d| d.to_string());
         history.push(NewHistoryEntry {
             domain: domain.to_string(),
@@ -203,7 +213,14 @@ fn golden_rows(
     (records, history, events, redirects)
 }
 
-/// xref rows to delete (changed golden ID or staging version, or record gone) and to insert.
+/// xref rows to delete (record gone), to rewrite in place (new golden ID or staging
+/// version) and to insert (records the xref does not know yet).
+struct XrefChanges {
+    delete: Vec<(String, String)>,
+    update: Vec<XrefRow>,
+    insert: Vec<XrefRow>,
+}
+
 fn xref_changes(
     domain: &str,
     input: &Input,
@@ -211,18 +228,20 @@ fn xref_changes(
     m: &Matched,
     run_id: i64,
     t: chrono::NaiveDateTime,
-) -> (Vec<(String, String)>, Vec<XrefRow>) {
-    let mut delete = input.vanished();
-    let mut insert = Vec::new();
+) -> XrefChanges {
+    let mut out = XrefChanges {
+        delete: input.vanished(),
+        update: Vec::new(),
+        insert: Vec::new(),
+    };
     for (i, r) in input.records.iter().enumerate() {
         let key = key_strings(&r.key);
         let gid = plan.ids[m.cluster_of[i] as usize].to_string();
-        match input.xref.get(&key) {
-            Some(x) if x.golden_id == gid && x.staging_id == r.staging_id => continue,
-            Some(_) => delete.push(key.clone()),
-            None => {}
+        let old = input.xref.get(&key);
+        if old.is_some_and(|x| x.golden_id == gid && x.staging_id == r.staging_id) {
+            continue;
         }
-        insert.push(XrefRow {
+        let row = XrefRow {
             domain: domain.to_string(),
             system: key.0,
             source_id: key.1,
@@ -230,47 +249,68 @@ fn xref_changes(
             staging_id: r.staging_id,
             run_id,
             updated_at: t,
-        });
+        };
+        match old {
+            Some(_) => out.update.push(row),
+            None => out.insert.push(row),
+        }
     }
-    (delete, insert)
+    out
 }
 
-/// Blocking keys: all of them after a full run; else those of changed records replace the
-/// keys of their previous versions (and of vanished records).
+/// Blocking keys: all of them after a run that trained the model; else only the keys of
+/// changed records that differ from the stored ones (and every key of vanished records).
 fn write_keys(
     conn: &mut DbConnection,
     domain: &str,
     input: &Input,
     m: &Matched,
 ) -> Result<(), StoreError> {
+    use mdm_store::matchstate::KeyRow;
+    use std::collections::{HashMap, HashSet};
     if m.trained.is_some() {
         return mdm_store::matchstate::replace_keys(conn, domain, &m.keys);
     }
-    // With an unchanged model, unchanged records keep their keys: only changed ones move.
-    let old = old_versions(input, m);
-    mdm_store::matchstate::delete_keys_of(conn, &old)?;
-    if m.subset {
-        return mdm_store::matchstate::insert_keys(conn, &m.keys);
-    }
-    let changed: std::collections::HashSet<i64> = dirty_versions(input, m);
-    let rows: Vec<_> = m
-        .keys
-        .iter()
-        .filter(|k| changed.contains(&k.staging_id))
-        .cloned()
-        .collect();
-    mdm_store::matchstate::insert_keys(conn, &rows)
-}
-
-/// Current staging versions of the records changed since the last run.
-fn dirty_versions(input: &Input, m: &Matched) -> std::collections::HashSet<i64> {
-    input
+    mdm_store::matchstate::delete_record_keys(conn, domain, &input.vanished())?;
+    // With an unchanged model, a record's keys change only when the record does.
+    let changed: Vec<(String, String)> = input
         .records
         .iter()
         .zip(&m.dirty)
         .filter(|(_, d)| **d)
-        .map(|(r, _)| r.staging_id)
-        .collect()
+        .map(|(r, _)| key_strings(&r.key))
+        .collect();
+    let wanted: HashSet<(&str, &str)> = changed
+        .iter()
+        .map(|(s, id)| (s.as_str(), id.as_str()))
+        .collect();
+    let slot = |k: &KeyRow| (k.system.clone(), k.source_id.clone(), k.rule);
+    let new: HashMap<(String, String, i32), &KeyRow> = m
+        .keys
+        .iter()
+        .filter(|k| wanted.contains(&(k.system.as_str(), k.source_id.as_str())))
+        .map(|k| (slot(k), k))
+        .collect();
+    let stored: HashMap<(String, String, i32), KeyRow> =
+        mdm_store::matchstate::keys_of(conn, domain, &changed)?
+            .into_iter()
+            .map(|k| (slot(&k), k))
+            .collect();
+    // A key that stays as it is needs no write at all; one that moved is deleted and
+    // inserted.
+    let same = |a: Option<&KeyRow>, b: &KeyRow| a.is_some_and(|a| a.key_hash == b.key_hash);
+    let fresh: Vec<KeyRow> = new
+        .iter()
+        .filter(|(s, n)| !same(stored.get(*s), n))
+        .map(|(_, n)| (*n).clone())
+        .collect();
+    let stale: Vec<KeyRow> = stored
+        .iter()
+        .filter(|(s, k)| !same(new.get(*s).copied(), k))
+        .map(|(_, k)| k.clone())
+        .collect();
+    mdm_store::matchstate::delete_keys(conn, &stale)?;
+    mdm_store::matchstate::insert_keys(conn, &fresh)
 }
 
 /// The staging versions the last run saw of records that changed or vanished since.
