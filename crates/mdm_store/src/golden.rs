@@ -112,18 +112,29 @@ pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(),
 pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(), StoreError> {
     match conn {
         DbConnection::Sqlite(c) => {
-            for r in rows {
-                diesel::update(gr::golden_records.find(&r.golden_id))
-                    .set((
-                        gr::version.eq(r.version),
-                        gr::status.eq(&r.status),
-                        gr::attributes.eq(&r.attributes),
-                        gr::lineage.eq(&r.lineage),
-                        gr::members.eq(r.members),
-                        gr::run_id.eq(r.run_id),
-                        gr::updated_at.eq(r.updated_at),
-                    ))
-                    .execute(c)?;
+            use crate::values::{placeholders, ROWS_PER_UPDATE};
+            use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+            for part in rows.chunks(ROWS_PER_UPDATE) {
+                let sql = format!(
+                    "UPDATE golden_records SET version = v.column2, status = v.column3, \
+                     attributes = v.column4, lineage = v.column5, members = v.column6, \
+                     run_id = v.column7, updated_at = v.column8 \
+                     FROM (VALUES {}) AS v WHERE golden_records.golden_id = v.column1",
+                    placeholders(part.len(), 8)
+                );
+                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for r in part {
+                    q = q
+                        .bind::<Text, _>(&r.golden_id)
+                        .bind::<Integer, _>(r.version)
+                        .bind::<Text, _>(&r.status)
+                        .bind::<Text, _>(&r.attributes)
+                        .bind::<Text, _>(&r.lineage)
+                        .bind::<Integer, _>(r.members)
+                        .bind::<BigInt, _>(r.run_id)
+                        .bind::<Timestamp, _>(r.updated_at);
+                }
+                q.execute(c)?;
             }
         }
         DbConnection::Pg(c) => {

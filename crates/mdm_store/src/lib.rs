@@ -37,6 +37,7 @@ pub mod systems;
 pub mod testing;
 pub mod tokens;
 mod url;
+mod values;
 pub mod watermarks;
 pub mod xref;
 

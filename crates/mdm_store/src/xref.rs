@@ -119,16 +119,28 @@ pub fn insert(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
 pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
     match conn {
         DbConnection::Sqlite(c) => {
-            // SQLite runs a prepared statement per row about as fast as a batch.
-            for r in rows {
-                diesel::update(x::xref.find((&r.domain, &r.system, &r.source_id)))
-                    .set((
-                        x::golden_id.eq(&r.golden_id),
-                        x::staging_id.eq(r.staging_id),
-                        x::run_id.eq(r.run_id),
-                        x::updated_at.eq(r.updated_at),
-                    ))
-                    .execute(c)?;
+            use crate::values::{placeholders, ROWS_PER_UPDATE};
+            use diesel::sql_types::{BigInt, Text, Timestamp};
+            for part in rows.chunks(ROWS_PER_UPDATE) {
+                let sql = format!(
+                    "UPDATE xref SET golden_id = v.column4, staging_id = v.column5, \
+                     run_id = v.column6, updated_at = v.column7 FROM (VALUES {}) AS v \
+                     WHERE xref.domain = v.column1 AND xref.system = v.column2 \
+                     AND xref.source_id = v.column3",
+                    placeholders(part.len(), 7)
+                );
+                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for r in part {
+                    q = q
+                        .bind::<Text, _>(&r.domain)
+                        .bind::<Text, _>(&r.system)
+                        .bind::<Text, _>(&r.source_id)
+                        .bind::<Text, _>(&r.golden_id)
+                        .bind::<BigInt, _>(r.staging_id)
+                        .bind::<BigInt, _>(r.run_id)
+                        .bind::<Timestamp, _>(r.updated_at);
+                }
+                q.execute(c)?;
             }
         }
         DbConnection::Pg(c) => {
