@@ -339,21 +339,3 @@ diesel::allow_tables_to_appear_in_same_query!(
     xref,
     staging_records,
 );
-
-// Attribute search (migration 2025-01-08-000001_search_values).
-
-diesel::table! {
-    search_attributes (domain, attribute) {
-        domain -> Text,
-        attribute -> Text,
-    }
-}
-
-diesel::table! {
-    search_values (domain, attribute, value, golden_id) {
-        domain -> Text,
-        attribute -> Text,
-        value -> Text,
-        golden_id -> Text,
-    }
-}

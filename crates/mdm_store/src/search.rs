@@ -2,14 +2,12 @@
 //! matches on canonical attribute values, paged by golden ID (keyset pagination, so a page
 //! never skips or repeats a record while others are written).
 //!
-//! The identifiers downstream systems look records up by (e-mail, phone, tax ID, GTIN, ...)
-//! are registered per domain ([`ensure_search`]) and kept in `search_values` (domain,
-//! attribute, lowercase value, golden ID) for active records. Database triggers keep that
-//! table in step with every writer of golden records, and write an entry only when its value
-//! changes: an expression index on the attributes JSON was rewritten with every record,
-//! which made it the largest cost of an incremental reconcile. A query on a registered
-//! attribute is a lookup in that table; on others a scan of the domain's active records
-//! with the backend's JSON functions (`json_extract` on SQLite, `->>` on PostgreSQL).
+//! Values are read with the backend's JSON functions (`json_extract` on SQLite, `->>` on
+//! PostgreSQL). [`ensure_indexes`] creates a partial expression index per domain and
+//! attribute (the identifiers downstream systems look records up by: e-mail, phone, tax ID,
+//! GTIN, ...); a query on such an attribute is an index lookup, on others a scan of the
+//! domain's active records. The query repeats each index's expression and predicate to the
+//! letter (with the domain inlined, checked to be a plain name) so both planners use it.
 
 use crate::golden::{by_ids, GoldenRecord};
 use crate::{DbConnection, StoreError};
@@ -37,78 +35,40 @@ pub fn search(
     }
     check_name(domain)?;
     let pg = matches!(conn, DbConnection::Pg(_));
-    let registered = attributes(conn, domain)?;
-    let (looked_up, scanned): (Vec<_>, Vec<_>) = filters
-        .iter()
-        .partition(|(name, _)| registered.contains(name));
-    let mut binds: Vec<&str> = Vec::new();
+    let param = |i: usize| if pg { format!("${i}") } else { "?".to_string() };
+    let mut sql = format!(
+        "SELECT golden_id FROM golden_records WHERE {}",
+        predicate(domain)
+    );
     let mut n = 0;
-    let mut next = || {
+    for (name, _) in filters {
         n += 1;
-        if pg {
-            format!("${n}")
-        } else {
-            "?".to_string()
-        }
-    };
-    // Driven by the first registered attribute's entries (already in golden-ID order), or
-    // else by the domain's active records.
-    let mut sql = match looked_up.first() {
-        Some((name, value)) => {
-            binds.push(value);
-            format!(
-                "SELECT s.golden_id FROM search_values s \
-                 JOIN golden_records g ON g.golden_id = s.golden_id \
-                 WHERE s.domain = '{domain}' AND s.attribute = '{name}' AND s.value = lower({}) \
-                 AND g.status = 'active'",
-                next()
-            )
-        }
-        None => format!(
-            "SELECT g.golden_id AS golden_id FROM golden_records g \
-             WHERE g.domain = '{domain}' AND g.status = 'active'"
-        ),
-    };
-    let key = if looked_up.is_empty() {
-        "g.golden_id"
-    } else {
-        "s.golden_id"
-    };
-    for (name, value) in looked_up.iter().skip(1) {
-        binds.push(value);
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM search_values t WHERE t.domain = '{domain}' \
-             AND t.attribute = '{name}' AND t.value = lower({}) AND t.golden_id = {key})",
-            next()
-        ));
-    }
-    for (name, value) in &scanned {
-        binds.push(value);
         sql.push_str(&format!(
             " AND {} = lower({})",
             expression(pg, name),
-            next()
+            param(n)
         ));
     }
-    let after = after_id.unwrap_or("");
-    binds.push(after);
-    sql.push_str(&format!(" AND {key} > {}", next()));
-    sql.push_str(&format!(" ORDER BY {key} LIMIT {}", next()));
+    n += 1;
+    sql.push_str(&format!(" AND golden_id > {}", param(n)));
+    n += 1;
+    sql.push_str(&format!(" ORDER BY golden_id LIMIT {}", param(n)));
 
+    let after = after_id.unwrap_or("").to_string();
     let ids: Vec<Id> = match conn {
         DbConnection::Sqlite(c) => {
             let mut q = diesel::sql_query(sql.clone()).into_boxed::<diesel::sqlite::Sqlite>();
-            for v in &binds {
-                q = q.bind::<Text, _>(v.to_string());
+            for (_, v) in filters {
+                q = q.bind::<Text, _>(v.clone());
             }
-            q.bind::<BigInt, _>(limit).load(c)?
+            q.bind::<Text, _>(after).bind::<BigInt, _>(limit).load(c)?
         }
         DbConnection::Pg(c) => {
             let mut q = diesel::sql_query(sql.clone()).into_boxed::<diesel::pg::Pg>();
-            for v in &binds {
-                q = q.bind::<Text, _>(v.to_string());
+            for (_, v) in filters {
+                q = q.bind::<Text, _>(v.clone());
             }
-            q.bind::<BigInt, _>(limit).load(c)?
+            q.bind::<Text, _>(after).bind::<BigInt, _>(limit).load(c)?
         }
     };
     let keys: Vec<&str> = ids.iter().map(|i| i.golden_id.as_str()).collect();
@@ -124,6 +84,11 @@ fn expression(pg: bool, name: &str) -> String {
     } else {
         format!("lower(json_extract(attributes, '$.{name}'))")
     }
+}
+
+/// The rows an index covers, exactly as the index declares it.
+fn predicate(domain: &str) -> String {
+    format!("domain = '{domain}' AND status = 'active'")
 }
 
 /// Domain and attribute names go into SQL text: plain names only.
@@ -142,50 +107,24 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Attributes of `domain` registered for search.
-pub fn attributes(conn: &mut DbConnection, domain: &str) -> Result<Vec<String>, StoreError> {
-    use crate::schema::search_attributes::dsl as sa;
-    use diesel::prelude::*;
-    Ok(sa::search_attributes
-        .filter(sa::domain.eq(domain))
-        .select(sa::attribute)
-        .load(conn)?)
-}
-
-/// Registers `attributes` of `domain` for search, filling their entries from the active
-/// golden records the first time (one sorted insert, much cheaper than entry by entry), and
-/// drops the expression indexes earlier versions kept instead. Cheap when all are known.
-pub fn ensure_search(
+/// Creates (if missing) a search index on each of `attributes` of `domain`'s active golden
+/// records. Cheap when they exist; the first time it reads the table once.
+pub fn ensure_indexes(
     conn: &mut DbConnection,
     domain: &str,
     attributes: &[&str],
 ) -> Result<(), StoreError> {
-    use crate::schema::search_attributes::dsl as sa;
-    use diesel::prelude::*;
     check_name(domain)?;
-    let known = self::attributes(conn, domain)?;
     let pg = matches!(conn, DbConnection::Pg(_));
     for attr in attributes {
         check_name(attr)?;
-        if known.iter().any(|k| k == attr) {
-            continue;
-        }
-        diesel::insert_into(sa::search_attributes)
-            .values((sa::domain.eq(domain), sa::attribute.eq(*attr)))
-            .execute(conn)?;
-        let expr = expression(pg, attr);
-        let fill = format!(
-            "INSERT INTO search_values (domain, attribute, value, golden_id) \
-             SELECT domain, '{attr}', {expr}, golden_id FROM golden_records \
-             WHERE domain = '{domain}' AND status = 'active' AND {expr} IS NOT NULL \
-             ORDER BY 3, 4 ON CONFLICT DO NOTHING"
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS golden_search_{}_{attr} ON golden_records ({}, golden_id) WHERE {}",
+            domain.replace('-', "_"),
+            expression(pg, attr),
+            predicate(domain)
         );
-        let old_index = format!(
-            "DROP INDEX IF EXISTS golden_search_{}_{attr}",
-            domain.replace('-', "_")
-        );
-        crate::on_backend!(conn, c => diesel::sql_query(fill.clone()).execute(c))?;
-        crate::on_backend!(conn, c => diesel::sql_query(old_index.clone()).execute(c))?;
+        crate::on_backend!(conn, c => diesel::sql_query(sql.clone()).execute(c))?;
     }
     Ok(())
 }
@@ -212,78 +151,5 @@ pub fn golden(
             redirected_from: None,
         })),
         _ => crate::golden::get(conn, domain, id),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{ensure_search, search};
-    use crate::golden::{put_records, update_records, GoldenRecord};
-    use crate::testing::TestDb;
-
-    fn record(id: &str, email: &str, status: &str) -> GoldenRecord {
-        let t = crate::now();
-        GoldenRecord {
-            golden_id: id.into(),
-            domain: "customer".into(),
-            version: 1,
-            status: status.into(),
-            attributes: serde_json::json!({ "email": email, "city": "Berlin" }).to_string(),
-            lineage: "{}".into(),
-            members: 1,
-            run_id: 1,
-            created_run_id: 1,
-            created_at: t,
-            updated_at: t,
-        }
-    }
-
-    fn found(conn: &mut crate::DbConnection, attr: &str, value: &str) -> Vec<String> {
-        let filters = [(attr.to_string(), value.to_string())];
-        search(conn, "customer", &filters, None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|g| g.golden_id)
-            .collect()
-    }
-
-    #[test]
-    fn search_entries_follow_every_write_of_a_golden_record() {
-        let mut dbs = vec![TestDb::sqlite()];
-        dbs.extend(TestDb::postgres());
-        for db in dbs {
-            let conn = &mut crate::open(db.url()).unwrap();
-            put_records(conn, &[record("g1", "a@x.org", "active")]).unwrap();
-            // Registered after the records exist: filled from them.
-            ensure_search(conn, "customer", &["email"]).unwrap();
-            assert_eq!(found(conn, "email", "A@X.org"), ["g1"]);
-            // Written after registration: kept by the triggers.
-            put_records(conn, &[record("g2", "b@x.org", "active")]).unwrap();
-            assert_eq!(found(conn, "email", "b@x.org"), ["g2"]);
-            // An in-place update moves the entry; a rewrite (delete and insert) keeps one.
-            update_records(conn, &[record("g1", "c@x.org", "active")]).unwrap();
-            assert!(found(conn, "email", "a@x.org").is_empty());
-            assert_eq!(found(conn, "email", "c@x.org"), ["g1"]);
-            put_records(conn, &[record("g1", "c@x.org", "active")]).unwrap();
-            assert_eq!(found(conn, "email", "c@x.org"), ["g1"]);
-            // Retired records are not found; unregistered attributes are scanned.
-            update_records(conn, &[record("g2", "b@x.org", "retired")]).unwrap();
-            assert!(found(conn, "email", "b@x.org").is_empty());
-            assert_eq!(found(conn, "city", "berlin"), ["g1"]);
-            // Several filters: looked up and scanned together.
-            let both = [
-                ("email".to_string(), "c@x.org".to_string()),
-                ("city".to_string(), "BERLIN".to_string()),
-            ];
-            let ids: Vec<_> = search(conn, "customer", &both, None, 10)
-                .unwrap()
-                .into_iter()
-                .map(|g| g.golden_id)
-                .collect();
-            assert_eq!(ids, ["g1"]);
-            assert!(search(conn, "customer", &both, Some("g1"), 10)
-                .unwrap()
-                .is_empty());
-        }
     }
 }
