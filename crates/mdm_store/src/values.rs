@@ -1,6 +1,5 @@
 //! `(?, ?, ...), (?, ?, ...)`: the row list of a SQLite `UPDATE ... FROM (VALUES ...)`, which
-//! rewrites many rows with one prepared statement. A statement per row costs a prepare each
-//! time once triggers are involved (SQLite compiles them into every statement).
+//! rewrites many rows with one statement instead of one execution per row.
 
 /// Rows per statement: well under SQLite's 32,766 bound parameters for the tables here.
 pub const ROWS_PER_UPDATE: usize = 1000;
