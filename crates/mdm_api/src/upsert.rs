@@ -171,7 +171,7 @@ fn create_golden(
         &BTreeMap::new(),
     );
     let attributes = golden.attributes_json(rules).to_string();
-    let lineage = golden.lineage_json(rules).to_string();
+    let lineage = golden.lineage_stored(rules);
     let domain = rules.domain.clone();
     mdm_store::golden::put_records(
         c,

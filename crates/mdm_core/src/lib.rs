@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod identify;
 pub mod learn;
+pub mod lineage;
 pub mod model;
 pub mod pipeline;
 pub mod rematch;

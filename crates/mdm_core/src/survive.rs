@@ -69,7 +69,15 @@ impl Golden {
         serde_json::Value::Object(m)
     }
 
-    /// `{attribute: lineage}` for present values.
+    /// The lineage as stored (see [`crate::lineage`]).
+    pub fn lineage_stored(&self, rules: &DomainRules) -> String {
+        crate::lineage::encode(
+            rules.attributes.iter().map(|a| a.name.as_str()),
+            &self.lineage,
+        )
+    }
+
+    /// `{attribute: lineage}` for present values (the form readers see).
     pub fn lineage_json(&self, rules: &DomainRules) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         for (a, l) in rules.attributes.iter().zip(&self.lineage) {

@@ -166,28 +166,27 @@ pub struct KeyRow {
     pub key_hash: i64,
 }
 
-/// Replaces all blocking keys of a domain. The lookup index is dropped first and built again
-/// once the rows are in: at millions of rows one sort is far cheaper than growing the index
-/// row by row in random order (and rows go in in primary-key order).
+/// Replaces every blocking key of a domain (a run that trained the model). Inserted in key
+/// order: the table is clustered by key, so they go in as appends.
 pub fn replace_keys(
     conn: &mut DbConnection,
     domain: &str,
     rows: &[KeyRow],
 ) -> Result<(), StoreError> {
     use crate::schema::match_keys::dsl as mk;
-    use diesel::connection::SimpleConnection;
     diesel::delete(mk::match_keys.filter(mk::domain.eq(domain))).execute(conn)?;
     let mut sorted: Vec<&KeyRow> = rows.iter().collect();
     sorted.sort_unstable_by(|a, b| {
-        (&a.system, &a.source_id, a.rule).cmp(&(&b.system, &b.source_id, b.rule))
+        (a.rule, a.key_hash, &a.system, &a.source_id).cmp(&(
+            b.rule,
+            b.key_hash,
+            &b.system,
+            &b.source_id,
+        ))
     });
-    on_backend!(conn, c => c.batch_execute("DROP INDEX match_keys_lookup"))?;
     for part in sorted.chunks(5000) {
         on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part.to_vec()).execute(c))?;
     }
-    on_backend!(conn, c => c.batch_execute(
-        "CREATE INDEX match_keys_lookup ON match_keys (domain, rule, key_hash)"
-    ))?;
     Ok(())
 }
 
@@ -199,71 +198,42 @@ pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), Store
     Ok(())
 }
 
-/// The stored blocking keys of the given records (system, source_id) of a domain.
-pub fn keys_of(
-    conn: &mut DbConnection,
-    domain: &str,
-    records: &[(String, String)],
-) -> Result<Vec<KeyRow>, StoreError> {
-    use crate::schema::match_keys::dsl as mk;
-    let mut out = Vec::new();
-    for (system, ids) in by_system(records.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
-        for part in ids.chunks(5_000) {
-            out.extend(
-                mk::match_keys
-                    .filter(mk::domain.eq(domain))
-                    .filter(mk::system.eq(system))
-                    .filter(mk::source_id.eq_any(part))
-                    .select(KeyRow::as_select())
-                    .load::<KeyRow>(conn)?,
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// Deletes the given keys (one rule of one record each).
+/// Deletes the given keys (each one row, found by its whole primary key).
 pub fn delete_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), StoreError> {
     use crate::schema::match_keys::dsl as mk;
-    // One statement per (domain, system, rule), with an `IN` list of records.
-    let mut groups: std::collections::BTreeMap<(&str, &str, i32), Vec<&str>> = Default::default();
-    for r in rows {
-        groups
-            .entry((&r.domain, &r.system, r.rule))
-            .or_default()
-            .push(&r.source_id);
-    }
-    for ((domain, system, rule), ids) in groups {
-        for part in ids.chunks(5_000) {
-            diesel::delete(
-                mk::match_keys
-                    .filter(mk::domain.eq(domain))
-                    .filter(mk::system.eq(system))
-                    .filter(mk::source_id.eq_any(part))
-                    .filter(mk::rule.eq(rule)),
-            )
-            .execute(conn)?;
+    match conn {
+        // One cached statement, stepped per key.
+        DbConnection::Sqlite(c) => {
+            for r in rows {
+                diesel::delete(
+                    mk::match_keys
+                        .filter(mk::domain.eq(&r.domain))
+                        .filter(mk::rule.eq(r.rule))
+                        .filter(mk::key_hash.eq(r.key_hash))
+                        .filter(mk::system.eq(&r.system))
+                        .filter(mk::source_id.eq(&r.source_id)),
+                )
+                .execute(c)?;
+            }
         }
-    }
-    Ok(())
-}
-
-/// Deletes every key of the given records (system, source_id) of a domain.
-pub fn delete_record_keys(
-    conn: &mut DbConnection,
-    domain: &str,
-    records: &[(String, String)],
-) -> Result<(), StoreError> {
-    use crate::schema::match_keys::dsl as mk;
-    for (system, ids) in by_system(records.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
-        for part in ids.chunks(5_000) {
-            diesel::delete(
-                mk::match_keys
-                    .filter(mk::domain.eq(domain))
-                    .filter(mk::system.eq(system))
-                    .filter(mk::source_id.eq_any(part)),
-            )
-            .execute(conn)?;
+        // A round trip per key would dominate: one statement per 5000 keys.
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Text};
+            for part in rows.chunks(5000) {
+                let text = |f: fn(&KeyRow) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+                diesel::sql_query(
+                    "DELETE FROM match_keys AS k \
+                     USING unnest($1, $2, $3, $4, $5) AS v(domain, rule, key_hash, system, source_id) \
+                     WHERE k.domain = v.domain AND k.rule = v.rule AND k.key_hash = v.key_hash \
+                       AND k.system = v.system AND k.source_id = v.source_id",
+                )
+                .bind::<Array<Text>, _>(text(|r| &r.domain))
+                .bind::<Array<Integer>, _>(part.iter().map(|r| r.rule).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.key_hash).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(text(|r| &r.system))
+                .bind::<Array<Text>, _>(text(|r| &r.source_id))
+                .execute(c)?;
+            }
         }
     }
     Ok(())

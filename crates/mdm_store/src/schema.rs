@@ -312,7 +312,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    match_keys (domain, system, source_id, rule) {
+    match_keys (domain, rule, key_hash, system, source_id) {
         domain -> Text,
         system -> Text,
         source_id -> Text,

@@ -199,7 +199,7 @@ pub async fn history(
                         reason: h.reason,
                         status: h.status,
                         attributes: json(&h.attributes),
-                        lineage: lineage.then(|| json(&h.lineage)),
+                        lineage: lineage.then(|| mdm_core::lineage::expand(&h.lineage)),
                         detail: h.detail.as_deref().map(json),
                         run_id: h.run_id,
                         valid_from: rfc3339(h.valid_from),
@@ -345,7 +345,7 @@ pub async fn search(
 pub(crate) fn view(r: GoldenRecord, redirected_from: Option<String>, lineage: bool) -> GoldenView {
     GoldenView {
         attributes: json(&r.attributes),
-        lineage: lineage.then(|| json(&r.lineage)),
+        lineage: lineage.then(|| mdm_core::lineage::expand(&r.lineage)),
         golden_id: r.golden_id,
         domain: r.domain,
         status: r.status,
@@ -358,7 +358,7 @@ pub(crate) fn view(r: GoldenRecord, redirected_from: Option<String>, lineage: bo
 fn version_view(h: HistoryEntry, redirected_from: Option<String>, lineage: bool) -> GoldenView {
     GoldenView {
         attributes: json(&h.attributes),
-        lineage: lineage.then(|| json(&h.lineage)),
+        lineage: lineage.then(|| mdm_core::lineage::expand(&h.lineage)),
         golden_id: h.golden_id,
         domain: h.domain,
         status: h.status,

@@ -96,7 +96,9 @@ pub fn prepare(
     let mut kept = carried_pairs(&input, &dirty, stored);
     let fresh = remap(&input, fresh);
     kept.extend_from_slice(&fresh);
+    let previous = super::matching::previous_keys(conn, rules, ctx, model, &input, &dirty)?;
     let mut matched = finish(rules, &input, kept, dirty, None, new_keys, true);
+    matched.previous_keys = previous;
     matched.fresh_rows = fresh_rows;
     matched.boundary = boundary;
     Ok((input, matched))
@@ -301,7 +303,7 @@ fn score_changed(
 }
 
 /// Records sorted by key, and their features with the model applied.
-fn prepare_subset<'r>(
+pub(super) fn prepare_subset<'r>(
     rules: &'r DomainRules,
     ctx: &StdContext,
     model: &Model,

@@ -151,6 +151,24 @@ impl Input {
     }
 
     /// xref keys whose record is no longer current (deleted or gone).
+    /// The staging versions the last run saw of records that changed (`dirty`) or vanished
+    /// since.
+    pub fn seen_versions_of_changed(&self, dirty: &[bool]) -> Vec<i64> {
+        let mut old: Vec<i64> = self
+            .vanished()
+            .iter()
+            .filter_map(|k| self.xref.get(k).map(|x| x.staging_id))
+            .collect();
+        old.extend(
+            self.records
+                .iter()
+                .zip(dirty)
+                .filter(|(_, d)| **d)
+                .filter_map(|(r, _)| self.xref.get(&key_strings(&r.key)).map(|x| x.staging_id)),
+        );
+        old
+    }
+
     pub fn vanished(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = self
             .xref

@@ -34,6 +34,9 @@ pub struct Matched {
     pub rules_hash: String,
     /// Blocking keys to store: of every record (full run) or of the changed ones.
     pub keys: Vec<KeyRow>,
+    /// The stored keys of records changed or vanished since the last run (with a frozen
+    /// model; see [`previous_keys`]).
+    pub previous_keys: Vec<KeyRow>,
     /// An incremental run: `records` is the affected subset, not everything.
     pub subset: bool,
     /// Incremental: every freshly scored kept pair as stored (some reach outside the set).
@@ -132,6 +135,31 @@ pub fn run_full(
     ))
 }
 
+/// The blocking keys stored for records that changed or vanished since the last run: those
+/// of the versions it saw, computed again with the same frozen model. The key table is
+/// clustered by key (what the incremental run looks up), not by record.
+pub fn previous_keys(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    input: &Input,
+    dirty: &[bool],
+) -> Result<Vec<KeyRow>, ServiceError> {
+    let versions = input.seen_versions_of_changed(dirty);
+    if versions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let seen = mdm_store::matchstate::versions_by_id(conn, &versions)?;
+    let (seen, prepared) = super::incremental::prepare_subset(rules, ctx, model, seen)?;
+    let cands = prepared.candidates()?;
+    let keys: Vec<(String, String)> = seen
+        .iter()
+        .map(|r| (r.system.clone(), r.source_id.clone()))
+        .collect();
+    Ok(key_rows(&rules.domain, &cands.rule_keys, &keys, |_| true))
+}
+
 /// Clusters and assembles the outcome.
 #[allow(clippy::too_many_arguments)]
 pub fn finish(
@@ -154,6 +182,7 @@ pub fn finish(
         trained,
         rules_hash: rules_hash(rules),
         keys,
+        previous_keys: Vec::new(),
         subset,
         fresh_rows: Vec::new(),
         boundary: Vec::new(),

@@ -170,7 +170,14 @@ fn run(
         (_, model) => {
             let input = input::Input::load(conn, rules)?;
             phase("read", t, &mut stats);
-            let matched = matching::run_full(rules, ctx, &input, model, install, &mut stats)?;
+            let previous = match &model {
+                Some(m) if !install => {
+                    matching::previous_keys(conn, rules, ctx, m, &input, &input.dirty())?
+                }
+                _ => Vec::new(),
+            };
+            let mut matched = matching::run_full(rules, ctx, &input, model, install, &mut stats)?;
+            matched.previous_keys = previous;
             (input, matched)
         }
     };

@@ -128,7 +128,7 @@ pub fn plan(
                 } else if ci.lost_to_split {
                     "split"
                 } else if prev.attributes != *attrs
-                    || prev.lineage != *lineage
+                    || !mdm_core::lineage::same(&prev.lineage, lineage)
                     || prev.members != members
                     || membership_changed(input, m, &prior_of, c, p)
                 {
@@ -310,6 +310,6 @@ fn survive_cluster(
     let g = survive::survive(rules, &contributors, locks);
     (
         g.attributes_json(rules).to_string(),
-        g.lineage_json(rules).to_string(),
+        g.lineage_stored(rules),
     )
 }

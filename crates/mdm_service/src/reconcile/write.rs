@@ -259,7 +259,7 @@ fn xref_changes(
 }
 
 /// Blocking keys: all of them after a run that trained the model; else only the keys of
-/// changed records that differ from the stored ones (and every key of vanished records).
+/// changed and vanished records that differ from the stored ones.
 fn write_keys(
     conn: &mut DbConnection,
     domain: &str,
@@ -271,34 +271,26 @@ fn write_keys(
     if m.trained.is_some() {
         return mdm_store::matchstate::replace_keys(conn, domain, &m.keys);
     }
-    mdm_store::matchstate::delete_record_keys(conn, domain, &input.vanished())?;
     // With an unchanged model, a record's keys change only when the record does.
-    let changed: Vec<(String, String)> = input
+    let changed: HashSet<(String, String)> = input
         .records
         .iter()
         .zip(&m.dirty)
         .filter(|(_, d)| **d)
         .map(|(r, _)| key_strings(&r.key))
         .collect();
-    let wanted: HashSet<(&str, &str)> = changed
-        .iter()
-        .map(|(s, id)| (s.as_str(), id.as_str()))
-        .collect();
     let slot = |k: &KeyRow| (k.system.clone(), k.source_id.clone(), k.rule);
     let new: HashMap<(String, String, i32), &KeyRow> = m
         .keys
         .iter()
-        .filter(|k| wanted.contains(&(k.system.as_str(), k.source_id.as_str())))
+        .filter(|k| changed.contains(&(k.system.clone(), k.source_id.clone())))
         .map(|k| (slot(k), k))
         .collect();
-    let stored: HashMap<(String, String, i32), KeyRow> =
-        mdm_store::matchstate::keys_of(conn, domain, &changed)?
-            .into_iter()
-            .map(|k| (slot(&k), k))
-            .collect();
+    let stored: HashMap<(String, String, i32), &KeyRow> =
+        m.previous_keys.iter().map(|k| (slot(k), k)).collect();
     // A key that stays as it is needs no write at all; one that moved is deleted and
     // inserted.
-    let same = |a: Option<&KeyRow>, b: &KeyRow| a.is_some_and(|a| a.key_hash == b.key_hash);
+    let same = |a: Option<&&KeyRow>, b: &KeyRow| a.is_some_and(|a| a.key_hash == b.key_hash);
     let fresh: Vec<KeyRow> = new
         .iter()
         .filter(|(s, n)| !same(stored.get(*s), n))
@@ -306,29 +298,11 @@ fn write_keys(
         .collect();
     let stale: Vec<KeyRow> = stored
         .iter()
-        .filter(|(s, k)| !same(new.get(*s).copied(), k))
-        .map(|(_, k)| k.clone())
+        .filter(|(s, k)| !same(new.get(*s), k))
+        .map(|(_, k)| (*k).clone())
         .collect();
     mdm_store::matchstate::delete_keys(conn, &stale)?;
     mdm_store::matchstate::insert_keys(conn, &fresh)
-}
-
-/// The staging versions the last run saw of records that changed or vanished since.
-fn old_versions(input: &Input, m: &Matched) -> Vec<i64> {
-    let mut old: Vec<i64> = input
-        .vanished()
-        .iter()
-        .filter_map(|k| input.xref.get(k).map(|x| x.staging_id))
-        .collect();
-    old.extend(
-        input
-            .records
-            .iter()
-            .zip(&m.dirty)
-            .filter(|(_, d)| **d)
-            .filter_map(|(r, _)| input.xref.get(&key_strings(&r.key)).map(|x| x.staging_id)),
-    );
-    old
 }
 
 fn write_pairs(
@@ -343,7 +317,7 @@ fn write_pairs(
     }
     // With an unchanged model, pairs of unchanged records keep their scores (the invariant
     // the incremental run rests on): only pairs touching changed records are rewritten.
-    let touched = old_versions(input, m);
+    let touched = input.seen_versions_of_changed(&m.dirty);
     if m.subset {
         mdm_store::matchstate::delete_pairs_touching(conn, &touched)?;
         return mdm_store::matchstate::insert_pairs(conn, &m.fresh_rows);
