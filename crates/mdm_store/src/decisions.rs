@@ -411,11 +411,7 @@ pub fn delete_review_items_touching(
     domain: &str,
     keys: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (s, id) in keys {
-        by_system.entry(s).or_default().push(id);
-    }
-    for (system, ids) in by_system {
+    for (system, ids) in crate::by_system(keys) {
         for part in ids.chunks(5_000) {
             diesel::delete(
                 ri::review_items

@@ -46,6 +46,16 @@ pub use error::StoreError;
 pub use systems::LOWEST_TRUST;
 pub use url::{redact, DatabaseUrl, PG_CONNECT_TIMEOUT_SECS};
 
+/// Source ids of (system, source_id) keys grouped by system, so each statement has one `IN`
+/// list on the key's second column.
+pub(crate) fn by_system(keys: &[(String, String)]) -> std::collections::BTreeMap<&str, Vec<&str>> {
+    let mut out: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (s, id) in keys {
+        out.entry(s.as_str()).or_default().push(id.as_str());
+    }
+    out
+}
+
 /// The current time as stored: UTC without an offset (TIMESTAMP on both backends).
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

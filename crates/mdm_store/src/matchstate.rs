@@ -262,17 +262,6 @@ pub fn records_with_keys(
     Ok(out)
 }
 
-/// Source ids grouped by system, so each statement has one `IN` list.
-fn by_system<'a>(
-    keys: impl Iterator<Item = (&'a str, &'a str)>,
-) -> std::collections::BTreeMap<&'a str, Vec<&'a str>> {
-    let mut out: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (s, id) in keys {
-        out.entry(s).or_default().push(id);
-    }
-    out
-}
-
 /// Kept pairs with either side among the given staging versions.
 pub fn pairs_touching(
     conn: &mut DbConnection,
@@ -345,7 +334,7 @@ pub fn current_by_keys(
     keys: &[(String, String)],
 ) -> Result<Vec<CurrentRecord>, StoreError> {
     let mut out = Vec::new();
-    for (system, ids) in by_system(keys.iter().map(|(s, id)| (s.as_str(), id.as_str()))) {
+    for (system, ids) in crate::by_system(keys) {
         for part in ids.chunks(5_000) {
             out.extend(
                 sr::staging_records

@@ -86,12 +86,7 @@ pub fn delete_keys(
     domain: &str,
     keys: &[(String, String)],
 ) -> Result<(), StoreError> {
-    // Grouped by system so each statement is one `IN` list on the key's second column.
-    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (s, id) in keys {
-        by_system.entry(s).or_default().push(id);
-    }
-    for (system, ids) in by_system {
+    for (system, ids) in crate::by_system(keys) {
         for part in ids.chunks(10_000) {
             diesel::delete(
                 x::xref
@@ -187,12 +182,8 @@ pub fn by_keys(
     domain: &str,
     keys: &[(String, String)],
 ) -> Result<Vec<XrefRow>, StoreError> {
-    let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for (s, id) in keys {
-        by_system.entry(s).or_default().push(id);
-    }
     let mut out = Vec::new();
-    for (system, ids) in by_system {
+    for (system, ids) in crate::by_system(keys) {
         for part in ids.chunks(5_000) {
             out.extend(
                 x::xref
