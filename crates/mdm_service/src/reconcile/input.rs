@@ -150,7 +150,6 @@ impl Input {
             .collect()
     }
 
-    /// xref keys whose record is no longer current (deleted or gone).
     /// The staging versions the last run saw of records that changed (`dirty`) or vanished
     /// since.
     pub fn seen_versions_of_changed(&self, dirty: &[bool]) -> Vec<i64> {
@@ -169,6 +168,7 @@ impl Input {
         old
     }
 
+    /// xref keys whose record is no longer current (deleted or gone).
     pub fn vanished(&self) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = self
             .xref

@@ -272,18 +272,22 @@ fn write_keys(
         return mdm_store::matchstate::replace_keys(conn, domain, &m.keys);
     }
     // With an unchanged model, a record's keys change only when the record does.
-    let changed: HashSet<(String, String)> = input
+    let changed: Vec<(String, String)> = input
         .records
         .iter()
         .zip(&m.dirty)
         .filter(|(_, d)| **d)
         .map(|(r, _)| key_strings(&r.key))
         .collect();
+    let wanted: HashSet<(&str, &str)> = changed
+        .iter()
+        .map(|(s, id)| (s.as_str(), id.as_str()))
+        .collect();
     let slot = |k: &KeyRow| (k.system.clone(), k.source_id.clone(), k.rule);
     let new: HashMap<(String, String, i32), &KeyRow> = m
         .keys
         .iter()
-        .filter(|k| changed.contains(&(k.system.clone(), k.source_id.clone())))
+        .filter(|k| wanted.contains(&(k.system.as_str(), k.source_id.as_str())))
         .map(|k| (slot(k), k))
         .collect();
     let stored: HashMap<(String, String, i32), &KeyRow> =
