@@ -158,6 +158,11 @@ pub fn clean(ty: AttrType, raw: &str, ctx: &StdContext) -> Cleaned {
         // A folded form that reads as a marker ("NA!" -> "na") is missing too; this also
         // keeps `clean` idempotent on its own output. Not for codes: Namibia is "NA".
         Cleaned::Valid(v) if is_folded_words(ty) && is_missing(&v) => Cleaned::Missing,
+        // A country written as a marker in other letters ("ñä", "N.A.") is missing like
+        // "na" itself; the name "Namibia" still gives "NA".
+        Cleaned::Valid(_) if ty == AttrType::Country && is_missing(&fold_words(raw)) => {
+            Cleaned::Missing
+        }
         other => other,
     }
 }
@@ -246,6 +251,13 @@ mod tests {
         assert_eq!(
             clean(AttrType::PersonName, "Unknown.", &ctx()),
             Cleaned::Missing
+        );
+        for marker in ["ñä", "N.A.", "na"] {
+            assert_eq!(clean(AttrType::Country, marker, &ctx()), Cleaned::Missing);
+        }
+        assert_eq!(
+            clean(AttrType::Country, "Namibia", &ctx()),
+            Cleaned::Valid("NA".into())
         );
     }
 

