@@ -16,6 +16,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+/// The allocator the `mdm` binary runs with, so the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const GIVEN: [&str; 12] = [
     "Anna", "Bernd", "Clara", "David", "Eva", "Felix", "Greta", "Hans", "Ida", "Jonas", "Karin",
     "Lukas",

@@ -24,6 +24,10 @@ use mdm_testkit::{Domain, GenConfig};
 use std::path::Path;
 use std::time::Instant;
 
+/// The allocator the `mdm` binary runs with, so the figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Records per generated entity (measured on the customer generator's defaults).
 const RECORDS_PER_ENTITY: f64 = 2.11;
 

@@ -74,11 +74,27 @@ pub fn prepare(
                 .map(|x| (x.system, x.source_id)),
         );
     }
-    let (fresh, neighbours, new_keys, fresh_rows) =
-        score_changed(conn, rules, ctx, model, &changed, stats)?;
+    let block = read_blocks(conn, rules, ctx, model, &changed, stats)?;
+    stats.block_records = block.records.len() as u64;
     lap("blocks", stats);
-    seeds.extend(neighbours);
-    let closure = close(conn, domain, seeds, &common)?;
+    // The blocks are scored (CPU) while the closure of the seeds is read (database).
+    let mut grower = Grower::new(&block.records);
+    let (scored, grown) = std::thread::scope(|s| {
+        let scoring = s.spawn(|| score_block(rules, ctx, model, &block));
+        let grown = grower.grow(conn, domain, seeds, &common);
+        let scored = scoring
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (scored, grown)
+    });
+    let scored = scored?;
+    grown?;
+    lap("closure.overlap", stats);
+    stats.candidate_pairs = scored.candidate_pairs;
+    stats.pairs_scored = scored.candidate_pairs;
+    let (fresh, new_keys, fresh_rows) = (scored.fresh, scored.keys, scored.rows);
+    grower.grow(conn, domain, scored.neighbours, &common)?;
+    let closure = grower.finish(stats);
     let mut xref = closure.xref;
     xref.extend(vanished);
     let gids: Vec<&str> = closure.golden_ids.iter().map(String::as_str).collect();
@@ -203,29 +219,28 @@ struct KeyedPair {
     pair: ScoredPair,
 }
 
-/// Fresh pairs, the keys of their records, the changed records' blocking-key rows.
-type Scored = (
-    Vec<KeyedPair>,
-    Vec<Key>,
-    Vec<mdm_store::matchstate::KeyRow>,
-    Vec<PairRow>,
-);
+/// The changed records and every current record sharing a block with one, sorted by key.
+#[derive(Default)]
+struct Block {
+    records: Vec<CurrentRecord>,
+    changed: HashSet<i64>,
+}
 
-/// Scores the changed records against their blocks. Returns the kept pairs, the keys of the
-/// records they pair with, and the changed records' blocking-key rows.
-fn score_changed(
+/// Reads the blocks of the changed records: their keys (with the frozen model) name, through
+/// `match_keys`, the records that share a block with them.
+fn read_blocks(
     conn: &mut DbConnection,
     rules: &DomainRules,
     ctx: &StdContext,
     model: &Model,
     changed: &[CurrentRecord],
     stats: &mut RunStats,
-) -> Result<Scored, ServiceError> {
+) -> Result<Block, ServiceError> {
     if changed.is_empty() {
-        return Ok((Vec::new(), Vec::new(), Vec::new(), Vec::new()));
+        return Ok(Block::default());
     }
     let domain = rules.domain.as_str();
-    // The changed records' own keys.
+    let t = std::time::Instant::now();
     let own = prepare_subset(rules, ctx, model, changed.to_vec())?;
     let own_cands = own.1.candidates()?;
     let mut neighbours: BTreeSet<Key> = BTreeSet::new();
@@ -240,21 +255,56 @@ fn score_changed(
             &ks,
         )?);
     }
-    let changed_ids: HashSet<i64> = changed.iter().map(|r| r.id).collect();
+    stats
+        .timings
+        .push(("match.blocks.keys".into(), t.elapsed().as_secs_f64()));
     for r in changed {
         neighbours.remove(&(r.system.clone(), r.source_id.clone()));
     }
     let others: Vec<Key> = neighbours.into_iter().collect();
-    let mut all = changed.to_vec();
+    let mut records = changed.to_vec();
     // Keys of a previous run may name records deleted since: only current ones count.
-    all.extend(mdm_store::matchstate::current_by_keys(
+    records.extend(mdm_store::matchstate::current_by_keys(
         conn, domain, &others,
     )?);
-    let (records, prepared) = prepare_subset(rules, ctx, model, all)?;
+    records.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
+    Ok(Block {
+        records,
+        changed: changed.iter().map(|r| r.id).collect(),
+    })
+}
+
+/// What scoring the changed records against their blocks gives.
+#[derive(Default)]
+struct Scored {
+    /// Kept pairs (review or better) touching a changed record.
+    fresh: Vec<KeyedPair>,
+    /// Records an auto-match links to a changed record.
+    neighbours: Vec<Key>,
+    /// The changed records' blocking-key rows.
+    keys: Vec<mdm_store::matchstate::KeyRow>,
+    /// `fresh` as stored rows.
+    rows: Vec<PairRow>,
+    candidate_pairs: u64,
+}
+
+/// Scores the pairs of a block that touch a changed record. CPU only: it runs while the
+/// closure is read from the database.
+fn score_block(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    block: &Block,
+) -> Result<Scored, ServiceError> {
+    if block.records.is_empty() {
+        return Ok(Scored::default());
+    }
+    let domain = rules.domain.as_str();
+    let (records, prepared) = prepare_subset(rules, ctx, model, block.records.clone())?;
     let cands = prepared.candidates()?;
     let is_changed: Vec<bool> = records
         .iter()
-        .map(|r| changed_ids.contains(&r.id))
+        .map(|r| block.changed.contains(&r.id))
         .collect();
     let pairs: Vec<(u32, u32)> = cands
         .pairs
@@ -262,8 +312,6 @@ fn score_changed(
         .copied()
         .filter(|&(a, b)| is_changed[a as usize] || is_changed[b as usize])
         .collect();
-    stats.candidate_pairs = pairs.len() as u64;
-    stats.pairs_scored = pairs.len() as u64;
     let scored = rematch::score_pairs(&prepared, &model.params, &pairs);
     let key = |i: u32| {
         let r = &records[i as usize];
@@ -299,7 +347,13 @@ fn score_changed(
         .map(|r| (r.system.clone(), r.source_id.clone()))
         .collect();
     let keys = key_rows(domain, &cands.rule_keys, &record_keys, |i| is_changed[i]);
-    Ok((fresh, neighbours, keys, rows))
+    Ok(Scored {
+        fresh,
+        neighbours,
+        keys,
+        rows,
+        candidate_pairs: pairs.len() as u64,
+    })
 }
 
 /// Records sorted by key, and their features with the model applied.
@@ -331,6 +385,7 @@ pub(super) fn prepare_subset<'r>(
 }
 
 /// A closed set of records.
+#[derive(Default)]
 struct Closure {
     records: Vec<CurrentRecord>,
     xref: Vec<XrefRow>,
@@ -338,85 +393,165 @@ struct Closure {
     pairs: Vec<PairRow>,
 }
 
-/// Grows `seeds` until no kept pair, previous golden record or decision links it to a
-/// record outside.
-fn close(
-    conn: &mut DbConnection,
-    domain: &str,
-    seeds: Vec<Key>,
-    common: &Common,
-) -> Result<Closure, ServiceError> {
-    let mut seen: HashSet<Key> = HashSet::new();
-    let mut frontier: Vec<Key> = seeds
-        .into_iter()
-        .filter(|k| seen.insert(k.clone()))
-        .collect();
-    let mut out = Closure {
-        records: Vec::new(),
-        xref: Vec::new(),
-        golden_ids: BTreeSet::new(),
-        pairs: Vec::new(),
-    };
-    let mut by_version: HashMap<i64, Key> = HashMap::new();
-    while !frontier.is_empty() {
+/// Grows a set of records until no kept pair, previous golden record or decision links it to
+/// a record outside. Growing from more seeds later gives the same set as growing from all of
+/// them at once, so the closure of the changed records can be read while their blocks are
+/// scored, and grown by the new partners after.
+struct Grower<'b> {
+    out: Closure,
+    seen: HashSet<Key>,
+    by_version: HashMap<i64, Key>,
+    /// Current records already read (the blocks'): not read again.
+    known: HashMap<Key, &'b CurrentRecord>,
+    /// Partners of auto-matches, read by version.
+    partners: HashMap<Key, CurrentRecord>,
+    /// xref rows of members, read with their golden record.
+    xref_known: HashMap<Key, XrefRow>,
+    /// Seconds spent reading records, xref rows, golden records' members, pairs.
+    spent: [f64; 4],
+}
+
+impl<'b> Grower<'b> {
+    fn new(known: &'b [CurrentRecord]) -> Self {
+        Grower {
+            out: Closure::default(),
+            seen: HashSet::new(),
+            by_version: HashMap::new(),
+            known: known
+                .iter()
+                .map(|r| ((r.system.clone(), r.source_id.clone()), r))
+                .collect(),
+            partners: HashMap::new(),
+            xref_known: HashMap::new(),
+            spent: [0.0; 4],
+        }
+    }
+
+    fn grow(
+        &mut self,
+        conn: &mut DbConnection,
+        domain: &str,
+        seeds: Vec<Key>,
+        common: &Common,
+    ) -> Result<(), ServiceError> {
+        let mut frontier: Vec<Key> = seeds
+            .into_iter()
+            .filter(|k| self.seen.insert(k.clone()))
+            .collect();
+        while !frontier.is_empty() {
+            frontier = self.step(conn, domain, &frontier, common)?;
+        }
+        Ok(())
+    }
+
+    /// Reads what links to `frontier`; returns the records not seen before.
+    fn step(
+        &mut self,
+        conn: &mut DbConnection,
+        domain: &str,
+        frontier: &[Key],
+        common: &Common,
+    ) -> Result<Vec<Key>, ServiceError> {
         let mut next: Vec<Key> = Vec::new();
-        let mut push = |k: Key, next: &mut Vec<Key>| {
-            if seen.insert(k.clone()) {
-                next.push(k);
+        let mut recs = Vec::with_capacity(frontier.len());
+        let mut unread = Vec::new();
+        for k in frontier {
+            match (self.partners.remove(k), self.known.get(k)) {
+                (Some(r), _) => recs.push(r),
+                (None, Some(r)) => recs.push((*r).clone()),
+                (None, None) => unread.push(k.clone()),
             }
-        };
-        let recs = mdm_store::matchstate::current_by_keys(conn, domain, &frontier)?;
+        }
+        let t = std::time::Instant::now();
+        recs.extend(mdm_store::matchstate::current_by_keys(
+            conn, domain, &unread,
+        )?);
+        self.spent[0] += t.elapsed().as_secs_f64();
         let versions: Vec<i64> = recs.iter().map(|r| r.id).collect();
         for r in &recs {
-            by_version.insert(r.id, (r.system.clone(), r.source_id.clone()));
+            self.by_version
+                .insert(r.id, (r.system.clone(), r.source_id.clone()));
         }
-        out.records.extend(recs);
+        self.out.records.extend(recs);
         // Previous golden records of the frontier, and all their members.
-        let xr = mdm_store::xref::by_keys(conn, domain, &frontier)?;
+        let mut xr = Vec::with_capacity(frontier.len());
+        let mut unread = Vec::new();
+        for k in frontier {
+            match self.xref_known.remove(k) {
+                Some(x) => xr.push(x),
+                None => unread.push(k.clone()),
+            }
+        }
+        let t = std::time::Instant::now();
+        xr.extend(mdm_store::xref::by_keys(conn, domain, &unread)?);
+        self.spent[1] += t.elapsed().as_secs_f64();
         let new_gids: Vec<String> = xr
             .iter()
             .map(|x| x.golden_id.clone())
-            .filter(|g| out.golden_ids.insert(g.clone()))
+            .filter(|g| self.out.golden_ids.insert(g.clone()))
             .collect();
-        out.xref.extend(xr);
+        self.out.xref.extend(xr);
         let gids: Vec<&str> = new_gids.iter().map(String::as_str).collect();
-        for x in mdm_store::xref::by_golden_ids(conn, &gids)? {
-            push((x.system, x.source_id), &mut next);
+        let t = std::time::Instant::now();
+        let members = mdm_store::xref::by_golden_ids(conn, &gids)?;
+        self.spent[2] += t.elapsed().as_secs_f64();
+        for x in members {
+            let k = (x.system.clone(), x.source_id.clone());
+            if self.seen.insert(k.clone()) {
+                next.push(k.clone());
+                self.xref_known.insert(k, x);
+            }
         }
         // Kept pairs of the frontier's current versions. Only auto-matches can put two
         // records in one cluster, so only they extend the set; review pairs and
         // non-matches matter only between records already inside (or at its boundary).
+        let t = std::time::Instant::now();
         let pairs = mdm_store::matchstate::pairs_touching(conn, &versions)?;
         let unknown: Vec<i64> = pairs
             .iter()
             .filter(|p| p.decision == "match")
             .flat_map(|p| [p.a_staging_id, p.b_staging_id])
-            .filter(|v| !by_version.contains_key(v))
+            .filter(|v| !self.by_version.contains_key(v))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        for r in mdm_store::matchstate::current_versions_by_id(conn, &unknown)? {
-            by_version.insert(r.id, (r.system.clone(), r.source_id.clone()));
-            push((r.system, r.source_id), &mut next);
+        let partners = mdm_store::matchstate::current_versions_by_id(conn, &unknown)?;
+        self.spent[3] += t.elapsed().as_secs_f64();
+        for r in partners {
+            let k = (r.system.clone(), r.source_id.clone());
+            self.by_version.insert(r.id, k.clone());
+            if self.seen.insert(k.clone()) {
+                next.push(k.clone());
+                self.partners.insert(k, r);
+            }
         }
-        out.pairs.extend(pairs);
+        self.out.pairs.extend(pairs);
         // Steward decisions.
         let in_frontier: HashSet<&Key> = frontier.iter().collect();
         for d in &common.decisions {
             let a = (d.a_system.clone(), d.a_source_id.clone());
             let b = (d.b_system.clone(), d.b_source_id.clone());
-            if in_frontier.contains(&a) {
-                push(b.clone(), &mut next);
+            if in_frontier.contains(&a) && self.seen.insert(b.clone()) {
+                next.push(b.clone());
             }
-            if in_frontier.contains(&b) {
-                push(a, &mut next);
+            if in_frontier.contains(&b) && self.seen.insert(a.clone()) {
+                next.push(a);
             }
         }
-        frontier = next;
+        Ok(next)
     }
-    // Pairs loaded by a version that later turned out not current are dropped by
-    // `carried_pairs` (their version is not among the records).
-    Ok(out)
+
+    /// The closed set. Pairs loaded by a version that later turned out not current are
+    /// dropped by `carried_pairs` (their version is not among the records).
+    fn finish(self, stats: &mut RunStats) -> Closure {
+        for (name, secs) in ["records", "xref", "members", "pairs"]
+            .iter()
+            .zip(self.spent)
+        {
+            stats.timings.push((format!("match.closure.{name}"), secs));
+        }
+        self.out
+    }
 }
 
 /// Fresh pairs from subset indices to the closure's record indices.

@@ -57,6 +57,8 @@ pub struct RunStats {
     pub clusters: u64,
     pub dirty_records: u64,
     pub vanished_records: u64,
+    /// Records an incremental run read for the blocks of the changed ones.
+    pub block_records: u64,
     pub candidate_pairs: u64,
     pub pairs_scored: u64,
     pub clusters_survived: u64,
