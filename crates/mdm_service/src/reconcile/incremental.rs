@@ -12,6 +12,10 @@
 //!    a kept pair (`match_pairs`), by a previous golden record (xref) or by a decision, until
 //!    nothing new comes in. Clustering, IDs and survivorship depend only on what is inside
 //!    such a closed set, so running them on it gives what a full run gives.
+//!
+//! Steps 2 and 3 overlap: once the blocks are read, they are scored on a scoped thread
+//! while the closure of the seeds is read on the run's connection, and the auto-match
+//! partners that scoring finds grow the closure after.
 
 use super::input::{Common, Input};
 use super::matching::{carried_pairs, finish, key_rows, Boundary, Matched};
@@ -78,7 +82,7 @@ pub fn prepare(
     stats.block_records = block.records.len() as u64;
     lap("blocks", stats);
     // The blocks are scored (CPU) while the closure of the seeds is read (database).
-    let mut grower = Grower::new(&block.records);
+    let mut grower = Grower::new(&block);
     let (scored, grown) = std::thread::scope(|s| {
         let scoring = s.spawn(|| score_block(rules, ctx, model, &block));
         let grown = grower.grow(conn, domain, seeds, &common);
@@ -403,6 +407,8 @@ struct Grower<'b> {
     by_version: HashMap<i64, Key>,
     /// Current records already read (the blocks'): not read again.
     known: HashMap<Key, &'b CurrentRecord>,
+    /// Versions no run has scored yet (the changed records'): no stored pair names them.
+    unscored: &'b HashSet<i64>,
     /// Partners of auto-matches, read by version.
     partners: HashMap<Key, CurrentRecord>,
     /// xref rows of members, read with their golden record.
@@ -412,12 +418,14 @@ struct Grower<'b> {
 }
 
 impl<'b> Grower<'b> {
-    fn new(known: &'b [CurrentRecord]) -> Self {
+    fn new(block: &'b Block) -> Self {
         Grower {
             out: Closure::default(),
             seen: HashSet::new(),
             by_version: HashMap::new(),
-            known: known
+            unscored: &block.changed,
+            known: block
+                .records
                 .iter()
                 .map(|r| ((r.system.clone(), r.source_id.clone()), r))
                 .collect(),
@@ -467,7 +475,11 @@ impl<'b> Grower<'b> {
             conn, domain, &unread,
         )?);
         self.spent[0] += t.elapsed().as_secs_f64();
-        let versions: Vec<i64> = recs.iter().map(|r| r.id).collect();
+        let versions: Vec<i64> = recs
+            .iter()
+            .map(|r| r.id)
+            .filter(|v| !self.unscored.contains(v))
+            .collect();
         for r in &recs {
             self.by_version
                 .insert(r.id, (r.system.clone(), r.source_id.clone()));
