@@ -166,11 +166,46 @@ pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<
 }
 
 pub fn insert_history(conn: &mut DbConnection, rows: &[NewHistoryEntry]) -> Result<(), StoreError> {
-    for part in rows.chunks(ROWS_PER_INSERT) {
-        on_backend!(conn, c => diesel::insert_into(gh::golden_history).values(part).execute(c))?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(gh::golden_history)
+                    .values(part)
+                    .execute(c)?;
+            }
+        }
+        // One array per column (see `matchstate::insert_pairs`).
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+            for part in rows.chunks(PG_ROWS_PER_UNNEST) {
+                let col =
+                    |f: fn(&NewHistoryEntry) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+                diesel::sql_query(
+                    "INSERT INTO golden_history (domain, golden_id, version, reason, status, \
+                       attributes, lineage, detail, run_id, valid_from) \
+                     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind::<Array<Text>, _>(col(|r| &r.domain))
+                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
+                .bind::<Array<Integer>, _>(part.iter().map(|r| r.version).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(col(|r| &r.reason))
+                .bind::<Array<Text>, _>(col(|r| &r.status))
+                .bind::<Array<Text>, _>(col(|r| &r.attributes))
+                .bind::<Array<Text>, _>(col(|r| &r.lineage))
+                .bind::<Array<Nullable<Text>>, _>(
+                    part.iter().map(|r| r.detail.as_deref()).collect::<Vec<_>>(),
+                )
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.valid_from).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
+
+/// Rows per PostgreSQL `INSERT ... SELECT FROM unnest(...)`.
+const PG_ROWS_PER_UNNEST: usize = 5_000;
 
 /// Records redirects, and re-points older redirects at a retired ID to its survivor, so
 /// every redirect resolves in one step.

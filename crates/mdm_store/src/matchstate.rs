@@ -5,7 +5,7 @@
 use crate::schema::match_models::dsl as mm;
 use crate::schema::match_pairs::dsl as mp;
 use crate::schema::staging_records::dsl as sr;
-use crate::{now, on_backend, DbConnection, StoreError};
+use crate::{now, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -120,18 +120,50 @@ pub fn replace_pairs(
     // In key order: SQLite keeps the pairs clustered by key, so they go in as appends.
     let mut sorted: Vec<&PairRow> = rows.iter().collect();
     sorted.sort_unstable_by_key(|p| (p.a_staging_id, p.b_staging_id));
-    for part in sorted.chunks(ROWS_PER_INSERT) {
-        on_backend!(conn, c => diesel::insert_into(mp::match_pairs).values(part.to_vec()).execute(c))?;
+    insert_pair_refs(conn, &sorted)
+}
+
+pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), StoreError> {
+    insert_pair_refs(conn, &rows.iter().collect::<Vec<_>>())
+}
+
+/// Inserts pairs in the order given.
+fn insert_pair_refs(conn: &mut DbConnection, rows: &[&PairRow]) -> Result<(), StoreError> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(mp::match_pairs)
+                    .values(part.to_vec())
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Bool, Double, Text};
+            for part in rows.chunks(PG_ROWS_PER_UNNEST) {
+                let col =
+                    |f: fn(&PairRow) -> &str| -> Vec<&str> { part.iter().map(|r| f(r)).collect() };
+                diesel::sql_query(
+                    "INSERT INTO match_pairs \
+                       (a_staging_id, b_staging_id, domain, weight, probability, decision, overridden) \
+                     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.a_staging_id).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.b_staging_id).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(col(|r| &r.domain))
+                .bind::<Array<Double>, _>(part.iter().map(|r| r.weight).collect::<Vec<_>>())
+                .bind::<Array<Double>, _>(part.iter().map(|r| r.probability).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(col(|r| &r.decision))
+                .bind::<Array<Bool>, _>(part.iter().map(|r| r.overridden).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
 
-pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), StoreError> {
-    for part in rows.chunks(ROWS_PER_INSERT) {
-        on_backend!(conn, c => diesel::insert_into(mp::match_pairs).values(part).execute(c))?;
-    }
-    Ok(())
-}
+/// Rows per PostgreSQL `INSERT ... SELECT FROM unnest(...)`: one array per column is bound
+/// and parsed once, where a multi-row `VALUES` list is parsed and planned row by row.
+const PG_ROWS_PER_UNNEST: usize = 10_000;
 
 /// Removes kept pairs of which either side is one of the given staging versions.
 pub fn delete_pairs_touching(
@@ -184,16 +216,41 @@ pub fn replace_keys(
             &b.source_id,
         ))
     });
-    for part in sorted.chunks(5000) {
-        on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part.to_vec()).execute(c))?;
-    }
-    Ok(())
+    insert_key_refs(conn, &sorted)
 }
 
 pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), StoreError> {
+    insert_key_refs(conn, &rows.iter().collect::<Vec<_>>())
+}
+
+/// Inserts keys in the order given.
+fn insert_key_refs(conn: &mut DbConnection, rows: &[&KeyRow]) -> Result<(), StoreError> {
     use crate::schema::match_keys::dsl as mk;
-    for part in rows.chunks(5000) {
-        on_backend!(conn, c => diesel::insert_into(mk::match_keys).values(part).execute(c))?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for part in rows.chunks(5000) {
+                diesel::insert_into(mk::match_keys)
+                    .values(part.to_vec())
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Integer, Text};
+            for part in rows.chunks(PG_ROWS_PER_UNNEST) {
+                let text =
+                    |f: fn(&KeyRow) -> &str| -> Vec<&str> { part.iter().map(|r| f(r)).collect() };
+                diesel::sql_query(
+                    "INSERT INTO match_keys (domain, rule, key_hash, system, source_id) \
+                     SELECT * FROM unnest($1, $2, $3, $4, $5)",
+                )
+                .bind::<Array<Text>, _>(text(|r| &r.domain))
+                .bind::<Array<Integer>, _>(part.iter().map(|r| r.rule).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.key_hash).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(text(|r| &r.system))
+                .bind::<Array<Text>, _>(text(|r| &r.source_id))
+                .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

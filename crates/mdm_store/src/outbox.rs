@@ -2,7 +2,7 @@
 //! transaction as the change, in `seq` order. The publish side delivers them.
 
 use crate::schema::change_events::dsl as ce;
-use crate::{on_backend, DbConnection, StoreError};
+use crate::{DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -37,8 +37,44 @@ pub struct Event {
 }
 
 pub fn insert(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), StoreError> {
-    for part in rows.chunks(ROWS_PER_INSERT) {
-        on_backend!(conn, c => diesel::insert_into(ce::change_events).values(part).execute(c))?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(ce::change_events)
+                    .values(part)
+                    .execute(c)?;
+            }
+        }
+        // One array per column (see `matchstate::insert_pairs`); `ORDER BY` the array
+        // position so sequence numbers follow the order given.
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+            for part in rows.chunks(5_000) {
+                let col = |f: fn(&NewEvent) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+                diesel::sql_query(
+                    "INSERT INTO change_events \
+                       (domain, golden_id, kind, retired_ids, run_id, payload, created_at) \
+                     SELECT domain, golden_id, kind, retired_ids, run_id, payload, created_at \
+                     FROM unnest($1, $2, $3, $4, $5, $6, $7) WITH ORDINALITY \
+                       AS v(domain, golden_id, kind, retired_ids, run_id, payload, created_at, n) \
+                     ORDER BY n",
+                )
+                .bind::<Array<Text>, _>(col(|r| &r.domain))
+                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
+                .bind::<Array<Text>, _>(col(|r| &r.kind))
+                .bind::<Array<Nullable<Text>>, _>(
+                    part.iter()
+                        .map(|r| r.retired_ids.as_deref())
+                        .collect::<Vec<_>>(),
+                )
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    part.iter().map(|r| r.run_id).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Text>, _>(col(|r| &r.payload))
+                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
