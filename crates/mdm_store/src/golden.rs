@@ -10,6 +10,7 @@
 use crate::schema::golden_history::dsl as gh;
 use crate::schema::golden_records::dsl as gr;
 use crate::schema::golden_redirects::dsl as rd;
+use crate::values::{column, PG_ROWS_PER_UNNEST};
 use crate::{on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -140,8 +141,6 @@ pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
             for part in rows.chunks(ROWS_PER_INSERT) {
-                let col =
-                    |f: fn(&GoldenRecord) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
                 diesel::sql_query(
                     "UPDATE golden_records AS g SET version = v.version, status = v.status, \
                      attributes = v.attributes, lineage = v.lineage, members = v.members, \
@@ -150,14 +149,14 @@ pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<
                        AS v(golden_id, version, status, attributes, lineage, members, run_id, updated_at) \
                      WHERE g.golden_id = v.golden_id",
                 )
-                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
-                .bind::<Array<Integer>, _>(part.iter().map(|r| r.version).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(col(|r| &r.status))
-                .bind::<Array<Text>, _>(col(|r| &r.attributes))
-                .bind::<Array<Text>, _>(col(|r| &r.lineage))
-                .bind::<Array<Integer>, _>(part.iter().map(|r| r.members).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
-                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(column(part, |r| r.golden_id.as_str()))
+                .bind::<Array<Integer>, _>(column(part, |r| r.version))
+                .bind::<Array<Text>, _>(column(part, |r| r.status.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.attributes.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.lineage.as_str()))
+                .bind::<Array<Integer>, _>(column(part, |r| r.members))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.run_id))
+                .bind::<Array<Timestamp>, _>(column(part, |r| r.updated_at))
                 .execute(c)?;
             }
         }
@@ -178,34 +177,27 @@ pub fn insert_history(conn: &mut DbConnection, rows: &[NewHistoryEntry]) -> Resu
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
             for part in rows.chunks(PG_ROWS_PER_UNNEST) {
-                let col =
-                    |f: fn(&NewHistoryEntry) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
                 diesel::sql_query(
                     "INSERT INTO golden_history (domain, golden_id, version, reason, status, \
                        attributes, lineage, detail, run_id, valid_from) \
                      SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
-                .bind::<Array<Text>, _>(col(|r| &r.domain))
-                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
-                .bind::<Array<Integer>, _>(part.iter().map(|r| r.version).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(col(|r| &r.reason))
-                .bind::<Array<Text>, _>(col(|r| &r.status))
-                .bind::<Array<Text>, _>(col(|r| &r.attributes))
-                .bind::<Array<Text>, _>(col(|r| &r.lineage))
-                .bind::<Array<Nullable<Text>>, _>(
-                    part.iter().map(|r| r.detail.as_deref()).collect::<Vec<_>>(),
-                )
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
-                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.valid_from).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.golden_id.as_str()))
+                .bind::<Array<Integer>, _>(column(part, |r| r.version))
+                .bind::<Array<Text>, _>(column(part, |r| r.reason.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.status.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.attributes.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.lineage.as_str()))
+                .bind::<Array<Nullable<Text>>, _>(column(part, |r| r.detail.as_deref()))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.run_id))
+                .bind::<Array<Timestamp>, _>(column(part, |r| r.valid_from))
                 .execute(c)?;
             }
         }
     }
     Ok(())
 }
-
-/// Rows per PostgreSQL `INSERT ... SELECT FROM unnest(...)`.
-const PG_ROWS_PER_UNNEST: usize = 5_000;
 
 /// Records redirects, and re-points older redirects at a retired ID to its survivor, so
 /// every redirect resolves in one step.

@@ -5,6 +5,7 @@
 use crate::schema::match_models::dsl as mm;
 use crate::schema::match_pairs::dsl as mp;
 use crate::schema::staging_records::dsl as sr;
+use crate::values::{column, PG_ROWS_PER_UNNEST};
 use crate::{now, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -140,30 +141,24 @@ fn insert_pair_refs(conn: &mut DbConnection, rows: &[&PairRow]) -> Result<(), St
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Bool, Double, Text};
             for part in rows.chunks(PG_ROWS_PER_UNNEST) {
-                let col =
-                    |f: fn(&PairRow) -> &str| -> Vec<&str> { part.iter().map(|r| f(r)).collect() };
                 diesel::sql_query(
                     "INSERT INTO match_pairs \
                        (a_staging_id, b_staging_id, domain, weight, probability, decision, overridden) \
                      SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.a_staging_id).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.b_staging_id).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(col(|r| &r.domain))
-                .bind::<Array<Double>, _>(part.iter().map(|r| r.weight).collect::<Vec<_>>())
-                .bind::<Array<Double>, _>(part.iter().map(|r| r.probability).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(col(|r| &r.decision))
-                .bind::<Array<Bool>, _>(part.iter().map(|r| r.overridden).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(column(part, |r| r.a_staging_id))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.b_staging_id))
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Double>, _>(column(part, |r| r.weight))
+                .bind::<Array<Double>, _>(column(part, |r| r.probability))
+                .bind::<Array<Text>, _>(column(part, |r| r.decision.as_str()))
+                .bind::<Array<Bool>, _>(column(part, |r| r.overridden))
                 .execute(c)?;
             }
         }
     }
     Ok(())
 }
-
-/// Rows per PostgreSQL `INSERT ... SELECT FROM unnest(...)`: one array per column is bound
-/// and parsed once, where a multi-row `VALUES` list is parsed and planned row by row.
-const PG_ROWS_PER_UNNEST: usize = 10_000;
 
 /// Removes kept pairs of which either side is one of the given staging versions.
 pub fn delete_pairs_touching(
@@ -237,17 +232,15 @@ fn insert_key_refs(conn: &mut DbConnection, rows: &[&KeyRow]) -> Result<(), Stor
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Integer, Text};
             for part in rows.chunks(PG_ROWS_PER_UNNEST) {
-                let text =
-                    |f: fn(&KeyRow) -> &str| -> Vec<&str> { part.iter().map(|r| f(r)).collect() };
                 diesel::sql_query(
                     "INSERT INTO match_keys (domain, rule, key_hash, system, source_id) \
                      SELECT * FROM unnest($1, $2, $3, $4, $5)",
                 )
-                .bind::<Array<Text>, _>(text(|r| &r.domain))
-                .bind::<Array<Integer>, _>(part.iter().map(|r| r.rule).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.key_hash).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(text(|r| &r.system))
-                .bind::<Array<Text>, _>(text(|r| &r.source_id))
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Integer>, _>(column(part, |r| r.rule))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.key_hash))
+                .bind::<Array<Text>, _>(column(part, |r| r.system.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.source_id.as_str()))
                 .execute(c)?;
             }
         }
@@ -277,18 +270,17 @@ pub fn delete_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), Store
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Integer, Text};
             for part in rows.chunks(5000) {
-                let text = |f: fn(&KeyRow) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
                 diesel::sql_query(
                     "DELETE FROM match_keys AS k \
                      USING unnest($1, $2, $3, $4, $5) AS v(domain, rule, key_hash, system, source_id) \
                      WHERE k.domain = v.domain AND k.rule = v.rule AND k.key_hash = v.key_hash \
                        AND k.system = v.system AND k.source_id = v.source_id",
                 )
-                .bind::<Array<Text>, _>(text(|r| &r.domain))
-                .bind::<Array<Integer>, _>(part.iter().map(|r| r.rule).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.key_hash).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(text(|r| &r.system))
-                .bind::<Array<Text>, _>(text(|r| &r.source_id))
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Integer>, _>(column(part, |r| r.rule))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.key_hash))
+                .bind::<Array<Text>, _>(column(part, |r| r.system.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.source_id.as_str()))
                 .execute(c)?;
             }
         }

@@ -2,6 +2,7 @@
 //! transaction as the change, in `seq` order. The publish side delivers them.
 
 use crate::schema::change_events::dsl as ce;
+use crate::values::{column, PG_ROWS_PER_UNNEST};
 use crate::{DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -49,8 +50,7 @@ pub fn insert(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), StoreErr
         // position so sequence numbers follow the order given.
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-            for part in rows.chunks(5_000) {
-                let col = |f: fn(&NewEvent) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
+            for part in rows.chunks(PG_ROWS_PER_UNNEST) {
                 diesel::sql_query(
                     "INSERT INTO change_events \
                        (domain, golden_id, kind, retired_ids, run_id, payload, created_at) \
@@ -59,19 +59,13 @@ pub fn insert(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), StoreErr
                        AS v(domain, golden_id, kind, retired_ids, run_id, payload, created_at, n) \
                      ORDER BY n",
                 )
-                .bind::<Array<Text>, _>(col(|r| &r.domain))
-                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
-                .bind::<Array<Text>, _>(col(|r| &r.kind))
-                .bind::<Array<Nullable<Text>>, _>(
-                    part.iter()
-                        .map(|r| r.retired_ids.as_deref())
-                        .collect::<Vec<_>>(),
-                )
-                .bind::<Array<Nullable<BigInt>>, _>(
-                    part.iter().map(|r| r.run_id).collect::<Vec<_>>(),
-                )
-                .bind::<Array<Text>, _>(col(|r| &r.payload))
-                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.created_at).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.golden_id.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.kind.as_str()))
+                .bind::<Array<Nullable<Text>>, _>(column(part, |r| r.retired_ids.as_deref()))
+                .bind::<Array<Nullable<BigInt>>, _>(column(part, |r| r.run_id))
+                .bind::<Array<Text>, _>(column(part, |r| r.payload.as_str()))
+                .bind::<Array<Timestamp>, _>(column(part, |r| r.created_at))
                 .execute(c)?;
             }
         }

@@ -1,5 +1,5 @@
-//! `(?, ?, ...), (?, ?, ...)`: the row list of a SQLite `UPDATE ... FROM (VALUES ...)`, which
-//! rewrites many rows with one statement instead of one execution per row.
+//! Many rows in one statement: on SQLite the row list `(?, ?, ...), (?, ?, ...)` of an
+//! `UPDATE ... FROM (VALUES ...)`, on PostgreSQL one array per column read with `unnest`.
 
 /// Rows per statement: well under SQLite's 32,766 bound parameters for the tables here.
 pub const ROWS_PER_UPDATE: usize = 1000;
@@ -8,6 +8,16 @@ pub const ROWS_PER_UPDATE: usize = 1000;
 pub fn placeholders(rows: usize, cols: usize) -> String {
     let row = format!("({})", vec!["?"; cols].join(", "));
     vec![row; rows].join(", ")
+}
+
+/// Rows per PostgreSQL statement that binds one array per column and reads them back as
+/// rows with `unnest($1, ...)`: parsed once, where a multi-row `VALUES` list is parsed row by
+/// row.
+pub const PG_ROWS_PER_UNNEST: usize = 5_000;
+
+/// One column of `rows`, as an array to bind for `unnest`.
+pub fn column<'a, R, V>(rows: &'a [R], f: impl Fn(&'a R) -> V) -> Vec<V> {
+    rows.iter().map(f).collect()
 }
 
 #[cfg(test)]

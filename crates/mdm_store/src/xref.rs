@@ -4,6 +4,7 @@
 //! tell changed records from unchanged ones without comparing attributes.
 
 use crate::schema::xref::dsl as x;
+use crate::values::column;
 use crate::{on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -142,7 +143,6 @@ pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
             use diesel::sql_types::{Array, BigInt, Text, Timestamp};
             // One statement per slice: a round trip per row would cost more than the update.
             for part in rows.chunks(ROWS_PER_INSERT) {
-                let col = |f: fn(&XrefRow) -> &str| -> Vec<&str> { part.iter().map(f).collect() };
                 diesel::sql_query(
                     "UPDATE xref AS x SET golden_id = v.golden_id, staging_id = v.staging_id, \
                      run_id = v.run_id, updated_at = v.updated_at \
@@ -150,13 +150,13 @@ pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
                        AS v(domain, system, source_id, golden_id, staging_id, run_id, updated_at) \
                      WHERE x.domain = v.domain AND x.system = v.system AND x.source_id = v.source_id",
                 )
-                .bind::<Array<Text>, _>(col(|r| &r.domain))
-                .bind::<Array<Text>, _>(col(|r| &r.system))
-                .bind::<Array<Text>, _>(col(|r| &r.source_id))
-                .bind::<Array<Text>, _>(col(|r| &r.golden_id))
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.staging_id).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(part.iter().map(|r| r.run_id).collect::<Vec<_>>())
-                .bind::<Array<Timestamp>, _>(part.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.system.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.source_id.as_str()))
+                .bind::<Array<Text>, _>(column(part, |r| r.golden_id.as_str()))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.staging_id))
+                .bind::<Array<BigInt>, _>(column(part, |r| r.run_id))
+                .bind::<Array<Timestamp>, _>(column(part, |r| r.updated_at))
                 .execute(c)?;
             }
         }
