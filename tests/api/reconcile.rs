@@ -412,7 +412,11 @@ fn incremental_equals_full(case: &Case) {
         "only the affected records are read: {inc}"
     );
     let after_incremental = (xref(case), golden_table(case), events(case).len());
-    // A full re-match of the same data finds nothing to change.
+    // The superseded versions' pairs are left for a sweep, and noted as stale.
+    let (garbage, stale) = stale_pairs(case);
+    assert!(stale > 0, "the changed records' old versions are noted");
+    assert!(garbage > 0, "their pairs wait for a sweep");
+    // A full re-match of the same data finds nothing to change, and sweeps the garbage.
     let full = reconcile(case, &["--full"]);
     assert_eq!(full["mode"], "full");
     assert_eq!(full["stats"]["events"], 0, "{full}");
@@ -420,6 +424,24 @@ fn incremental_equals_full(case: &Case) {
         (xref(case), golden_table(case), events(case).len()),
         after_incremental
     );
+    assert_eq!(stale_pairs(case), (0, 0));
+}
+
+/// Kept pairs naming a version that is not current, and versions noted stale.
+fn stale_pairs(case: &Case) -> (usize, usize) {
+    use mdm_store::matchstate as ms;
+    let conn = &mut case.conn();
+    let current: std::collections::HashSet<i64> = ms::current_records(conn, "customer")
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let garbage = ms::pairs(conn, "customer")
+        .unwrap()
+        .iter()
+        .filter(|p| !current.contains(&p.a_staging_id) || !current.contains(&p.b_staging_id))
+        .count();
+    (garbage, ms::stale_versions(conn, "customer").unwrap().len())
 }
 
 fn deleted_source_records_delete_their_golden_record(case: &Case) {

@@ -411,23 +411,35 @@ pub fn delete_review_items_touching(
     domain: &str,
     keys: &[(String, String)],
 ) -> Result<(), StoreError> {
-    for (system, ids) in crate::by_system(keys) {
-        for part in ids.chunks(5_000) {
-            diesel::delete(
-                ri::review_items
-                    .filter(ri::domain.eq(domain))
-                    .filter(ri::a_system.eq(system))
-                    .filter(ri::a_source_id.eq_any(part)),
-            )
-            .execute(conn)?;
-            diesel::delete(
-                ri::review_items
-                    .filter(ri::domain.eq(domain))
-                    .filter(ri::b_system.eq(system))
-                    .filter(ri::b_source_id.eq_any(part)),
-            )
-            .execute(conn)?;
-        }
+    use std::collections::HashSet;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // One pass over the domain's backlog, matched in memory, then deletes by id: the
+    // backlog is small next to the records, and a filter by source key per side and chunk
+    // would scan it once per statement (no index leads with the source key).
+    let wanted: HashSet<(&str, &str)> =
+        keys.iter().map(|(s, i)| (s.as_str(), i.as_str())).collect();
+    let items: Vec<(i64, String, String, String, String)> = ri::review_items
+        .filter(ri::domain.eq(domain))
+        .select((
+            ri::id,
+            ri::a_system,
+            ri::a_source_id,
+            ri::b_system,
+            ri::b_source_id,
+        ))
+        .load(conn)?;
+    let ids: Vec<i64> = items
+        .iter()
+        .filter(|(_, a_s, a_i, b_s, b_i)| {
+            wanted.contains(&(a_s.as_str(), a_i.as_str()))
+                || wanted.contains(&(b_s.as_str(), b_i.as_str()))
+        })
+        .map(|(id, ..)| *id)
+        .collect();
+    for part in ids.chunks(10_000) {
+        diesel::delete(ri::review_items.filter(ri::id.eq_any(part))).execute(conn)?;
     }
     Ok(())
 }

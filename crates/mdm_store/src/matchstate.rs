@@ -5,8 +5,9 @@
 use crate::schema::match_models::dsl as mm;
 use crate::schema::match_pairs::dsl as mp;
 use crate::schema::staging_records::dsl as sr;
+use crate::schema::stale_pair_versions::dsl as sv;
 use crate::values::{column, PG_ROWS_PER_UNNEST};
-use crate::{now, DbConnection, StoreError};
+use crate::{now, on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -104,6 +105,22 @@ pub struct PairRow {
     pub overridden: bool,
 }
 
+impl PairRow {
+    /// The pair with the older (smaller) version as `a`. SQLite clusters pairs by the newer
+    /// one, and a run's new pairs all have a version newer than any stored, so they append.
+    pub fn oriented(self) -> Self {
+        if self.a_staging_id <= self.b_staging_id {
+            self
+        } else {
+            PairRow {
+                a_staging_id: self.b_staging_id,
+                b_staging_id: self.a_staging_id,
+                ..self
+            }
+        }
+    }
+}
+
 pub fn pairs(conn: &mut DbConnection, domain: &str) -> Result<Vec<PairRow>, StoreError> {
     Ok(mp::match_pairs
         .filter(mp::domain.eq(domain))
@@ -111,40 +128,41 @@ pub fn pairs(conn: &mut DbConnection, domain: &str) -> Result<Vec<PairRow>, Stor
         .load(conn)?)
 }
 
-/// Replaces all kept pairs of a domain.
+/// Replaces all kept pairs of a domain (none is stale after).
 pub fn replace_pairs(
     conn: &mut DbConnection,
     domain: &str,
     rows: &[PairRow],
 ) -> Result<(), StoreError> {
     diesel::delete(mp::match_pairs.filter(mp::domain.eq(domain))).execute(conn)?;
-    // In key order: SQLite keeps the pairs clustered by key, so they go in as appends.
-    let mut sorted: Vec<&PairRow> = rows.iter().collect();
-    sorted.sort_unstable_by_key(|p| (p.a_staging_id, p.b_staging_id));
-    insert_pair_refs(conn, &sorted)
+    diesel::delete(sv::stale_pair_versions.filter(sv::domain.eq(domain))).execute(conn)?;
+    insert_pairs(conn, rows)
 }
 
+/// Adds pairs. One already stored (the same two versions) takes the new score.
 pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), StoreError> {
-    insert_pair_refs(conn, &rows.iter().collect::<Vec<_>>())
-}
-
-/// Inserts pairs in the order given.
-fn insert_pair_refs(conn: &mut DbConnection, rows: &[&PairRow]) -> Result<(), StoreError> {
+    // In clustering order (newer version, then older), so SQLite appends them.
+    let mut sorted: Vec<PairRow> = rows.iter().cloned().map(PairRow::oriented).collect();
+    sorted.sort_unstable_by_key(|p| (p.b_staging_id, p.a_staging_id));
     match conn {
         DbConnection::Sqlite(c) => {
-            for part in rows.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(mp::match_pairs)
-                    .values(part.to_vec())
+            for part in sorted.chunks(ROWS_PER_INSERT) {
+                diesel::replace_into(mp::match_pairs)
+                    .values(part)
                     .execute(c)?;
             }
         }
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Bool, Double, Text};
-            for part in rows.chunks(PG_ROWS_PER_UNNEST) {
+            for part in sorted.chunks(PG_ROWS_PER_UNNEST) {
                 diesel::sql_query(
                     "INSERT INTO match_pairs \
                        (a_staging_id, b_staging_id, domain, weight, probability, decision, overridden) \
-                     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)",
+                     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (a_staging_id, b_staging_id) DO UPDATE SET \
+                       domain = excluded.domain, weight = excluded.weight, \
+                       probability = excluded.probability, decision = excluded.decision, \
+                       overridden = excluded.overridden",
                 )
                 .bind::<Array<BigInt>, _>(column(part, |r| r.a_staging_id))
                 .bind::<Array<BigInt>, _>(column(part, |r| r.b_staging_id))
@@ -170,6 +188,57 @@ pub fn delete_pairs_touching(
         diesel::delete(mp::match_pairs.filter(mp::b_staging_id.eq_any(part))).execute(conn)?;
     }
     Ok(())
+}
+
+/// Notes versions that are no longer current (superseded or deleted): their kept pairs are
+/// garbage, left in place for [`sweep_stale_pairs`]. Deleting them at once would touch a
+/// page per pair all over the table (their partners are anywhere); a sweep of many
+/// versions at a time dirties each page once. Readers look pairs up by current versions
+/// and ignore a partner version that is not current, so the garbage is never used.
+pub fn mark_stale_versions(
+    conn: &mut DbConnection,
+    domain: &str,
+    staging_ids: &[i64],
+) -> Result<(), StoreError> {
+    let mut ids = staging_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| (sv::domain.eq(domain), sv::staging_id.eq(*id)))
+        .collect();
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(sv::stale_pair_versions)
+            .values(part)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Versions of `domain` whose kept pairs await a sweep.
+pub fn stale_versions(conn: &mut DbConnection, domain: &str) -> Result<Vec<i64>, StoreError> {
+    Ok(sv::stale_pair_versions
+        .filter(sv::domain.eq(domain))
+        .select(sv::staging_id)
+        .order(sv::staging_id)
+        .load(conn)?)
+}
+
+/// How many versions of `domain` await a sweep.
+pub fn stale_version_count(conn: &mut DbConnection, domain: &str) -> Result<i64, StoreError> {
+    Ok(sv::stale_pair_versions
+        .filter(sv::domain.eq(domain))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Deletes the kept pairs of the stale versions of `domain`; returns how many versions.
+pub fn sweep_stale_pairs(conn: &mut DbConnection, domain: &str) -> Result<usize, StoreError> {
+    let stale = stale_versions(conn, domain)?;
+    delete_pairs_touching(conn, &stale)?;
+    diesel::delete(sv::stale_pair_versions.filter(sv::domain.eq(domain))).execute(conn)?;
+    Ok(stale.len())
 }
 
 /// Domains that have staged records, sorted.
@@ -527,11 +596,17 @@ pub fn analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Sum of match probabilities over the kept pairs of a domain (expected matches).
+/// Sum of match probabilities over the kept pairs of a domain (expected matches), stale
+/// ones left out.
 pub fn probability_sum(conn: &mut DbConnection, domain: &str) -> Result<f64, StoreError> {
-    let s: Option<f64> = mp::match_pairs
+    let all: Option<f64> = mp::match_pairs
         .filter(mp::domain.eq(domain))
         .select(diesel::dsl::sum(mp::probability))
         .first(conn)?;
-    Ok(s.unwrap_or(0.0))
+    let versions = stale_versions(conn, domain)?;
+    let mut stale = pairs_touching(conn, &versions)?;
+    stale.sort_by_key(|p| (p.a_staging_id, p.b_staging_id));
+    stale.dedup_by_key(|p| (p.a_staging_id, p.b_staging_id));
+    let garbage: f64 = stale.iter().map(|p| p.probability).sum();
+    Ok(all.unwrap_or(0.0) - garbage)
 }

@@ -300,6 +300,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    stale_pair_versions (domain, staging_id) {
+        domain -> Text,
+        staging_id -> BigInt,
+    }
+}
+
+diesel::table! {
     match_pairs (a_staging_id, b_staging_id) {
         a_staging_id -> BigInt,
         b_staging_id -> BigInt,

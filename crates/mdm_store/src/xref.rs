@@ -110,19 +110,39 @@ pub fn insert(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
 }
 
 /// Rewrites rows in place (golden ID, staging version, run). In place, not delete and
-/// insert: the row keeps its place and index entries whose columns did not change (the
-/// golden-ID index when only the version moved) are not touched.
+/// insert: the row keeps its place.
 pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
+    update_rows(conn, rows, true)
+}
+
+/// Rewrites the staging version and run of rows whose golden ID stays as it is. The golden-ID
+/// index is left alone: SQLite rewrites the entries of every indexed column an UPDATE sets,
+/// even to the same value, and a nightly run moves many versions but few golden IDs.
+pub fn update_versions(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
+    update_rows(conn, rows, false)
+}
+
+fn update_rows(
+    conn: &mut DbConnection,
+    rows: &[XrefRow],
+    set_golden: bool,
+) -> Result<(), StoreError> {
+    let golden = if set_golden {
+        "golden_id = v.golden_id, "
+    } else {
+        ""
+    };
     match conn {
         DbConnection::Sqlite(c) => {
             use crate::values::{placeholders, ROWS_PER_UPDATE};
             use diesel::sql_types::{BigInt, Text, Timestamp};
             for part in rows.chunks(ROWS_PER_UPDATE) {
                 let sql = format!(
-                    "UPDATE xref SET golden_id = v.column4, staging_id = v.column5, \
+                    "UPDATE xref SET {}staging_id = v.column5, \
                      run_id = v.column6, updated_at = v.column7 FROM (VALUES {}) AS v \
                      WHERE xref.domain = v.column1 AND xref.system = v.column2 \
                      AND xref.source_id = v.column3",
+                    golden.replace("v.golden_id", "v.column4"),
                     placeholders(part.len(), 7)
                 );
                 let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
@@ -143,13 +163,13 @@ pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
             use diesel::sql_types::{Array, BigInt, Text, Timestamp};
             // One statement per slice: a round trip per row would cost more than the update.
             for part in rows.chunks(ROWS_PER_INSERT) {
-                diesel::sql_query(
-                    "UPDATE xref AS x SET golden_id = v.golden_id, staging_id = v.staging_id, \
+                diesel::sql_query(format!(
+                    "UPDATE xref AS x SET {golden}staging_id = v.staging_id, \
                      run_id = v.run_id, updated_at = v.updated_at \
                      FROM unnest($1, $2, $3, $4, $5, $6, $7) \
                        AS v(domain, system, source_id, golden_id, staging_id, run_id, updated_at) \
                      WHERE x.domain = v.domain AND x.system = v.system AND x.source_id = v.source_id",
-                )
+                ))
                 .bind::<Array<Text>, _>(column(part, |r| r.domain.as_str()))
                 .bind::<Array<Text>, _>(column(part, |r| r.system.as_str()))
                 .bind::<Array<Text>, _>(column(part, |r| r.source_id.as_str()))
@@ -162,6 +182,14 @@ pub fn update(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreErro
         }
     }
     Ok(())
+}
+
+/// Rows of a domain (its staged records that a run has given a golden ID).
+pub fn count(conn: &mut DbConnection, domain: &str) -> Result<i64, StoreError> {
+    Ok(x::xref
+        .filter(x::domain.eq(domain))
+        .count()
+        .get_result(conn)?)
 }
 
 /// Rows per golden ID of a domain: (golden_id, count) for IDs with more than `min` records.

@@ -17,7 +17,7 @@
 //! while the closure of the seeds is read on the run's connection, and the auto-match
 //! partners that scoring finds grow the closure after.
 
-use super::input::{Common, Input};
+use super::input::{key_strings, Common, Input};
 use super::matching::{carried_pairs, finish, key_rows, Boundary, Matched};
 use super::RunStats;
 use crate::ServiceError;
@@ -597,14 +597,12 @@ fn boundary(
         .enumerate()
         .map(|(i, r)| (r.staging_id, i as u32))
         .collect();
-    // (inside index, outside version or key, inside is a, probability, weight)
-    let mut by_version: Vec<(u32, i64, bool, f64, f64)> = Vec::new();
+    // (inside index, outside version or key, probability, weight)
+    let mut by_version: Vec<(u32, i64, f64, f64)> = Vec::new();
     for p in stored.iter().filter(|p| p.decision == "review") {
         match (inside.get(&p.a_staging_id), inside.get(&p.b_staging_id)) {
-            (Some(&a), None) => by_version.push((a, p.b_staging_id, true, p.probability, p.weight)),
-            (None, Some(&b)) => {
-                by_version.push((b, p.a_staging_id, false, p.probability, p.weight))
-            }
+            (Some(&a), None) => by_version.push((a, p.b_staging_id, p.probability, p.weight)),
+            (None, Some(&b)) => by_version.push((b, p.a_staging_id, p.probability, p.weight)),
             _ => {}
         }
     }
@@ -613,9 +611,14 @@ fn boundary(
         .into_iter()
         .map(|r| (r.id, (r.system, r.source_id)))
         .collect();
+    // Stored pairs are oriented by version; review items, like a full run's, by record key.
     let mut pending: Vec<(u32, Key, bool, f64, f64)> = by_version
         .into_iter()
-        .filter_map(|(i, v, a, p, w)| Some((i, outside.get(&v)?.clone(), a, p, w)))
+        .filter_map(|(i, v, p, w)| {
+            let out = outside.get(&v)?.clone();
+            let inside_is_a = key_strings(&input.records[i as usize].key) < out;
+            Some((i, out, inside_is_a, p, w))
+        })
         .collect();
     for k in fresh.iter().filter(|k| k.pair.decision == Decision::Review) {
         match (input.index.get(&k.a), input.index.get(&k.b)) {

@@ -8,7 +8,6 @@ use super::plan::{Change, Plan};
 use super::RunStats;
 use crate::ServiceError;
 use diesel::Connection;
-use mdm_core::pipeline::ScoredPair;
 use mdm_core::rules::matching::Decision;
 use mdm_core::DomainRules;
 use mdm_store::decisions::ReviewItemRow;
@@ -72,6 +71,7 @@ pub fn write(
         lap("golden", stats);
         mdm_store::xref::delete_keys(c, domain, &xref.delete)?;
         mdm_store::xref::update(c, &xref.update)?;
+        mdm_store::xref::update_versions(c, &xref.reversion)?;
         mdm_store::xref::insert(c, &xref.insert)?;
         lap("xref", stats);
         write_pairs(c, domain, input, m)?;
@@ -213,11 +213,12 @@ fn golden_rows(
     (records, history, events, redirects)
 }
 
-/// xref rows to delete (record gone), to rewrite in place (new golden ID or staging
-/// version) and to insert (records the xref does not know yet).
+/// xref rows to delete (record gone), to rewrite in place (new golden ID; or only a new
+/// staging version) and to insert (records the xref does not know yet).
 struct XrefChanges {
     delete: Vec<(String, String)>,
     update: Vec<XrefRow>,
+    reversion: Vec<XrefRow>,
     insert: Vec<XrefRow>,
 }
 
@@ -232,6 +233,7 @@ fn xref_changes(
     let mut out = XrefChanges {
         delete: input.vanished(),
         update: Vec::new(),
+        reversion: Vec::new(),
         insert: Vec::new(),
     };
     for (i, r) in input.records.iter().enumerate() {
@@ -251,6 +253,7 @@ fn xref_changes(
             updated_at: t,
         };
         match old {
+            Some(x) if x.golden_id == row.golden_id => out.reversion.push(row),
             Some(_) => out.update.push(row),
             None => out.insert.push(row),
         }
@@ -315,29 +318,37 @@ fn write_pairs(
     input: &Input,
     m: &Matched,
 ) -> Result<(), StoreError> {
+    use mdm_store::matchstate as ms;
     if m.trained.is_some() {
         let rows: Vec<_> = m.kept.iter().map(|p| pair_row(domain, input, p)).collect();
-        return mdm_store::matchstate::replace_pairs(conn, domain, &rows);
+        return ms::replace_pairs(conn, domain, &rows);
     }
     // With an unchanged model, pairs of unchanged records keep their scores (the invariant
-    // the incremental run rests on): only pairs touching changed records are rewritten.
-    let touched = input.seen_versions_of_changed(&m.dirty);
+    // the incremental run rests on): only pairs touching changed records are new. The pairs
+    // of the versions they replace are garbage, swept many versions at a time.
+    ms::mark_stale_versions(conn, domain, &input.seen_versions_of_changed(&m.dirty))?;
     if m.subset {
-        mdm_store::matchstate::delete_pairs_touching(conn, &touched)?;
-        return mdm_store::matchstate::insert_pairs(conn, &m.fresh_rows);
+        if sweep_due(conn, domain)? {
+            ms::sweep_stale_pairs(conn, domain)?;
+        }
+        return ms::insert_pairs(conn, &m.fresh_rows);
     }
-    let fresh: Vec<&ScoredPair> = {
-        m.kept
-            .iter()
-            .filter(|p| m.dirty[p.a as usize] || m.dirty[p.b as usize])
-            .collect()
-    };
-    if touched.is_empty() && fresh.is_empty() {
-        return Ok(());
-    }
-    mdm_store::matchstate::delete_pairs_touching(conn, &touched)?;
-    let rows: Vec<_> = fresh.iter().map(|p| pair_row(domain, input, p)).collect();
-    mdm_store::matchstate::insert_pairs(conn, &rows)
+    ms::sweep_stale_pairs(conn, domain)?;
+    let rows: Vec<_> = m
+        .kept
+        .iter()
+        .filter(|p| m.dirty[p.a as usize] || m.dirty[p.b as usize])
+        .map(|p| pair_row(domain, input, p))
+        .collect();
+    ms::insert_pairs(conn, &rows)
+}
+
+/// Whether stale versions have reached a twentieth of the domain's records: nightly runs
+/// changing 1% of them sweep every fifth run, and the garbage stays a few percent of the
+/// pairs.
+fn sweep_due(conn: &mut DbConnection, domain: &str) -> Result<bool, StoreError> {
+    let stale = mdm_store::matchstate::stale_version_count(conn, domain)?;
+    Ok(stale > 0 && stale * 20 >= mdm_store::xref::count(conn, domain)?)
 }
 
 /// Review-band pairs whose records ended in different golden records.
