@@ -86,19 +86,14 @@ pub fn open(url: &str) -> Result<DbConnection, StoreError> {
 /// it comes first because switching to WAL itself needs a lock a running writer may hold.
 fn tune(conn: &mut DbConnection) -> Result<(), StoreError> {
     match conn {
-        DbConnection::Sqlite(c) => c
-            .batch_execute(
-                "PRAGMA busy_timeout = 10000;
+        DbConnection::Sqlite(c) => c.batch_execute(
+            "PRAGMA busy_timeout = 10000;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;",
-            )
-            .and_then(|_| match std::env::var("MDM_XP_PRAGMAS") {
-                Ok(p) => c.batch_execute(&p),
-                Err(_) => Ok(()),
-            })?,
+        )?,
         // Custom plans: diesel keeps prepared statements, and a generic plan made while a
         // table was small (a seq scan) would otherwise stay in use as it grows to millions.
         DbConnection::Pg(c) => {
