@@ -98,8 +98,9 @@ pub fn load_active(conn: &mut DbConnection, domain: &str) -> Result<Vec<GoldenRe
         .load(conn)?)
 }
 
-/// Inserts or replaces golden records by ID.
+/// Inserts or replaces golden records by ID (and their search values).
 pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(), StoreError> {
+    crate::search::sync(conn, rows)?;
     for part in rows.chunks(ROWS_PER_INSERT) {
         let ids: Vec<&str> = part.iter().map(|r| r.golden_id.as_str()).collect();
         diesel::delete(gr::golden_records.filter(gr::golden_id.eq_any(&ids))).execute(conn)?;
@@ -109,8 +110,10 @@ pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(),
 }
 
 /// Rewrites existing golden records in place (a new version of the same ID). Unlike
-/// [`put_records`], the row keeps its place, and the ID and status indexes are left alone.
+/// [`put_records`], the row keeps its place, and the ID and status indexes are left alone;
+/// search values are rewritten only where they change.
 pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(), StoreError> {
+    crate::search::sync(conn, rows)?;
     match conn {
         DbConnection::Sqlite(c) => {
             use crate::values::{placeholders, ROWS_PER_UPDATE};

@@ -339,6 +339,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    golden_search (domain, attribute, value, golden_id) {
+        domain -> Text,
+        attribute -> Text,
+        value -> Text,
+        golden_id -> Text,
+    }
+}
+
+diesel::table! {
+    golden_search_attributes (domain, attribute) {
+        domain -> Text,
+        attribute -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     golden_records,
     golden_history,

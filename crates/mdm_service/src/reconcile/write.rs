@@ -93,9 +93,9 @@ pub fn write(
         // only its part of it).
         counts.review_items = mdm_store::decisions::review_count(c, domain)? as u64;
         lap("reviews", stats);
-        // After the rows: on a first run an index is built once over all of them, which
-        // is much cheaper than growing it row by row.
-        mdm_store::search::ensure_indexes(c, domain, &search_attributes(rules))?;
+        // After the rows: on a first run the search values are written once, in key order,
+        // which is much cheaper than growing the table record by record.
+        mdm_store::search::ensure(c, domain, &search_attributes(rules))?;
         if let Some(model) = &m.trained {
             let json = serde_json::to_string(model).expect("model serializes");
             mdm_store::matchstate::put_model(c, domain, &m.rules_hash, &json, run_id)?;

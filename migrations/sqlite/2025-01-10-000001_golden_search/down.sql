@@ -1,0 +1,2 @@
+DROP TABLE golden_search_attributes;
+DROP TABLE golden_search;
