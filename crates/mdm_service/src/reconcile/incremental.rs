@@ -304,7 +304,9 @@ fn score_block(
         return Ok(Scored::default());
     }
     let domain = rules.domain.as_str();
-    let (records, prepared) = prepare_subset(rules, ctx, model, block.records.clone())?;
+    // `block.records` is sorted by key already.
+    let records = &block.records;
+    let prepared = prepare_sorted(rules, ctx, model, records)?;
     let cands = prepared.candidates()?;
     let is_changed: Vec<bool> = records
         .iter()
@@ -368,24 +370,25 @@ pub(super) fn prepare_subset<'r>(
     mut records: Vec<CurrentRecord>,
 ) -> Result<(Vec<CurrentRecord>, Prepared<'r>), ServiceError> {
     records.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
-    let parsed = Input::build(
-        rules,
-        records.clone(),
-        Vec::new(),
-        Vec::new(),
-        Common {
-            trust: HashMap::new(),
-            decisions: Vec::new(),
-            locks: HashMap::new(),
-        },
-    )?;
+    let prepared = prepare_sorted(rules, ctx, model, &records)?;
+    Ok((records, prepared))
+}
+
+/// Features, with the model applied, of records sorted by key.
+fn prepare_sorted<'r>(
+    rules: &'r DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    records: &[CurrentRecord],
+) -> Result<Prepared<'r>, ServiceError> {
+    let parsed = super::input::parse_all(rules, records)?;
     let mut raw = RawTable::new(rules);
-    for r in &parsed.records {
+    for r in &parsed {
         raw.push(r.key.clone(), |i| r.values[i].as_deref());
     }
     let mut prepared = Prepared::new(rules, ctx, raw)?;
     model.apply(rules, &mut prepared.features);
-    Ok((records, prepared))
+    Ok(prepared)
 }
 
 /// A closed set of records.

@@ -93,10 +93,8 @@ impl Input {
         goldens: Vec<GoldenRecord>,
         common: Common,
     ) -> Result<Self, ServiceError> {
-        let mut records: Vec<Record> = raw
-            .into_par_iter()
-            .map(|r| parse(rules, r))
-            .collect::<Result<_, _>>()?;
+        let mut records = parse_all(rules, &raw)?;
+        drop(raw);
         records.par_sort_by(|a, b| a.key.cmp(&b.key));
         let index = records
             .iter()
@@ -208,23 +206,31 @@ pub fn key_strings(k: &RecordKey) -> (String, String) {
     (k.system.to_string(), k.source_id.to_string())
 }
 
+/// Parses staged records (in parallel, same order).
+pub fn parse_all(
+    rules: &DomainRules,
+    raw: &[mdm_store::matchstate::CurrentRecord],
+) -> Result<Vec<Record>, ServiceError> {
+    raw.par_iter().map(|r| parse(rules, r)).collect()
+}
+
 fn parse(
     rules: &DomainRules,
-    r: mdm_store::matchstate::CurrentRecord,
+    r: &mdm_store::matchstate::CurrentRecord,
 ) -> Result<Record, ServiceError> {
     let corrupt = |what: String| ServiceError::Corrupt(format!("staging record {}: {what}", r.id));
     let key = RecordKey {
         system: SystemName::parse(&r.system).map_err(|e| corrupt(e.to_string()))?,
         source_id: SourceKey::parse(&r.source_id).map_err(|e| corrupt(e.to_string()))?,
     };
-    let obj: serde_json::Map<String, serde_json::Value> =
+    let mut obj: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&r.attributes).map_err(|e| corrupt(e.to_string()))?;
     let values = rules
         .attributes
         .iter()
-        .map(|a| match obj.get(&a.name) {
+        .map(|a| match obj.remove(&a.name) {
             None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::String(s)) => Some(s),
             Some(other) => Some(other.to_string()),
         })
         .collect();
