@@ -301,18 +301,26 @@ fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -
             Some(v)
         })
         .collect();
-    // Distinct raw values may clean to the same text: map them to one id.
-    let mut index: AHashMap<Box<str>, u32> = AHashMap::with_capacity(cleaned.len());
-    let mut values = Vec::new();
+    // Distinct raw values may clean to the same text: map them to one id (the first value
+    // of each text is kept; the map borrows the texts, so none is copied).
+    let mut index: AHashMap<&str, u32> = AHashMap::with_capacity(cleaned.len());
+    let mut first: Vec<usize> = Vec::with_capacity(cleaned.len());
     let remap: Vec<u32> = cleaned
-        .into_iter()
-        .map(|v| match v {
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
             None => MISSING,
-            Some(v) => *index.entry(v.text.clone()).or_insert_with(|| {
-                values.push(v);
-                (values.len() - 1) as u32
+            Some(v) => *index.entry(&v.text).or_insert_with(|| {
+                first.push(i);
+                (first.len() - 1) as u32
             }),
         })
+        .collect();
+    drop(index);
+    let mut cleaned = cleaned;
+    let mut values: Vec<Value> = first
+        .iter()
+        .map(|&i| cleaned[i].take().expect("a first occurrence has a value"))
         .collect();
     let ids: Vec<u32> = raw
         .ids
