@@ -9,6 +9,10 @@ use clap::Parser;
 
 /// mimalloc: reconcile allocates and frees millions of small strings (keys, rows); glibc's
 /// allocator spends a sixth of an incremental run consolidating and unlinking chunks.
+/// Built with `no_thp` (transparent huge pages off for the process): mimalloc gives freed
+/// memory back to the OS and a run allocates it again phase after phase; with huge pages
+/// each such fault zeroes 2 MB. Measured at 1M records on SQLite: an incremental run
+/// 4.8-5.1 s -> 4.3-4.7 s, a forced full re-match unchanged (41.6 -> 40.2 s).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
