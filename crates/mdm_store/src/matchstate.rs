@@ -585,12 +585,14 @@ pub fn unstaged_xref(
 
 /// Refreshes planner statistics of the tables reconcile reads with joins (PostgreSQL only).
 /// After a bulk load the planner otherwise believes the tables are tiny and picks nested
-/// loops over millions of rows for the incremental run's anti-joins.
+/// loops over millions of rows for the incremental run's anti-joins (and a scan of all
+/// search values for each chunk of the search values a run deletes).
 pub fn analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
     use diesel::connection::SimpleConnection;
     if let DbConnection::Pg(c) = conn {
         c.batch_execute(
-            "ANALYZE staging_records, xref, match_pairs, match_keys, golden_records, golden_history",
+            "ANALYZE staging_records, xref, match_pairs, match_keys, golden_records, golden_history, \
+             golden_search",
         )?;
     }
     Ok(())
