@@ -72,6 +72,17 @@ impl Case {
             .unwrap_or_else(|e| panic!("summary is not JSON ({e}): {}", text(&out.stdout)))
     }
 
+    /// `mdm ingest` of one customer file of `system`.
+    pub fn ingest_customers(&self, system: &str, file: &Path) -> serde_json::Value {
+        self.ingest(&[
+            "--domain",
+            "customer",
+            "--source",
+            system,
+            file.to_str().unwrap(),
+        ])
+    }
+
     /// `mdm generate` of customers for `systems` into `./data`, then `mdm ingest` of each
     /// system's file. `corruption` multiplies the generator's error rates.
     pub fn generated_customers(&self, entities: u32, systems: &[&str], seed: u64, corruption: f64) {

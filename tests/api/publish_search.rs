@@ -161,13 +161,7 @@ fn search_follows_changed_values(case: &Case) {
         "source_id,given_name,family_name,email,phone,city\n\
          C1,Jonas,Weber,JONAS.WEBER@Mail.de,+49 171 5550002,Köln\n",
     );
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        erp.to_str().unwrap(),
-    ]);
+    case.ingest_customers("ERP", &erp);
     case.reconcile_customers();
     let s = Server::start(case, &[]);
     let tok = case.token("reader", None);
@@ -183,20 +177,8 @@ fn search_follows_changed_values(case: &Case) {
          E1,Anna,Berg,anna.berg@post.de,+49 171 5550001,Ulm\n\
          E2,Jonas,Weber,jonas@weber.de,+49 171 5550002,Köln\n",
     );
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        erp.to_str().unwrap(),
-    ]);
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        crm.to_str().unwrap(),
-    ]);
+    case.ingest_customers("ERP", &erp);
+    case.ingest_customers("CRM", &crm);
     case.reconcile_customers();
     assert!(found(&s, &tok, "anna@berg.de").is_empty());
     assert_eq!(found(&s, &tok, "Anna.Berg@post.de"), anna);

@@ -170,8 +170,8 @@ pub fn registered(conn: &mut DbConnection, domain: &str) -> Result<Vec<String>, 
 
 /// Makes `attributes` the searchable ones of `domain`: registers the new ones and fills in
 /// their values from the active golden records (once; writes keep them current after),
-/// forgets the ones no longer asked for, and drops the expression indexes earlier versions
-/// searched with. Cheap when nothing changes.
+/// forgets the ones no longer asked for, and, when it registers any, drops the expression
+/// indexes earlier versions searched with. Cheap when nothing changes.
 pub fn ensure(
     conn: &mut DbConnection,
     domain: &str,
@@ -180,7 +180,6 @@ pub fn ensure(
     for attr in attributes {
         check_name(attr)?;
     }
-    drop_legacy_indexes(conn)?;
     let have = registered(conn, domain)?;
     for gone in have.iter().filter(|a| !attributes.contains(&a.as_str())) {
         diesel::delete(
@@ -206,6 +205,9 @@ pub fn ensure(
     if new.is_empty() {
         return Ok(());
     }
+    // Only a database from before the search table has them, and there nothing is
+    // registered yet: no catalog query on the runs after.
+    drop_legacy_indexes(conn)?;
     let rows: Vec<_> = new
         .iter()
         .map(|a| (ga::domain.eq(domain), ga::attribute.eq(a)))
