@@ -9,6 +9,10 @@
 //!    job would run without the incremental path;
 //! 4. an incremental run after another 1% (other records, same kind of change) changed.
 //!
+//! Each run is a process of its own (this binary, started again with `MDM_BENCH_RUN` set),
+//! as every nightly `mdm reconcile` is: no run inherits the heap or page cache state of the
+//! runs before it in the same process, and each reports its own peak RSS.
+//!
 //! Commands:
 //!
 //! ```text
@@ -35,6 +39,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const RECORDS_PER_ENTITY: f64 = 2.11;
 
 fn main() {
+    if let Ok(spec) = std::env::var(RUN_ENV) {
+        return child_run(&spec);
+    }
     let rows: usize = std::env::var("MDM_BENCH_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -61,10 +68,59 @@ fn main() {
         backends.push(("postgres", pg));
     }
     for (label, db) in &backends {
-        reset_peak_rss();
         bench(label, db.url(), dir.path(), &changes, &rules);
-        println!("[{label}] peak RSS {} MB", peak_rss_mb());
     }
+}
+
+/// Set in a child process: `LABEL|URL|full|WHAT` (full is `0` or `1`).
+const RUN_ENV: &str = "MDM_BENCH_RUN";
+
+/// One reconcile in a fresh process: prints its figures and, last, `SECONDS <s>`.
+fn child_run(spec: &str) {
+    let parts: Vec<&str> = spec.splitn(4, '|').collect();
+    let [label, url, full, what] = parts[..] else {
+        panic!("{RUN_ENV}={spec}: want LABEL|URL|FULL|WHAT");
+    };
+    let rules = mdm_rules::load_domain(None, "customer").expect("rules");
+    let mut conn = mdm_store::open(url).expect("open");
+    let opts = ReconcileOptions {
+        full: full == "1",
+        retrain: false,
+    };
+    let t = Instant::now();
+    let s = mdm_service::reconcile(
+        &mut conn,
+        &rules,
+        &StdContext::default(),
+        opts,
+        &|_, _, _| {},
+    )
+    .expect("reconcile");
+    let secs = t.elapsed().as_secs_f64();
+    print_run(label, what, secs, &s);
+    println!("[{label}] {what}: peak RSS {} MB", peak_rss_mb());
+    println!("SECONDS {secs}");
+}
+
+/// Runs one reconcile in a child process and returns its seconds.
+fn run_child(label: &str, url: &str, full: bool, what: &str) -> f64 {
+    let exe = std::env::current_exe().expect("own path");
+    let spec = format!("{label}|{url}|{}|{what}", u8::from(full));
+    let out = std::process::Command::new(exe)
+        .env(RUN_ENV, spec)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("start the run's process");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{what} failed: {stdout}");
+    let mut secs = None;
+    for line in stdout.lines() {
+        match line.strip_prefix("SECONDS ") {
+            Some(v) => secs = v.parse().ok(),
+            None => println!("{line}"),
+        }
+    }
+    secs.expect("the run printed its seconds")
 }
 
 fn bench(
@@ -89,47 +145,18 @@ fn bench(
         ingest(&mut conn, rules, sys, &dir.join(format!("{sys}.csv")));
     }
     println!("[{label}] ingest {:.1} s", t.elapsed().as_secs_f64());
-    let ctx = StdContext::default();
-    let run = |conn: &mut mdm_store::DbConnection, opts: ReconcileOptions, what: &str| {
-        let t = Instant::now();
-        let s = mdm_service::reconcile(conn, rules, &ctx, opts, &|_, _, _| {}).expect("reconcile");
-        let secs = t.elapsed().as_secs_f64();
-        print_run(label, what, secs, &s);
-        secs
-    };
-    let first = run(
-        &mut conn,
-        ReconcileOptions::default(),
-        "first run (train + full)",
-    );
-    let full = run(
-        &mut conn,
-        ReconcileOptions {
-            full: true,
-            retrain: false,
-        },
-        "full re-match",
-    );
+    let run = |full: bool, what: &str| run_child(label, url, full, what);
+    let first = run(false, "first run (train + full)");
+    let full = run(true, "full re-match");
     let t = Instant::now();
     ingest(&mut conn, rules, "ERP", &changes[0]);
     println!(
         "[{label}] ingest of the changed records {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let full_changed = run(
-        &mut conn,
-        ReconcileOptions {
-            full: true,
-            retrain: false,
-        },
-        "full re-match after 1%",
-    );
+    let full_changed = run(true, "full re-match after 1%");
     ingest(&mut conn, rules, "ERP", &changes[1]);
-    let inc = run(
-        &mut conn,
-        ReconcileOptions::default(),
-        "incremental after 1%",
-    );
+    let inc = run(false, "incremental after 1%");
     // Three yardsticks: the full reconcile that built the golden records, a forced full
     // re-match of unchanged data (which finds nothing to write, so it is the cheapest), and
     // a forced full re-match after a change of the same size (the same work to write).
@@ -213,12 +240,6 @@ fn write_changes(dir: &Path, n: usize, offset: usize, name: &str) -> std::path::
     }
     w.flush().unwrap();
     out
-}
-
-/// Starts the peak-RSS count afresh, so each backend reports its own (Linux: writing 5 to
-/// `clear_refs` resets `VmHWM`; elsewhere the figure stays the process's peak).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn peak_rss_mb() -> u64 {
