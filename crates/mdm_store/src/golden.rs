@@ -104,7 +104,36 @@ pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(),
     for part in rows.chunks(ROWS_PER_INSERT) {
         let ids: Vec<&str> = part.iter().map(|r| r.golden_id.as_str()).collect();
         diesel::delete(gr::golden_records.filter(gr::golden_id.eq_any(&ids))).execute(conn)?;
-        on_backend!(conn, c => diesel::insert_into(gr::golden_records).values(part).execute(c))?;
+        match conn {
+            DbConnection::Sqlite(c) => {
+                use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+                crate::values::sqlite_insert(
+                    c,
+                    "INSERT INTO golden_records (golden_id, domain, version, status, attributes, \
+                       lineage, members, run_id, created_run_id, created_at, updated_at) VALUES",
+                    11,
+                    part,
+                    |q, r| {
+                        q.bind::<Text, _>(&r.golden_id)
+                            .bind::<Text, _>(&r.domain)
+                            .bind::<Integer, _>(r.version)
+                            .bind::<Text, _>(&r.status)
+                            .bind::<Text, _>(&r.attributes)
+                            .bind::<Text, _>(&r.lineage)
+                            .bind::<Integer, _>(r.members)
+                            .bind::<BigInt, _>(r.run_id)
+                            .bind::<BigInt, _>(r.created_run_id)
+                            .bind::<Timestamp, _>(r.created_at)
+                            .bind::<Timestamp, _>(r.updated_at)
+                    },
+                )?;
+            }
+            DbConnection::Pg(c) => {
+                diesel::insert_into(gr::golden_records)
+                    .values(part)
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
@@ -170,11 +199,26 @@ pub fn update_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<
 pub fn insert_history(conn: &mut DbConnection, rows: &[NewHistoryEntry]) -> Result<(), StoreError> {
     match conn {
         DbConnection::Sqlite(c) => {
-            for part in rows.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(gh::golden_history)
-                    .values(part)
-                    .execute(c)?;
-            }
+            use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+            crate::values::sqlite_insert(
+                c,
+                "INSERT INTO golden_history (domain, golden_id, version, reason, status, \
+                   attributes, lineage, detail, run_id, valid_from) VALUES",
+                10,
+                rows,
+                |q, r| {
+                    q.bind::<Text, _>(&r.domain)
+                        .bind::<Text, _>(&r.golden_id)
+                        .bind::<Integer, _>(r.version)
+                        .bind::<Text, _>(&r.reason)
+                        .bind::<Text, _>(&r.status)
+                        .bind::<Text, _>(&r.attributes)
+                        .bind::<Text, _>(&r.lineage)
+                        .bind::<Nullable<Text>, _>(r.detail.as_deref())
+                        .bind::<BigInt, _>(r.run_id)
+                        .bind::<Timestamp, _>(r.valid_from)
+                },
+            )?;
         }
         // One array per column (see `matchstate::insert_pairs`).
         DbConnection::Pg(c) => {

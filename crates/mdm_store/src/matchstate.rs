@@ -146,11 +146,24 @@ pub fn insert_pairs(conn: &mut DbConnection, rows: &[PairRow]) -> Result<(), Sto
     sorted.sort_unstable_by_key(|p| (p.b_staging_id, p.a_staging_id));
     match conn {
         DbConnection::Sqlite(c) => {
-            for part in sorted.chunks(ROWS_PER_INSERT) {
-                diesel::replace_into(mp::match_pairs)
-                    .values(part)
-                    .execute(c)?;
-            }
+            use diesel::sql_types::{BigInt, Bool, Double, Text};
+            crate::values::sqlite_insert(
+                c,
+                "REPLACE INTO match_pairs \
+                   (a_staging_id, b_staging_id, domain, weight, probability, decision, overridden) \
+                 VALUES",
+                7,
+                &sorted,
+                |q, r| {
+                    q.bind::<BigInt, _>(r.a_staging_id)
+                        .bind::<BigInt, _>(r.b_staging_id)
+                        .bind::<Text, _>(&r.domain)
+                        .bind::<Double, _>(r.weight)
+                        .bind::<Double, _>(r.probability)
+                        .bind::<Text, _>(&r.decision)
+                        .bind::<Bool, _>(r.overridden)
+                },
+            )?;
         }
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Bool, Double, Text};
@@ -289,14 +302,22 @@ pub fn insert_keys(conn: &mut DbConnection, rows: &[KeyRow]) -> Result<(), Store
 
 /// Inserts keys in the order given.
 fn insert_key_refs(conn: &mut DbConnection, rows: &[&KeyRow]) -> Result<(), StoreError> {
-    use crate::schema::match_keys::dsl as mk;
     match conn {
         DbConnection::Sqlite(c) => {
-            for part in rows.chunks(5000) {
-                diesel::insert_into(mk::match_keys)
-                    .values(part.to_vec())
-                    .execute(c)?;
-            }
+            use diesel::sql_types::{BigInt, Integer, Text};
+            crate::values::sqlite_insert(
+                c,
+                "INSERT INTO match_keys (domain, rule, key_hash, system, source_id) VALUES",
+                5,
+                rows,
+                |q, r| {
+                    q.bind::<Text, _>(&r.domain)
+                        .bind::<Integer, _>(r.rule)
+                        .bind::<BigInt, _>(r.key_hash)
+                        .bind::<Text, _>(&r.system)
+                        .bind::<Text, _>(&r.source_id)
+                },
+            )?;
         }
         DbConnection::Pg(c) => {
             use diesel::sql_types::{Array, BigInt, Integer, Text};

@@ -7,8 +7,6 @@ use crate::{DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-const ROWS_PER_INSERT: usize = 2000;
-
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = crate::schema::change_events)]
 pub struct NewEvent {
@@ -39,12 +37,25 @@ pub struct Event {
 
 pub fn insert(conn: &mut DbConnection, rows: &[NewEvent]) -> Result<(), StoreError> {
     match conn {
+        // Rows of a `VALUES` list go in in order, so sequence numbers follow it.
         DbConnection::Sqlite(c) => {
-            for part in rows.chunks(ROWS_PER_INSERT) {
-                diesel::insert_into(ce::change_events)
-                    .values(part)
-                    .execute(c)?;
-            }
+            use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+            crate::values::sqlite_insert(
+                c,
+                "INSERT INTO change_events \
+                   (domain, golden_id, kind, retired_ids, run_id, payload, created_at) VALUES",
+                7,
+                rows,
+                |q, r| {
+                    q.bind::<Text, _>(&r.domain)
+                        .bind::<Text, _>(&r.golden_id)
+                        .bind::<Text, _>(&r.kind)
+                        .bind::<Nullable<Text>, _>(r.retired_ids.as_deref())
+                        .bind::<Nullable<BigInt>, _>(r.run_id)
+                        .bind::<Text, _>(&r.payload)
+                        .bind::<Timestamp, _>(r.created_at)
+                },
+            )?;
         }
         // One array per column (see `matchstate::insert_pairs`); `ORDER BY` the array
         // position so sequence numbers follow the order given.

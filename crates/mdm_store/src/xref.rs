@@ -5,7 +5,7 @@
 
 use crate::schema::xref::dsl as x;
 use crate::values::column;
-use crate::{on_backend, DbConnection, StoreError};
+use crate::{DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -103,8 +103,32 @@ pub fn delete_keys(
 
 /// Inserts rows (their keys must not be present: [`delete_keys`] first).
 pub fn insert(conn: &mut DbConnection, rows: &[XrefRow]) -> Result<(), StoreError> {
-    for part in rows.chunks(ROWS_PER_INSERT) {
-        on_backend!(conn, c => diesel::insert_into(x::xref).values(part).execute(c))?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            use diesel::sql_types::{BigInt, Text, Timestamp};
+            crate::values::sqlite_insert(
+                c,
+                "INSERT INTO xref \
+                   (domain, system, source_id, golden_id, staging_id, run_id, updated_at) \
+                 VALUES",
+                7,
+                rows,
+                |q, r| {
+                    q.bind::<Text, _>(&r.domain)
+                        .bind::<Text, _>(&r.system)
+                        .bind::<Text, _>(&r.source_id)
+                        .bind::<Text, _>(&r.golden_id)
+                        .bind::<BigInt, _>(r.staging_id)
+                        .bind::<BigInt, _>(r.run_id)
+                        .bind::<Timestamp, _>(r.updated_at)
+                },
+            )?;
+        }
+        DbConnection::Pg(c) => {
+            for part in rows.chunks(ROWS_PER_INSERT) {
+                diesel::insert_into(x::xref).values(part).execute(c)?;
+            }
+        }
     }
     Ok(())
 }
