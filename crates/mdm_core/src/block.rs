@@ -247,30 +247,38 @@ fn code_keys<'a>(
     let freq = word_counts(names, MIN_CODE_LEN);
     // Longest, then rarest, then by the word itself: a total order, so both sides of a
     // pair pick the same code when they have the same candidates.
-    let rank = |w: &'a str| (std::cmp::Reverse(w.len()), freq.get(w).copied(), w);
-    // Per distinct identifier: the name words inside it, best first.
-    let id_codes: Vec<Vec<&'a str>> = ids
-        .values
-        .par_iter()
-        .map(|v| {
-            let t: &'a str = &v.text;
-            let mut found: Vec<&'a str> = Vec::new();
-            if t.is_ascii() {
-                for i in 0..t.len() {
-                    for j in i + MIN_CODE_LEN..=t.len().min(i + 32) {
-                        if let Some((&w, _)) = freq.get_key_value(&t[i..j]) {
-                            found.push(w);
-                        }
+    let rank = |w: &'a str| (std::cmp::Reverse(w.len()), freq.get(w), w);
+    // The name words inside an identifier, best first.
+    let codes_in = |t: &'a str| {
+        let mut found: Vec<&'a str> = Vec::new();
+        if t.is_ascii() {
+            for i in 0..t.len() {
+                for j in i + MIN_CODE_LEN..=t.len().min(i + 32) {
+                    if let Some((w, _)) = freq.get_key_value(&t[i..j]) {
+                        found.push(w);
                     }
                 }
             }
-            found.sort_unstable_by_key(|&w| rank(w));
-            found.dedup();
-            found
-        })
-        .collect();
-    // The code vocabulary: name words found inside some identifier.
-    let vocab: ahash::AHashSet<&str> = id_codes.iter().flatten().copied().collect();
+        }
+        found.sort_unstable_by_key(|&w| rank(w));
+        found.dedup();
+        found
+    };
+    // Per distinct identifier of these records.
+    let id_codes: Vec<Vec<&'a str>> = ids.values.par_iter().map(|v| codes_in(&v.text)).collect();
+    // The code vocabulary: name words found inside some identifier, of these records or of
+    // a frozen model's vocabulary.
+    let mut vocab: ahash::AHashSet<&str> = id_codes.iter().flatten().copied().collect();
+    if let Some(frozen) = ids.frozen_words.as_deref() {
+        let local: ahash::AHashSet<&str> = ids.values.iter().map(|v| &*v.text).collect();
+        let more: Vec<Vec<&'a str>> = frozen
+            .values
+            .par_iter()
+            .filter(|t| !local.contains(&***t))
+            .map(|t| codes_in(t))
+            .collect();
+        vocab.extend(more.into_iter().flatten());
+    }
     let name_code: Vec<Option<&'a str>> = names
         .values
         .par_iter()
@@ -296,21 +304,56 @@ fn code_keys<'a>(
 }
 
 /// Words of at least `min_len` bytes over a column's values, each with the number of
-/// records whose value contains it.
-fn word_counts(
-    column: &crate::pipeline::features::Column,
-    min_len: usize,
-) -> ahash::AHashMap<&str, u32> {
-    let mut freq: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
+/// records whose value contains it; with a frozen model, its vocabulary's counts plus those
+/// of the column's values outside the vocabulary.
+fn word_counts(column: &crate::pipeline::features::Column, min_len: usize) -> WordCounts<'_> {
+    let frozen = column.frozen_words.as_deref();
+    let mut local: ahash::AHashMap<&str, u32> = ahash::AHashMap::new();
     for (v, &count) in column.values.iter().zip(&column.counts) {
+        if frozen.is_some_and(|f| f.values.contains(&v.text)) {
+            continue;
+        }
         let mut words: Vec<&str> = v.text.split(' ').filter(|w| w.len() >= min_len).collect();
         words.sort_unstable();
         words.dedup();
         for w in words {
-            *freq.entry(w).or_default() += count;
+            *local.entry(w).or_default() += count;
         }
     }
-    freq
+    WordCounts {
+        frozen,
+        local,
+        min_len,
+    }
+}
+
+/// Word -> records, over a column's values and a frozen vocabulary (see [`word_counts`]).
+struct WordCounts<'a> {
+    frozen: Option<&'a crate::pipeline::features::FrozenWords>,
+    local: ahash::AHashMap<&'a str, u32>,
+    min_len: usize,
+}
+
+impl<'a> WordCounts<'a> {
+    fn get(&self, w: &str) -> Option<u32> {
+        self.get_key_value(w).map(|(_, c)| c)
+    }
+
+    /// The word as stored (borrowed from the column or the vocabulary) and its count.
+    fn get_key_value(&self, w: &str) -> Option<(&'a str, u32)> {
+        if w.len() < self.min_len {
+            return None;
+        }
+        let local = self.local.get_key_value(w).map(|(&k, &c)| (k, c));
+        let frozen = self
+            .frozen
+            .and_then(|f| f.counts.get_key_value(w))
+            .map(|(k, &c)| (&**k, c));
+        match (local, frozen) {
+            (Some((k, a)), Some((_, b))) => Some((k, a + b)),
+            (one, other) => one.or(other),
+        }
+    }
 }
 
 /// Per distinct value of a column, its n-th rarest word among words carried by at least two
@@ -325,7 +368,7 @@ fn rare_words(column: &crate::pipeline::features::Column, n: usize) -> Vec<Optio
                 .text
                 .split(' ')
                 .filter(|w| !w.is_empty())
-                .map(|w| (freq.get(w).copied().unwrap_or(0), w))
+                .map(|w| (freq.get(w).unwrap_or(0), w))
                 .filter(|&(c, _)| c >= 2)
                 .collect();
             words.sort_unstable();

@@ -9,7 +9,7 @@
 //! pair of unchanged records keeps its score, and re-scoring only pairs that touch changed
 //! records is exact. Values the model never saw count as seen once.
 
-use crate::pipeline::features::{Features, Value};
+use crate::pipeline::features::{Features, FrozenWords};
 use crate::pipeline::{cluster_links, PairScorer, Prepared, ScoredPair};
 use crate::rules::matching::Level;
 use crate::rules::DomainRules;
@@ -17,6 +17,7 @@ use crate::score::{self, Params};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Trained parameters plus the frequency tables they were trained with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,33 @@ pub struct ColumnStats {
     pub values: HashMap<String, u32>,
     /// Word hash -> records whose value contains the word (`rare_word` columns).
     pub words: HashMap<u64, u32>,
+    /// The words of `values`, counted once per loaded model (blocking-key columns).
+    #[serde(skip)]
+    frozen_words: FrozenWordsCache,
+}
+
+/// A lazily built [`FrozenWords`]; derived from the stats, so it never makes two models
+/// differ.
+#[derive(Debug, Clone, Default)]
+struct FrozenWordsCache(std::sync::OnceLock<Arc<FrozenWords>>);
+
+impl PartialEq for FrozenWordsCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl ColumnStats {
+    fn frozen_words(&self) -> Arc<FrozenWords> {
+        self.frozen_words
+            .0
+            .get_or_init(|| {
+                Arc::new(FrozenWords::new(
+                    self.values.iter().map(|(t, &c)| (t.as_str(), c)),
+                ))
+            })
+            .clone()
+    }
 }
 
 impl Model {
@@ -72,6 +100,7 @@ impl Model {
                     present: col.present,
                     values,
                     words,
+                    frozen_words: FrozenWordsCache::default(),
                 }
             })
             .collect();
@@ -91,28 +120,11 @@ impl Model {
                     *c = stats.values.get(&*v.text).copied().unwrap_or(1);
                 }
             }
-            // Values the model knows but these records lack: appended unreferenced, so
-            // counts over the column's values (rare-word and model-code keys) are the frozen
-            // ones whichever records were read. Sorted, so the order is deterministic. Other
-            // columns read only their own records' counts, and appending their whole
-            // vocabulary (a million e-mails) would dominate a small incremental run.
+            // Blocking keys that count words over the column's values (rare words, model
+            // codes) count the model's frozen vocabulary instead, whichever records were
+            // read, so a small incremental run picks the keys a full run picks.
             if !stats.values.is_empty() && rare_word_blocking(rules, &stats.attr) {
-                let have: std::collections::HashSet<&str> =
-                    col.values.iter().map(|v| &*v.text).collect();
-                let mut missing: Vec<(&String, u32)> = stats
-                    .values
-                    .iter()
-                    .filter(|(t, _)| !have.contains(t.as_str()))
-                    .map(|(t, &c)| (t, c))
-                    .collect();
-                missing.sort_unstable();
-                for (t, c) in missing {
-                    col.values.push(Value {
-                        text: t.as_str().into(),
-                        ..Value::default()
-                    });
-                    col.counts.push(c);
-                }
+                col.frozen_words = Some(stats.frozen_words());
             }
             if word_frequency_column(rules, &stats.attr) {
                 col.values.par_iter_mut().for_each(|v| {

@@ -81,19 +81,29 @@ pub fn open(url: &str) -> Result<DbConnection, StoreError> {
     Ok(conn)
 }
 
+/// The most of a SQLite database mapped into memory. SQLite's own ceiling is 2 GB unless
+/// built with a larger `SQLITE_MAX_MMAP_SIZE` (`.cargo/config.toml` sets 1 TB).
+pub const SQLITE_MMAP_BYTES: u64 = 1 << 36;
+
 /// Session settings. SQLite: WAL lets readers run beside the nightly writer, NORMAL sync is
 /// safe under WAL and much faster, and the busy timeout turns lock contention into waiting;
 /// it comes first because switching to WAL itself needs a lock a running writer may hold.
+/// Pages are read through a memory map (up to [`SQLITE_MMAP_BYTES`]) rather than copied in
+/// by a `pread` each: an incremental run reads some 300k scattered pages of a million-record
+/// database, and the copies cost it about a third of its kernel time. Writes still go
+/// through the page cache and the WAL, so crash safety is unchanged.
 fn tune(conn: &mut DbConnection) -> Result<(), StoreError> {
     match conn {
-        DbConnection::Sqlite(c) => c.batch_execute(
-            "PRAGMA busy_timeout = 10000;
+        DbConnection::Sqlite(c) => c
+            .batch_execute(
+                "PRAGMA busy_timeout = 10000;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
              PRAGMA cache_size = -65536;
              PRAGMA temp_store = MEMORY;",
-        )?,
+            )
+            .and_then(|()| c.batch_execute(&format!("PRAGMA mmap_size = {SQLITE_MMAP_BYTES};")))?,
         // Custom plans: diesel keeps prepared statements, and a generic plan made while a
         // table was small (a seq scan) would otherwise stay in use as it grows to millions.
         DbConnection::Pg(c) => {

@@ -191,6 +191,34 @@ pub struct Column {
     /// Per value: how many records carry it (for term frequencies).
     pub counts: Vec<u32>,
     pub present: u32,
+    /// The word counts of a frozen model's vocabulary (set by `Model::apply` on columns
+    /// whose blocking keys count words): they count with those of `values` outside it.
+    pub frozen_words: Option<std::sync::Arc<FrozenWords>>,
+}
+
+/// Words over a model's frozen values: per word, the records whose value contains it.
+#[derive(Debug, Default)]
+pub struct FrozenWords {
+    pub counts: AHashMap<Box<str>, u32>,
+    /// The frozen values themselves: a column value among them is counted here already.
+    pub values: ahash::AHashSet<Box<str>>,
+}
+
+impl FrozenWords {
+    /// Counts the words of `values` (text -> records carrying it).
+    pub fn new<'a>(values: impl Iterator<Item = (&'a str, u32)>) -> Self {
+        let mut f = FrozenWords::default();
+        for (text, count) in values {
+            let mut words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                *f.counts.entry(w.into()).or_default() += count;
+            }
+            f.values.insert(text.into());
+        }
+        f
+    }
 }
 
 impl Column {
@@ -350,6 +378,7 @@ fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -
         values,
         counts,
         present,
+        frozen_words: None,
     }
 }
 
