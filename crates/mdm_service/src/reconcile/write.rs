@@ -142,75 +142,101 @@ fn golden_rows(
     run_id: i64,
     t: chrono::NaiveDateTime,
 ) -> GoldenRows {
-    let mut records = Vec::with_capacity(changes.len());
-    let mut history = Vec::with_capacity(changes.len());
-    let mut events = Vec::new();
-    let mut redirects = Vec::new();
-    for ch in changes {
-        records.push((
-            ch.created_at.is_some(),
-            GoldenRecord {
-                golden_id: ch.golden_id.clone(),
-                domain: domain.to_string(),
-                version: ch.version,
-                status: ch.status.to_string(),
-                attributes: ch.attributes.clone(),
-                lineage: ch.lineage.clone(),
-                members: ch.members,
-                run_id,
-                created_run_id: ch.created_run_id,
-                created_at: ch.created_at.unwrap_or(t),
-                updated_at: t,
-            },
-        ));
-        let detail = ch.detail.as_ref().map(|d| d.to_string());
-        history.push(NewHistoryEntry {
-            domain: domain.to_string(),
+    use rayon::prelude::*;
+    // Rows of each change on the thread pool (the event payloads are JSON built from the
+    // attributes' JSON): the written rows keep the changes' order.
+    let rows: Vec<_> = changes
+        .par_iter()
+        .map(|ch| change_rows(domain, ch, run_id, t))
+        .collect();
+    let mut out: GoldenRows = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+        Vec::new(),
+        Vec::new(),
+    );
+    for (record, history, event, redirect) in rows {
+        out.0.push(record);
+        out.1.push(history);
+        out.2.extend(event);
+        out.3.extend(redirect);
+    }
+    out
+}
+
+/// One change's golden row, history entry, event and redirect.
+fn change_rows(
+    domain: &str,
+    ch: &Change,
+    run_id: i64,
+    t: chrono::NaiveDateTime,
+) -> (
+    (bool, GoldenRecord),
+    NewHistoryEntry,
+    Option<NewEvent>,
+    Option<Redirect>,
+) {
+    let record = (
+        ch.created_at.is_some(),
+        GoldenRecord {
             golden_id: ch.golden_id.clone(),
+            domain: domain.to_string(),
             version: ch.version,
-            reason: ch.reason.to_string(),
             status: ch.status.to_string(),
             attributes: ch.attributes.clone(),
             lineage: ch.lineage.clone(),
-            detail: detail.clone(),
+            members: ch.members,
             run_id,
-            valid_from: t,
+            created_run_id: ch.created_run_id,
+            created_at: ch.created_at.unwrap_or(t),
+            updated_at: t,
+        },
+    );
+    let detail = ch.detail.as_ref().map(|d| d.to_string());
+    let history = NewHistoryEntry {
+        domain: domain.to_string(),
+        golden_id: ch.golden_id.clone(),
+        version: ch.version,
+        reason: ch.reason.to_string(),
+        status: ch.status.to_string(),
+        attributes: ch.attributes.clone(),
+        lineage: ch.lineage.clone(),
+        detail,
+        run_id,
+        valid_from: t,
+    };
+    let redirect = ch.merged_into.as_ref().map(|s| Redirect {
+        retired_id: ch.golden_id.clone(),
+        domain: domain.to_string(),
+        survivor_id: s.clone(),
+        run_id,
+        created_at: t,
+    });
+    let event = ch.event.then(|| {
+        let attributes: serde_json::Value =
+            serde_json::from_str(&ch.attributes).unwrap_or(serde_json::Value::Null);
+        let payload = serde_json::json!({
+            "domain": domain,
+            "golden_id": ch.golden_id,
+            "version": ch.version,
+            "status": ch.status,
+            "reason": ch.reason,
+            "members": ch.members,
+            "attributes": attributes,
+            "detail": ch.detail,
         });
-        if let Some(s) = &ch.merged_into {
-            redirects.push(Redirect {
-                retired_id: ch.golden_id.clone(),
-                domain: domain.to_string(),
-                survivor_id: s.clone(),
-                run_id,
-                created_at: t,
-            });
+        NewEvent {
+            domain: domain.to_string(),
+            golden_id: ch.golden_id.clone(),
+            kind: ch.reason.to_string(),
+            retired_ids: (!ch.retired_ids.is_empty())
+                .then(|| serde_json::to_string(&ch.retired_ids).expect("ids serialize")),
+            run_id: Some(run_id),
+            payload: payload.to_string(),
+            created_at: t,
         }
-        if ch.event {
-            let attributes: serde_json::Value =
-                serde_json::from_str(&ch.attributes).unwrap_or(serde_json::Value::Null);
-            let payload = serde_json::json!({
-                "domain": domain,
-                "golden_id": ch.golden_id,
-                "version": ch.version,
-                "status": ch.status,
-                "reason": ch.reason,
-                "members": ch.members,
-                "attributes": attributes,
-                "detail": ch.detail,
-            });
-            events.push(NewEvent {
-                domain: domain.to_string(),
-                golden_id: ch.golden_id.clone(),
-                kind: ch.reason.to_string(),
-                retired_ids: (!ch.retired_ids.is_empty())
-                    .then(|| serde_json::to_string(&ch.retired_ids).expect("ids serialize")),
-                run_id: Some(run_id),
-                payload: payload.to_string(),
-                created_at: t,
-            });
-        }
-    }
-    (records, history, events, redirects)
+    });
+    (record, history, event, redirect)
 }
 
 /// xref rows to delete (record gone), to rewrite in place (new golden ID; or only a new
