@@ -120,4 +120,38 @@ fn dry_run_and_upsert_agree_with_reconcile(case: &Case) {
     };
     assert_eq!(after("W1"), expected);
     assert_eq!(after("W2"), new_id);
+    drop(c);
+
+    // The same upsert again stages nothing new (its version is the one that run saw), but it
+    // rewrites the xref row: the next run still finds and re-matches it, and then no mark is
+    // left.
+    s.post_json(
+        "/v1/customer/match",
+        t,
+        &json!({"system": "WEB", "source_id": "W1", "attributes": attrs, "upsert": true}),
+    )
+    .ok();
+    let unstaged = |c: &mut mdm_store::DbConnection| {
+        mdm_store::matchstate::unstaged_xref(c, "customer")
+            .unwrap()
+            .into_iter()
+            .map(|x| (x.system, x.source_id, x.staging_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        unstaged(&mut case.conn()),
+        vec![("WEB".to_string(), "W1".to_string(), 0)]
+    );
+    let run = reconcile(case);
+    assert_eq!(
+        run.stats.dirty_records, 1,
+        "the upserted record is re-matched"
+    );
+    let mut c = case.conn();
+    assert!(unstaged(&mut c).is_empty());
+    let w1 = mdm_store::xref::lookup(&mut c, "customer", "WEB", "W1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(w1.golden_id, expected);
+    assert_ne!(w1.staging_id, 0);
 }

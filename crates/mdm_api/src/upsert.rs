@@ -51,8 +51,9 @@ pub fn upsert(
         .iter()
         .find(|c| c.decision == "match")
         .map(|c| c.golden_id.clone());
-    let previous =
-        mdm_store::xref::lookup(conn, domain, system.as_str(), key.as_str())?.map(|x| x.golden_id);
+    let previous = mdm_store::xref::lookup(conn, domain, system.as_str(), key.as_str())?;
+    let seen = previous.as_ref().map(|x| x.staging_id);
+    let previous = previous.map(|x| x.golden_id);
     let run_id = idx.run_id;
     let (golden_id, created) = match matched.or(previous) {
         Some(g) => (g, false),
@@ -78,6 +79,7 @@ pub fn upsert(
                 updated_at: mdm_store::now(),
             }],
         )?;
+        mdm_store::xref::mark_realtime(c, domain, &[(system.to_string(), key.to_string(), seen)])?;
         if created {
             create_golden(c, rules, &gid, run_id, record_key, values)?;
         }

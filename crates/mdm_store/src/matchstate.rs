@@ -594,12 +594,16 @@ pub fn unstaged_xref(
     domain: &str,
 ) -> Result<Vec<crate::xref::XrefRow>, StoreError> {
     use crate::schema::xref::dsl as x;
-    // A literal, as the partial index `xref_unstaged` says it: a bound 0 would not use it.
+    use crate::schema::xref_realtime::dsl as rt;
     Ok(x::xref
+        .inner_join(
+            rt::xref_realtime.on(rt::domain
+                .eq(x::domain)
+                .and(rt::system.eq(x::system))
+                .and(rt::source_id.eq(x::source_id))),
+        )
         .filter(x::domain.eq(domain))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
-            "xref.staging_id = 0",
-        ))
+        .filter(x::staging_id.eq(0))
         .select(crate::xref::XrefRow::as_select())
         .load(conn)?)
 }

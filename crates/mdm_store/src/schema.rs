@@ -204,6 +204,17 @@ diesel::table! {
     }
 }
 
+// Keys given a golden ID by real-time matching since the last run (migration
+// 2025-01-11-000001_xref_realtime).
+diesel::table! {
+    xref_realtime (domain, system, source_id) {
+        domain -> Text,
+        system -> Text,
+        source_id -> Text,
+        seen_staging_id -> Nullable<BigInt>,
+    }
+}
+
 diesel::table! {
     change_events (seq) {
         seq -> BigInt,
@@ -360,5 +371,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     golden_history,
     golden_redirects,
     xref,
+    xref_realtime,
     staging_records,
 );

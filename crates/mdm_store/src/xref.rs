@@ -5,7 +5,7 @@
 
 use crate::schema::xref::dsl as x;
 use crate::values::column;
-use crate::{DbConnection, StoreError};
+use crate::{on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -208,12 +208,89 @@ fn update_rows(
     Ok(())
 }
 
-/// Rows of a domain (its staged records that a run has given a golden ID).
-pub fn count(conn: &mut DbConnection, domain: &str) -> Result<i64, StoreError> {
-    Ok(x::xref
-        .filter(x::domain.eq(domain))
-        .count()
-        .get_result(conn)?)
+/// Notes that real-time matching wrote the xref rows of `marks` (system, source_id, and the
+/// staging version its row had: what the last run saw), so the next reconcile finds them
+/// without scanning xref. A key already marked keeps its first mark.
+pub fn mark_realtime(
+    conn: &mut DbConnection,
+    domain: &str,
+    marks: &[(String, String, Option<i64>)],
+) -> Result<(), StoreError> {
+    use crate::schema::xref_realtime::dsl as rt;
+    let rows: Vec<_> = marks
+        .iter()
+        .map(|(s, id, seen)| {
+            (
+                rt::domain.eq(domain),
+                rt::system.eq(s),
+                rt::source_id.eq(id),
+                rt::seen_staging_id.eq(seen.filter(|v| *v != 0)),
+            )
+        })
+        .collect();
+    for part in rows.chunks(ROWS_PER_INSERT) {
+        on_backend!(conn, c => diesel::insert_into(rt::xref_realtime)
+            .values(part)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A record by (system, source_id).
+pub type RecordKey = (String, String);
+
+/// The staging versions the last run saw of records that real-time matching wrote since:
+/// (system, source_id) -> version.
+pub fn realtime_seen(
+    conn: &mut DbConnection,
+    domain: &str,
+) -> Result<Vec<(RecordKey, i64)>, StoreError> {
+    use crate::schema::xref_realtime::dsl as rt;
+    let rows: Vec<(String, String, Option<i64>)> = rt::xref_realtime
+        .filter(rt::domain.eq(domain))
+        .select((rt::system, rt::source_id, rt::seen_staging_id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(s, id, seen)| Some(((s, id), seen?)))
+        .collect())
+}
+
+/// Forgets the real-time marks of a domain whose xref row a run has since rewritten (or
+/// removed): what is left names the rows still at staging version 0.
+pub fn clear_realtime(conn: &mut DbConnection, domain: &str) -> Result<usize, StoreError> {
+    use crate::schema::xref_realtime::dsl as rt;
+    use diesel::dsl::{exists, not};
+    Ok(diesel::delete(
+        rt::xref_realtime
+            .filter(rt::domain.eq(domain))
+            .filter(not(exists(
+                x::xref
+                    .filter(x::domain.eq(rt::domain))
+                    .filter(x::system.eq(rt::system))
+                    .filter(x::source_id.eq(rt::source_id))
+                    .filter(x::staging_id.eq(0)),
+            ))),
+    )
+    .execute(conn)?)
+}
+
+/// Rows of a domain, counted up to `limit`: `min(count, limit)`, without reading past the
+/// first `limit` rows (a threshold check at a million records need not count them all).
+pub fn count_up_to(conn: &mut DbConnection, domain: &str, limit: i64) -> Result<i64, StoreError> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let row: Count = diesel::sql_query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM xref WHERE domain = $1 LIMIT $2) AS first_rows",
+    )
+    .bind::<diesel::sql_types::Text, _>(domain)
+    .bind::<diesel::sql_types::BigInt, _>(limit.max(0))
+    .get_result(conn)?;
+    Ok(row.n)
 }
 
 /// Rows per golden ID of a domain: (golden_id, count) for IDs with more than `min` records.

@@ -38,13 +38,17 @@ pub struct Input {
     pub trust: HashMap<String, i32>,
     pub decisions: Vec<MatchDecision>,
     pub locks: HashMap<String, BTreeMap<String, Lock>>,
+    /// Records real-time matching wrote since the last run (their xref rows say staging
+    /// version 0): the version that run saw.
+    pub realtime_seen: HashMap<(String, String), i64>,
 }
 
-/// Inputs read in full by every run (small): trust ranks, decisions, locks.
+/// Inputs read in full by every run (small): trust ranks, decisions, locks, real-time marks.
 pub struct Common {
     pub trust: HashMap<String, i32>,
     pub decisions: Vec<MatchDecision>,
     pub locks: HashMap<String, BTreeMap<String, Lock>>,
+    pub realtime_seen: HashMap<(String, String), i64>,
 }
 
 impl Common {
@@ -64,10 +68,14 @@ impl Common {
                 },
             );
         }
+        let realtime_seen = mdm_store::xref::realtime_seen(conn, domain)?
+            .into_iter()
+            .collect();
         Ok(Self {
             trust,
             decisions,
             locks,
+            realtime_seen,
         })
     }
 }
@@ -121,6 +129,7 @@ impl Input {
             trust: common.trust,
             decisions: common.decisions,
             locks: common.locks,
+            realtime_seen: common.realtime_seen,
         })
     }
 
@@ -154,16 +163,25 @@ impl Input {
         let mut old: Vec<i64> = self
             .vanished()
             .iter()
-            .filter_map(|k| self.xref.get(k).map(|x| x.staging_id))
+            .filter_map(|k| self.seen_version(k))
             .collect();
         old.extend(
             self.records
                 .iter()
                 .zip(dirty)
                 .filter(|(_, d)| **d)
-                .filter_map(|(r, _)| self.xref.get(&key_strings(&r.key)).map(|x| x.staging_id)),
+                .filter_map(|(r, _)| self.seen_version(&key_strings(&r.key))),
         );
         old
+    }
+
+    /// The staging version of a record that the last run saw: its xref row's, or for a row
+    /// real-time matching rewrote since (version 0), the version noted with it.
+    fn seen_version(&self, key: &(String, String)) -> Option<i64> {
+        match self.xref.get(key)?.staging_id {
+            0 => self.realtime_seen.get(key).copied(),
+            v => Some(v),
+        }
     }
 
     /// xref keys whose record is no longer current (deleted or gone).

@@ -73,6 +73,7 @@ pub fn write(
         mdm_store::xref::update(c, &xref.update)?;
         mdm_store::xref::update_versions(c, &xref.reversion)?;
         mdm_store::xref::insert(c, &xref.insert)?;
+        mdm_store::xref::clear_realtime(c, domain)?;
         lap("xref", stats);
         write_pairs(c, domain, input, m)?;
         lap("pairs", stats);
@@ -352,7 +353,16 @@ fn write_pairs(
     // With an unchanged model, pairs of unchanged records keep their scores (the invariant
     // the incremental run rests on): only pairs touching changed records are new. The pairs
     // of the versions they replace are garbage, swept many versions at a time.
-    ms::mark_stale_versions(conn, domain, &input.seen_versions_of_changed(&m.dirty))?;
+    // A version seen before can still be current (real-time matching rewrote its xref row
+    // only): its pairs are this run's too.
+    let current: std::collections::HashSet<i64> =
+        input.records.iter().map(|r| r.staging_id).collect();
+    let stale: Vec<i64> = input
+        .seen_versions_of_changed(&m.dirty)
+        .into_iter()
+        .filter(|v| !current.contains(v))
+        .collect();
+    ms::mark_stale_versions(conn, domain, &stale)?;
     if m.subset {
         if sweep_due(conn, domain)? {
             ms::sweep_stale_pairs(conn, domain)?;
@@ -374,7 +384,8 @@ fn write_pairs(
 /// pairs.
 fn sweep_due(conn: &mut DbConnection, domain: &str) -> Result<bool, StoreError> {
     let stale = mdm_store::matchstate::stale_version_count(conn, domain)?;
-    Ok(stale > 0 && stale * 20 >= mdm_store::xref::count(conn, domain)?)
+    let limit = stale.saturating_mul(20);
+    Ok(stale > 0 && mdm_store::xref::count_up_to(conn, domain, limit.saturating_add(1))? <= limit)
 }
 
 /// Review-band pairs whose records ended in different golden records.
