@@ -154,6 +154,24 @@ fn second_run_changes_nothing(case: &Case) {
     let s = reconcile(case, &["--full"]);
     assert_eq!(s["stats"]["events"], 0, "{s}");
     assert_eq!((xref(case), events(case).len(), golden_table(case)), before);
+
+    // A stored model that no longer parses (written by another version of mdm, say) is
+    // trained again, as when the rules change, and the run after uses the new one.
+    let sql = "UPDATE match_models SET model = '{\"not\": \"a model\"}'";
+    use diesel::RunQueryDsl;
+    let changed = match &mut case.conn() {
+        mdm_store::DbConnection::Sqlite(c) => diesel::sql_query(sql).execute(c).unwrap(),
+        mdm_store::DbConnection::Pg(c) => diesel::sql_query(sql).execute(c).unwrap(),
+    };
+    assert_eq!(changed, 1);
+    let s = reconcile(case, &[]);
+    assert_eq!(
+        (s["mode"].as_str(), s["stats"]["trained"].as_bool()),
+        (Some("full"), Some(true)),
+        "{s}"
+    );
+    let s = reconcile(case, &[]);
+    assert_eq!(s["mode"], "incremental", "{s}");
 }
 
 /// (id, version, status, attributes, lineage) of every golden record.

@@ -24,6 +24,9 @@ pub enum ServiceError {
     Match(#[from] mdm_core::pipeline::MatchError),
     #[error("unexpected data: {0}")]
     Corrupt(String),
+    /// The stored match model does not parse (stored by another version of mdm, say).
+    #[error("the stored match model cannot be read: {0}")]
+    UnreadableModel(String),
     #[error("{0}")]
     Invalid(String),
     /// Someone else changed the same state first; nothing was applied.

@@ -38,7 +38,7 @@ pub fn prepare(
     conn: &mut DbConnection,
     rules: &DomainRules,
     ctx: &StdContext,
-    model: &Model,
+    model: super::matching::PendingModel,
     since: Option<chrono::NaiveDateTime>,
     batches: Option<&[i64]>,
     stats: &mut RunStats,
@@ -78,6 +78,8 @@ pub fn prepare(
                 .map(|x| (x.system, x.source_id)),
         );
     }
+    let model = &model.wait()?;
+    lap("model", stats);
     let block = read_blocks(conn, rules, ctx, model, &changed, stats)?;
     stats.block_records = block.records.len() as u64;
     lap("blocks", stats);

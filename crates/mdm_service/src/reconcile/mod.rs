@@ -32,6 +32,7 @@ use std::time::Instant;
 
 pub use input::key_strings;
 pub use matching::stored_model;
+use matching::PendingModel;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -79,13 +80,21 @@ pub fn reconcile(
     opts: ReconcileOptions,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
-    let model = if opts.retrain {
+    let json = if opts.retrain {
         None
     } else {
-        matching::stored_model(conn, rules)?
+        matching::stored_model_json(conn, rules)?
     };
-    let full = opts.full || opts.retrain || model.is_none();
-    start(conn, rules, ctx, full, model, false, progress)
+    let full = opts.full || opts.retrain || json.is_none();
+    let model = json.map(PendingModel::parse);
+    match start(conn, rules, ctx, full, model, false, progress) {
+        // Stored by another version of mdm, say: train a new one, as when the rules change.
+        Err(ServiceError::UnreadableModel(e)) => {
+            tracing::warn!(domain = %rules.domain, error = %e, "retraining");
+            start(conn, rules, ctx, true, None, false, progress)
+        }
+        r => r,
+    }
 }
 
 /// A full run with `model` (refined by `mdm train`) installed as the domain's model: every
@@ -97,7 +106,8 @@ pub fn reconcile_with_model(
     model: mdm_core::rematch::Model,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
-    start(conn, rules, ctx, true, Some(model), true, progress)
+    let model = Some(PendingModel::Ready(model));
+    start(conn, rules, ctx, true, model, true, progress)
 }
 
 fn start(
@@ -105,7 +115,7 @@ fn start(
     rules: &DomainRules,
     ctx: &StdContext,
     full: bool,
-    model: Option<mdm_core::rematch::Model>,
+    model: Option<PendingModel>,
     install: bool,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
@@ -139,7 +149,7 @@ fn run(
     ctx: &StdContext,
     run_id: i64,
     full: bool,
-    model: Option<mdm_core::rematch::Model>,
+    model: Option<PendingModel>,
     install: bool,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
@@ -163,13 +173,14 @@ fn run(
                 conn,
                 rules,
                 ctx,
-                &model,
+                model,
                 since,
                 batches.as_deref(),
                 &mut stats,
             )?
         }
         (_, model) => {
+            let model = model.map(PendingModel::wait).transpose()?;
             let input = input::Input::load(conn, rules)?;
             phase("read", t, &mut stats);
             let previous = match &model {
