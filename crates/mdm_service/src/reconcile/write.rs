@@ -353,15 +353,14 @@ fn write_pairs(
     // With an unchanged model, pairs of unchanged records keep their scores (the invariant
     // the incremental run rests on): only pairs touching changed records are new. The pairs
     // of the versions they replace are garbage, swept many versions at a time.
-    // A version seen before can still be current (real-time matching rewrote its xref row
-    // only): its pairs are this run's too.
-    let current: std::collections::HashSet<i64> =
-        input.records.iter().map(|r| r.staging_id).collect();
-    let stale: Vec<i64> = input
-        .seen_versions_of_changed(&m.dirty)
-        .into_iter()
-        .filter(|v| !current.contains(v))
-        .collect();
+    let mut stale = input.seen_versions_of_changed(&m.dirty);
+    if !input.realtime_seen.is_empty() {
+        // A version seen before can still be current (real-time matching rewrote its xref
+        // row only): its pairs are this run's too.
+        let current: std::collections::HashSet<i64> =
+            input.records.iter().map(|r| r.staging_id).collect();
+        stale.retain(|v| !current.contains(v));
+    }
     ms::mark_stale_versions(conn, domain, &stale)?;
     if m.subset {
         if sweep_due(conn, domain)? {
