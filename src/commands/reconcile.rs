@@ -132,7 +132,14 @@ fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<()> {
         "  created {}  updated {}  merged {}  split {}  deleted {}  unchanged {}  review {}",
         c.created, c.updated, c.merged, c.split, c.deleted, c.unchanged, c.review_items
     );
-    let total: f64 = s.stats.timings.iter().map(|t| t.1).sum();
+    // Phases are named `match`, `write`, ...; `match.blocks` and the like are laps inside one.
+    let total: f64 = s
+        .stats
+        .timings
+        .iter()
+        .filter(|(phase, _)| !phase.contains('.'))
+        .map(|t| t.1)
+        .sum();
     println!(
         "  changed records {}  pairs scored {}  events {}  {:.1} s",
         s.stats.dirty_records, s.stats.pairs_scored, s.stats.events, total

@@ -324,22 +324,43 @@ pub(crate) fn sync(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(),
 }
 
 fn insert(conn: &mut DbConnection, domain: &str, entries: &[Entry]) -> Result<(), StoreError> {
-    for part in entries.chunks(ROWS_PER_WRITE) {
-        let rows: Vec<_> = part
-            .iter()
-            .map(|(a, v, id)| {
-                (
-                    gs::domain.eq(domain),
-                    gs::attribute.eq(a),
-                    gs::value.eq(v),
-                    gs::golden_id.eq(id),
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for part in entries.chunks(ROWS_PER_WRITE) {
+                let rows: Vec<_> = part
+                    .iter()
+                    .map(|(a, v, id)| {
+                        (
+                            gs::domain.eq(domain),
+                            gs::attribute.eq(a),
+                            gs::value.eq(v),
+                            gs::golden_id.eq(id),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(gs::golden_search)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+        // One array per column rather than four binds per row.
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::Array;
+            for part in entries.chunks(crate::values::PG_ROWS_PER_UNNEST) {
+                diesel::sql_query(
+                    "INSERT INTO golden_search (domain, attribute, value, golden_id) \
+                     SELECT $1, v.attribute, v.value, v.golden_id \
+                     FROM unnest($2::text[], $3::text[], $4::text[]) AS v(attribute, value, golden_id) \
+                     ON CONFLICT DO NOTHING",
                 )
-            })
-            .collect();
-        on_backend!(conn, c => diesel::insert_into(gs::golden_search)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(c))?;
+                .bind::<Text, _>(domain)
+                .bind::<Array<Text>, _>(crate::values::column(part, |e| e.0.as_str()))
+                .bind::<Array<Text>, _>(crate::values::column(part, |e| e.1.as_str()))
+                .bind::<Array<Text>, _>(crate::values::column(part, |e| e.2.as_str()))
+                .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

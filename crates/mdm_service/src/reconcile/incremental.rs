@@ -118,8 +118,11 @@ pub fn prepare(
     let mut kept = carried_pairs(&input, &dirty, stored);
     let fresh = remap(&input, fresh);
     kept.extend_from_slice(&fresh);
+    lap("input", stats);
     let previous = super::matching::previous_keys(conn, rules, ctx, model, &input, &dirty)?;
+    lap("previous_keys", stats);
     let mut matched = finish(rules, &input, kept, dirty, None, new_keys, true);
+    lap("cluster", stats);
     matched.previous_keys = previous;
     matched.fresh_rows = fresh_rows;
     matched.boundary = boundary;

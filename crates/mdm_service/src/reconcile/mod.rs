@@ -182,7 +182,7 @@ fn run(
         (_, model) => {
             let model = model.map(PendingModel::wait).transpose()?;
             let input = input::Input::load(conn, rules)?;
-            phase("read", t, &mut stats);
+            phase("match.read", t, &mut stats);
             let previous = match &model {
                 Some(m) if !install => {
                     matching::previous_keys(conn, rules, ctx, m, &input, &input.dirty())?
