@@ -237,15 +237,16 @@ pub fn mark_realtime(
     Ok(())
 }
 
-/// A record by (system, source_id).
-pub type RecordKey = (String, String);
+/// An xref row's record: (system, source_id). (Not `mdm_core::RecordKey`, whose parts are
+/// validated.)
+pub type XrefKey = (String, String);
 
 /// The staging versions the last run saw of records that real-time matching wrote since:
 /// (system, source_id) -> version.
 pub fn realtime_seen(
     conn: &mut DbConnection,
     domain: &str,
-) -> Result<Vec<(RecordKey, i64)>, StoreError> {
+) -> Result<Vec<(XrefKey, i64)>, StoreError> {
     use crate::schema::xref_realtime::dsl as rt;
     let rows: Vec<(String, String, Option<i64>)> = rt::xref_realtime
         .filter(rt::domain.eq(domain))
