@@ -49,6 +49,8 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         default_country: settings.default_country.clone(),
         date_order: settings.date_order,
     };
+    // Incremental runs read the changed records' blocks on two sessions at once.
+    let mut reader = mdm_store::open(&settings.database_url)?;
     let opts = ReconcileOptions {
         full: args.full,
         retrain: args.retrain,
@@ -65,8 +67,10 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
                 });
             }
         };
-        let summary = mdm_service::reconcile(&mut conn, &rules, &ctx, opts, &show)
-            .with_context(|| format!("reconciling {d}"))?;
+        let reader = Some(&mut reader);
+        let summary =
+            mdm_service::reconcile_with_reader(&mut conn, reader, &rules, &ctx, opts, &show)
+                .with_context(|| format!("reconciling {d}"))?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }

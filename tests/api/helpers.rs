@@ -114,12 +114,14 @@ impl Case {
         }
     }
 
-    /// One reconcile run of the customer domain, in-process, with default options.
+    /// One reconcile run of the customer domain, in-process, with default options and a
+    /// second session for reads, as `mdm reconcile` runs it.
     pub fn reconcile_customers(&self) -> mdm_service::RunSummary {
         let rules = mdm_rules::load_domain(None, "customer").unwrap();
         let ctx = mdm_core::standardize::StdContext::default();
-        mdm_service::reconcile(
+        mdm_service::reconcile_with_reader(
             &mut self.conn(),
+            Some(&mut self.conn()),
             &rules,
             &ctx,
             mdm_service::ReconcileOptions::default(),

@@ -11,7 +11,9 @@ pub mod reconcile;
 pub mod report;
 pub mod steward;
 
-pub use reconcile::{reconcile, reconcile_with_model, ReconcileOptions, RunSummary};
+pub use reconcile::{
+    reconcile, reconcile_with_model, reconcile_with_reader, ReconcileOptions, RunSummary,
+};
 
 /// Why a use case failed.
 #[derive(Debug, thiserror::Error)]

@@ -608,16 +608,22 @@ pub fn unstaged_xref(
         .load(conn)?)
 }
 
-/// Refreshes planner statistics of the tables reconcile reads with joins (PostgreSQL only).
-/// After a bulk load the planner otherwise believes the tables are tiny and picks nested
-/// loops over millions of rows for the incremental run's anti-joins (and a scan of all
-/// search values for each chunk of the search values a run deletes).
-pub fn analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
+/// After a run that rewrote much of a domain (PostgreSQL only): refreshes planner statistics
+/// of the tables reconcile reads with joins, and vacuums the two that incremental runs read
+/// through index-only scans. After a bulk load the planner otherwise believes the tables
+/// are tiny and picks nested loops over millions of rows for the incremental run's
+/// anti-joins (and a scan of all search values for each chunk of the search values a run
+/// deletes). The block lookups in `match_keys` and the pair lookups by older version in
+/// `match_pairs` read only their indexes while the visibility map says a page holds only
+/// rows every session sees, and only VACUUM sets it: autovacuum may be off, or not yet
+/// there, and without it each key or pair found costs a heap page too.
+pub fn vacuum_analyze(conn: &mut DbConnection) -> Result<(), StoreError> {
     use diesel::connection::SimpleConnection;
     if let DbConnection::Pg(c) = conn {
+        // Two messages: statements sent in one run in one transaction, and VACUUM refuses to.
+        c.batch_execute("VACUUM (ANALYZE) match_pairs, match_keys")?;
         c.batch_execute(
-            "ANALYZE staging_records, xref, match_pairs, match_keys, golden_records, golden_history, \
-             golden_search",
+            "ANALYZE staging_records, xref, golden_records, golden_history, golden_search",
         )?;
     }
     Ok(())

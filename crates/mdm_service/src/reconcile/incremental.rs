@@ -34,8 +34,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 type Key = (String, String);
 
+#[allow(clippy::too_many_arguments)]
 pub fn prepare(
     conn: &mut DbConnection,
+    reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
     model: super::matching::PendingModel,
@@ -80,7 +82,7 @@ pub fn prepare(
     }
     let model = &model.wait()?;
     lap("model", stats);
-    let block = read_blocks(conn, rules, ctx, model, &changed, stats)?;
+    let block = read_blocks(conn, reader, rules, ctx, model, &changed, stats)?;
     stats.block_records = block.records.len() as u64;
     lap("blocks", stats);
     // The blocks are scored (CPU) while the closure of the seeds is read (database).
@@ -236,9 +238,11 @@ struct Block {
 }
 
 /// Reads the blocks of the changed records: their keys (with the frozen model) name, through
-/// `match_keys`, the records that share a block with them.
+/// `match_keys`, the records that share a block with them. With a `reader`, each read is
+/// split between it and `conn`.
 fn read_blocks(
     conn: &mut DbConnection,
+    mut reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
     model: &Model,
@@ -252,18 +256,26 @@ fn read_blocks(
     let t = std::time::Instant::now();
     let own = prepare_subset(rules, ctx, model, changed.to_vec())?;
     let own_cands = own.1.candidates()?;
-    let mut neighbours: BTreeSet<Key> = BTreeSet::new();
-    for (rule, keys) in own_cands.rule_keys.iter().enumerate() {
-        let mut ks: Vec<i64> = keys.iter().flatten().map(|k| *k as i64).collect();
-        ks.sort_unstable();
-        ks.dedup();
-        neighbours.extend(mdm_store::matchstate::records_with_keys(
-            conn,
-            domain,
-            rule as i32,
-            &ks,
-        )?);
-    }
+    // (rule, key), sorted: each half of it is a few lookups per rule.
+    let mut lookups: Vec<(i32, i64)> = own_cands
+        .rule_keys
+        .iter()
+        .enumerate()
+        .flat_map(|(rule, keys)| keys.iter().flatten().map(move |k| (rule as i32, *k as i64)))
+        .collect();
+    lookups.sort_unstable();
+    lookups.dedup();
+    let found = read_split(conn, reader.as_deref_mut(), &lookups, |c, part| {
+        let mut out = Vec::new();
+        for run in part.chunk_by(|a, b| a.0 == b.0) {
+            let keys: Vec<i64> = run.iter().map(|(_, k)| *k).collect();
+            out.extend(mdm_store::matchstate::records_with_keys(
+                c, domain, run[0].0, &keys,
+            )?);
+        }
+        Ok(out)
+    })?;
+    let mut neighbours: BTreeSet<Key> = found.into_iter().collect();
     stats
         .timings
         .push(("match.blocks.keys".into(), t.elapsed().as_secs_f64()));
@@ -273,14 +285,39 @@ fn read_blocks(
     let others: Vec<Key> = neighbours.into_iter().collect();
     let mut records = changed.to_vec();
     // Keys of a previous run may name records deleted since: only current ones count.
-    records.extend(mdm_store::matchstate::current_by_keys(
-        conn, domain, &others,
-    )?);
+    records.extend(read_split(conn, reader, &others, |c, part| {
+        mdm_store::matchstate::current_by_keys(c, domain, part)
+    })?);
     records.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
     Ok(Block {
         records,
         changed: changed.iter().map(|r| r.id).collect(),
     })
+}
+
+/// `read` of `items` on `conn`; with a `reader`, the second half is read on it on a thread
+/// of its own at the same time.
+fn read_split<T: Sync, R: Send>(
+    conn: &mut DbConnection,
+    reader: Option<&mut DbConnection>,
+    items: &[T],
+    read: impl Fn(&mut DbConnection, &[T]) -> Result<Vec<R>, mdm_store::StoreError> + Sync,
+) -> Result<Vec<R>, ServiceError> {
+    let Some(reader) = reader.filter(|_| items.len() > 1) else {
+        return Ok(read(conn, items)?);
+    };
+    let (first, second) = items.split_at(items.len() / 2);
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| read(reader, second));
+        let a = read(conn, first);
+        let b = other
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (a, b)
+    });
+    let mut out = a?;
+    out.extend(b?);
+    Ok(out)
 }
 
 /// What scoring the changed records against their blocks gives.

@@ -80,6 +80,21 @@ pub fn reconcile(
     opts: ReconcileOptions,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
+    reconcile_with_reader(conn, None, rules, ctx, opts, progress)
+}
+
+/// [`reconcile`], with a second connection to the same database (`reader`) that an
+/// incremental run reads on beside `conn`: the blocks of the changed records are read half
+/// on each, so two database sessions (PostgreSQL backends, or SQLite readers on two
+/// threads) work at once. Only committed data is read on it, as on `conn` before the write.
+pub fn reconcile_with_reader(
+    conn: &mut DbConnection,
+    mut reader: Option<&mut DbConnection>,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    opts: ReconcileOptions,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
     let json = if opts.retrain {
         None
     } else {
@@ -87,11 +102,12 @@ pub fn reconcile(
     };
     let full = opts.full || opts.retrain || json.is_none();
     let model = json.map(PendingModel::parse);
-    match start(conn, rules, ctx, full, model, false, progress) {
+    let again = reader.as_deref_mut();
+    match start(conn, again, rules, ctx, full, model, false, progress) {
         // Stored by another version of mdm, say: train a new one, as when the rules change.
         Err(ServiceError::UnreadableModel(e)) => {
             tracing::warn!(domain = %rules.domain, error = %e, "retraining");
-            start(conn, rules, ctx, true, None, false, progress)
+            start(conn, reader, rules, ctx, true, None, false, progress)
         }
         r => r,
     }
@@ -107,11 +123,13 @@ pub fn reconcile_with_model(
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let model = Some(PendingModel::Ready(model));
-    start(conn, rules, ctx, true, model, true, progress)
+    start(conn, None, rules, ctx, true, model, true, progress)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn start(
     conn: &mut DbConnection,
+    reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
     full: bool,
@@ -123,7 +141,9 @@ fn start(
     let mode = if full { "full" } else { "incremental" };
     let run_id = mdm_store::runs::start(conn, domain, mode)?;
     let _span = tracing::info_span!("reconcile", domain, run_id, mode).entered();
-    match run(conn, rules, ctx, run_id, full, model, install, progress) {
+    match run(
+        conn, reader, rules, ctx, run_id, full, model, install, progress,
+    ) {
         Ok(s) => Ok(s),
         Err(e) => {
             let msg = e.to_string();
@@ -145,6 +165,7 @@ fn start(
 #[allow(clippy::too_many_arguments)]
 fn run(
     conn: &mut DbConnection,
+    reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
     run_id: i64,
@@ -171,6 +192,7 @@ fn run(
             let since = prev.map(|r| r.started_at);
             incremental::prepare(
                 conn,
+                reader,
                 rules,
                 ctx,
                 model,
@@ -207,7 +229,9 @@ fn run(
     let mode = if full { "full" } else { "incremental" };
     let counts = write::write(conn, rules, &input, &matched, plan, run_id, &mut stats)?;
     if !matched.subset || stats.dirty_records > 100_000 {
-        mdm_store::matchstate::analyze(conn)?;
+        let t = Instant::now();
+        mdm_store::matchstate::vacuum_analyze(conn)?;
+        phase("vacuum_analyze", t, &mut stats);
     }
     tracing::info!(
         run_id,
