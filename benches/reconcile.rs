@@ -84,7 +84,7 @@ fn child_run(spec: &str) {
     let rules = mdm_rules::load_domain(None, "customer").expect("rules");
     let mut conn = mdm_store::open(url).expect("open");
     // As `mdm reconcile` does: a second session for an incremental run's reads.
-    let mut reader = mdm_store::open(url).expect("open");
+    let mut reader = mdm_store::open_second(url).expect("open");
     let opts = ReconcileOptions {
         full: full == "1",
         retrain: false,
@@ -92,7 +92,7 @@ fn child_run(spec: &str) {
     let t = Instant::now();
     let s = mdm_service::reconcile_with_reader(
         &mut conn,
-        Some(&mut reader),
+        reader.as_mut(),
         &rules,
         &StdContext::default(),
         opts,

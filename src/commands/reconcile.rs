@@ -50,7 +50,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         date_order: settings.date_order,
     };
     // Incremental runs read the changed records' blocks on two sessions at once.
-    let mut reader = mdm_store::open(&settings.database_url)?;
+    let mut reader = mdm_store::open_second(&settings.database_url)?;
     let opts = ReconcileOptions {
         full: args.full,
         retrain: args.retrain,
@@ -67,7 +67,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
                 });
             }
         };
-        let reader = Some(&mut reader);
+        let reader = reader.as_mut();
         let summary =
             mdm_service::reconcile_with_reader(&mut conn, reader, &rules, &ctx, opts, &show)
                 .with_context(|| format!("reconciling {d}"))?;

@@ -121,7 +121,7 @@ impl Case {
         let ctx = mdm_core::standardize::StdContext::default();
         mdm_service::reconcile_with_reader(
             &mut self.conn(),
-            Some(&mut self.conn()),
+            mdm_store::open_second(self.db.url()).unwrap().as_mut(),
             &rules,
             &ctx,
             mdm_service::ReconcileOptions::default(),

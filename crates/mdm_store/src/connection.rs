@@ -81,6 +81,20 @@ pub fn open(url: &str) -> Result<DbConnection, StoreError> {
     Ok(conn)
 }
 
+/// A second session on the database at `url`, to read beside one already open (which
+/// migrated it); `None` for an in-memory SQLite database, which every connection has a
+/// separate copy of.
+pub fn open_second(url: &str) -> Result<Option<DbConnection>, StoreError> {
+    match DatabaseUrl::parse(url)? {
+        DatabaseUrl::Sqlite(path) if path.as_os_str() == ":memory:" => Ok(None),
+        _ => {
+            let mut conn = connect(url)?;
+            tune(&mut conn)?;
+            Ok(Some(conn))
+        }
+    }
+}
+
 /// The most of a SQLite database mapped into memory. SQLite's own ceiling is 2 GB unless
 /// built with a larger `SQLITE_MAX_MMAP_SIZE` (`.cargo/config.toml` sets 1 TB).
 pub const SQLITE_MMAP_BYTES: u64 = 1 << 36;
@@ -111,4 +125,29 @@ fn tune(conn: &mut DbConnection) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    #[test]
+    fn a_second_session_sees_the_same_database() {
+        let mut dbs = vec![TestDb::sqlite()];
+        dbs.extend(TestDb::postgres());
+        for db in dbs {
+            let mut first = open(db.url()).unwrap();
+            crate::systems::ensure_registered(&mut first, "ERP").unwrap();
+            let mut second = open_second(db.url()).unwrap().expect("a file or a server");
+            let names: Vec<String> = crate::systems::list(&mut second)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names, ["ERP"], "{}", db.url());
+        }
+        // Each connection to an in-memory database has its own: no second session of it.
+        assert!(open_second("sqlite://:memory:").unwrap().is_none());
+    }
 }

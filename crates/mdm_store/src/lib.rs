@@ -41,7 +41,7 @@ mod values;
 pub mod watermarks;
 pub mod xref;
 
-pub use connection::{connect, open, Backend, DbConnection};
+pub use connection::{connect, open, open_second, Backend, DbConnection};
 pub use error::StoreError;
 pub use systems::LOWEST_TRUST;
 pub use url::{redact, DatabaseUrl, PG_CONNECT_TIMEOUT_SECS};
