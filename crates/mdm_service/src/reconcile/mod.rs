@@ -229,8 +229,11 @@ fn run(
     let mode = if full { "full" } else { "incremental" };
     let counts = write::write(conn, rules, &input, &matched, plan, run_id, &mut stats)?;
     if !matched.subset || stats.dirty_records > 100_000 {
+        // After the commit: the run's result stands even if this upkeep fails.
         let t = Instant::now();
-        mdm_store::matchstate::vacuum_analyze(conn)?;
+        if let Err(e) = mdm_store::matchstate::vacuum_analyze(conn) {
+            tracing::warn!(run_id, error = %e, "VACUUM/ANALYZE after the run failed");
+        }
         phase("vacuum_analyze", t, &mut stats);
     }
     tracing::info!(
