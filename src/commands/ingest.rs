@@ -166,6 +166,13 @@ fn print_summary(s: &LoadSummary, json: bool) -> anyhow::Result<()> {
                 s.batch_id
             );
         }
+        if let Some(skip) = &s.snapshot_deletions_skipped {
+            println!(
+                "  snapshot deletions skipped ({}): {} rows could not be read, so no record can \
+                 be proven absent; fix them and load the file again",
+                skip.reason, skip.unreadable_rows
+            );
+        }
     }
     Ok(())
 }

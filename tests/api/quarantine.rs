@@ -1,11 +1,12 @@
 //! Every quarantine reason, with nothing lost: rows read = rows staged + rows quarantined,
 //! and each quarantined row names its file, row, field and reason.
 
-use crate::helpers::{backends, counts, run_ok, Case};
+use crate::helpers::{backends, counts, run_ok, text, Case};
 
 backends!(
     every_reason_quarantined_nothing_lost,
-    ndjson_bad_lines_quarantined
+    ndjson_bad_lines_quarantined,
+    stray_quote_loses_no_row_and_deletes_nothing,
 );
 
 fn every_reason_quarantined_nothing_lost(case: &Case) {
@@ -110,5 +111,74 @@ fn ndjson_bad_lines_quarantined(case: &Case) {
             (4, "invalid_utf8"),
             (5, "missing_source_id")
         ]
+    );
+}
+
+/// Issue 21: a stray quote on line 12 of a 1,000-row snapshot used to swallow every row
+/// after it (read 11) and the snapshot then deleted them (deleted 990).
+fn stray_quote_loses_no_row_and_deletes_nothing(case: &Case) {
+    let row = |i: u32| format!("ID{i},Anna{i},Schmidt,a{i}@example.com,,Berlin\n");
+    let header = "source_id,given_name,family_name,email,phone,city\n";
+    let full: String = std::iter::once(header.to_string())
+        .chain((0..1000).map(row))
+        .collect();
+    let bad: String = std::iter::once(header.to_string())
+        .chain((0..1000).map(|i| match i {
+            10 => "ID10,\"Anna,Schmidt,a10@example.com,,Berlin\n".to_string(),
+            _ => row(i),
+        }))
+        .collect();
+    let full = case.write("full.csv", &full);
+    let bad_file = case.write("full_badquote.csv", &bad);
+    let args = |f: &std::path::Path| {
+        run_ok(
+            case.mdm()
+                .args(["ingest", "--domain", "customer", "--source", "ERP"])
+                .arg(f)
+                .args(["--snapshot", "--json"]),
+        )
+    };
+    args(&full);
+    let out = args(&bad_file);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (read, new, changed, unchanged, deleted, quarantined) = counts(&s);
+    // Counted here, not by the CSV reader: every non-blank line after the header.
+    let data_lines = bad.lines().skip(1).filter(|l| !l.trim().is_empty()).count() as u64;
+    assert_eq!(data_lines, 1000);
+    assert_eq!(read, data_lines, "{s}");
+    assert_eq!(new + changed + unchanged + quarantined, data_lines, "{s}");
+    assert_eq!((unchanged, quarantined), (999, 1), "{s}");
+    assert_eq!(
+        deleted, 0,
+        "a snapshot with an unreadable row deletes nothing: {s}"
+    );
+    assert_eq!(
+        s["snapshot_deletions_skipped"]["reason"], "unreadable_rows",
+        "{s}"
+    );
+    assert!(
+        text(&out.stderr).contains("snapshot_deletions_skipped"),
+        "logged: {}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        case.live("ERP").len(),
+        1000,
+        "ID10 keeps its staged version"
+    );
+
+    let rows = mdm_store::quarantine::for_batch(&mut case.conn(), s["batch_id"].as_i64().unwrap())
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let q = &rows[0];
+    assert_eq!(
+        (q.row_number, q.reason.as_str(), q.field.as_deref()),
+        (12, "malformed_row", Some("given_name"))
+    );
+    assert!(q.detail.contains("unterminated quote"), "{}", q.detail);
+    assert!(q.detail.contains("full_badquote.csv"), "{}", q.detail);
+    assert_eq!(
+        q.raw.as_deref(),
+        Some("ID10,\"Anna,Schmidt,a10@example.com,,Berlin")
     );
 }

@@ -17,7 +17,7 @@ mod row;
 
 pub use adapters::{CsvOptions, CsvSource, JsonArraySource, NdjsonSource, RecordSource, SqlSource};
 pub use error::IngestError;
-pub use load::{load, LoadOptions, LoadSummary};
+pub use load::{load, LoadOptions, LoadSummary, SkippedDeletions};
 pub use mapping::ColumnMapping;
 pub use pull::{pull, SqlPullConfig};
 pub use row::{QuarantineReason, RawRow, Rejection};

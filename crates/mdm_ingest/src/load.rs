@@ -8,7 +8,10 @@
 //!
 //! A chunk commits as a whole; a load that fails midway leaves the chunks before it staged
 //! (each is valid source data, and re-running the load converges) and its batch `failed`.
-//! A snapshot's deletions run only after every row was read and staged.
+//! A snapshot's deletions run only after every row was read and staged, and not at all when
+//! a row was quarantined as unreadable (malformed, or not UTF-8): such a row may be a record
+//! whose source_id could not be read (a stray CSV quote swallows the rows after it), so the
+//! load cannot prove any record absent.
 
 use crate::adapters::RecordSource;
 use crate::mapping::ColumnMapping;
@@ -49,9 +52,21 @@ pub struct LoadSummary {
     pub unchanged: u64,
     pub deleted: u64,
     pub quarantined: u64,
+    /// Set when a snapshot load did not mark absent records deleted, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_deletions_skipped: Option<SkippedDeletions>,
     /// True when this load registered the system (no configuration declared it).
     #[serde(skip)]
     pub registered_system: bool,
+}
+
+/// Why a snapshot load deleted nothing; `--json` prints it as `snapshot_deletions_skipped`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedDeletions {
+    /// `unreadable_rows`: rows were quarantined as malformed or not UTF-8.
+    pub reason: &'static str,
+    /// How many such rows.
+    pub unreadable_rows: u64,
 }
 
 /// One row waiting in the current chunk.
@@ -107,11 +122,24 @@ pub fn load(
         system,
         source: &label,
         counts: BatchCounts::default(),
+        unreadable: 0,
     };
     let result = stream(&mut writer, &mut preparer, source, opts, progress);
-    let mut counts = writer.counts;
+    let (mut counts, unreadable) = (writer.counts, writer.unreadable);
+    let mut skipped = None;
     let result = result.and_then(|()| {
-        if opts.snapshot {
+        if opts.snapshot && unreadable > 0 {
+            tracing::warn!(
+                batch_id,
+                unreadable_rows = unreadable,
+                "snapshot_deletions_skipped: rows were quarantined as unreadable, so no record \
+                 can be proven absent; nothing is marked deleted"
+            );
+            skipped = Some(SkippedDeletions {
+                reason: "unreadable_rows",
+                unreadable_rows: unreadable,
+            });
+        } else if opts.snapshot {
             counts.deleted = staging::delete_unseen(conn, opts.domain, system, batch_id)?;
         }
         Ok(())
@@ -151,6 +179,7 @@ pub fn load(
         unchanged: counts.unchanged,
         deleted: counts.deleted,
         quarantined: counts.quarantined,
+        snapshot_deletions_skipped: skipped,
         registered_system: registered,
     })
 }
@@ -191,6 +220,8 @@ struct ChunkWriter<'a> {
     system: &'a str,
     source: &'a str,
     counts: BatchCounts,
+    /// Rows quarantined as unreadable so far (see the module doc).
+    unreadable: u64,
 }
 
 /// The writes one chunk needs.
@@ -201,6 +232,7 @@ struct ChunkPlan<'a> {
     inserts: Vec<NewVersion<'a>>,
     quarantine: Vec<NewQuarantinedRow<'a>>,
     counts: BatchCounts,
+    unreadable: u64,
 }
 
 impl ChunkWriter<'_> {
@@ -218,8 +250,10 @@ impl ChunkWriter<'_> {
             staging::end_versions(c, batch_id, &plan.ended)?;
             staging::insert_versions(c, &plan.inserts)?;
             mdm_store::quarantine::insert(c, &plan.quarantine)?;
-            Ok::<_, IngestError>(plan.counts)
+            Ok::<_, IngestError>((plan.counts, plan.unreadable))
         })?;
+        let (counts, unreadable) = counts;
+        self.unreadable += unreadable;
         let total = &mut self.counts;
         total.read += counts.read;
         total.new += counts.new;
@@ -247,6 +281,9 @@ fn plan_chunk<'a>(
         let row = match outcome {
             Ok(row) => row,
             Err(rejection) => {
+                if rejection.reason.hides_source_id() {
+                    plan.unreadable += 1;
+                }
                 plan.quarantine.push(quarantined(
                     rejection, number, batch_id, domain, system, source, t,
                 ));
@@ -327,5 +364,51 @@ fn quarantined<'a>(
         detail: r.detail,
         raw: r.raw,
         quarantined_at: t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::{CsvOptions, CsvSource};
+    use mdm_store::testing::TestDb;
+
+    fn snapshot(conn: &mut DbConnection, csv: &str) -> LoadSummary {
+        let rules = mdm_rules::load_domain(None, "customer").unwrap();
+        let system = SystemName::parse("ERP").unwrap();
+        let opts = LoadOptions {
+            domain: "customer",
+            system: &system,
+            snapshot: true,
+            chunk_size: 2,
+        };
+        let mut src =
+            CsvSource::from_reader(csv.as_bytes(), "s.csv".into(), CsvOptions::default()).unwrap();
+        let mapping = ColumnMapping::default();
+        load(conn, &rules, &mapping, &opts, &mut src, &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn snapshot_with_unreadable_rows_deletes_nothing() {
+        let db = TestDb::sqlite();
+        let mut conn = mdm_store::open(db.url()).unwrap();
+        let first = snapshot(&mut conn, "source_id,city\n1,Ulm\n2,Bonn\n3,Hof\n4,Aue\n");
+        assert_eq!((first.new, first.deleted), (4, 0));
+        // Line 3's stray quote: 2 is quarantined, 3 and 4 still load, 1 is gone.
+        let broken = snapshot(&mut conn, "source_id,city\n2,\"Bonn\n3,Hof\n4,Aue\n");
+        assert_eq!(
+            (broken.read, broken.unchanged, broken.quarantined),
+            (3, 2, 1),
+            "{broken:?}"
+        );
+        assert_eq!(broken.deleted, 0, "nothing deleted: {broken:?}");
+        let skipped = broken.snapshot_deletions_skipped.as_ref().unwrap();
+        assert_eq!(
+            (skipped.reason, skipped.unreadable_rows),
+            ("unreadable_rows", 1)
+        );
+        // The same extract read cleanly deletes what it lacks.
+        let clean = snapshot(&mut conn, "source_id,city\n2,Bonn\n3,Hof\n4,Aue\n");
+        assert_eq!((clean.deleted, clean.snapshot_deletions_skipped), (1, None));
     }
 }

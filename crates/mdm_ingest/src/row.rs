@@ -28,6 +28,15 @@ impl QuarantineReason {
         QuarantineReason::InvalidValue,
     ];
 
+    /// The row could not be read as the source's fields, so it may be any record: a
+    /// snapshot load that quarantined one cannot prove a record absent.
+    pub fn hides_source_id(self) -> bool {
+        matches!(
+            self,
+            QuarantineReason::MalformedRow | QuarantineReason::InvalidUtf8
+        )
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             QuarantineReason::MissingSourceId => "missing_source_id",

@@ -3,8 +3,9 @@
 //! a byte-order mark, and Windows line ends. Reads byte records so a row with invalid UTF-8
 //! is quarantined rather than failing the file.
 
+use super::csv_tap::{Tap, TapReader};
 use super::{cap_raw, RecordSource, RowSink};
-use crate::row::{ColumnName, QuarantineReason, RawRow, Rejection};
+use crate::row::{ColumnName, QuarantineReason, Rejection};
 use crate::IngestError;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -17,13 +18,20 @@ pub struct CsvOptions {
 }
 
 pub struct CsvSource<R: Read> {
-    label: String,
-    reader: csv::Reader<BufReader<R>>,
-    columns: Vec<ColumnName>,
-    delimiter: u8,
+    reader: csv::Reader<TapReader<BufReader<R>>>,
+    /// A copy of the bytes of the record being read, for recovering a broken one.
+    tap: Tap,
+    shape: Shape,
     /// csv counts a `\r\n` line end's newline only when the next record starts, so a
     /// record's start line is one short in files with Windows line ends.
     line_offset: u64,
+}
+
+/// What a record is read against: the file, its header and its delimiter.
+pub(super) struct Shape {
+    pub(super) label: String,
+    pub(super) columns: Vec<ColumnName>,
+    pub(super) delimiter: u8,
 }
 
 impl CsvSource<File> {
@@ -44,11 +52,12 @@ impl<R: Read> CsvSource<R> {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| sniff_delimiter(&first_line));
+        let tap = Tap::default();
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
             .has_headers(true)
-            .from_reader(input);
+            .from_reader(tap.reader(input));
         let header = reader
             .byte_headers()
             .map_err(|e| input_err(&label, format!("reading the header: {e}")))?;
@@ -75,14 +84,19 @@ impl<R: Read> CsvSource<R> {
             return Err(input_err(&label, "empty file: no header row".into()));
         }
         Ok(Self {
-            label,
             reader,
-            columns,
-            delimiter,
+            tap,
+            shape: Shape {
+                label,
+                columns,
+                delimiter,
+            },
             line_offset,
         })
     }
+}
 
+impl Shape {
     /// The row as CSV text again, for the quarantine's raw column.
     fn reassemble(&self, rec: &csv::ByteRecord) -> String {
         let mut w = csv::WriterBuilder::new()
@@ -98,7 +112,10 @@ impl<R: Read> CsvSource<R> {
         )
     }
 
-    fn to_row(&self, rec: &csv::ByteRecord) -> Result<Vec<(ColumnName, String)>, Rejection> {
+    pub(super) fn to_row(
+        &self,
+        rec: &csv::ByteRecord,
+    ) -> Result<Vec<(ColumnName, String)>, Rejection> {
         if rec.len() != self.columns.len() {
             return Err(Rejection::new(
                 QuarantineReason::MalformedRow,
@@ -130,11 +147,11 @@ impl<R: Read> CsvSource<R> {
 
 impl<R: Read> RecordSource for CsvSource<R> {
     fn label(&self) -> &str {
-        &self.label
+        &self.shape.label
     }
 
     fn columns(&self) -> Option<&[ColumnName]> {
-        Some(&self.columns)
+        Some(&self.shape.columns)
     }
 
     fn for_each_row(&mut self, sink: &mut RowSink<'_>) -> Result<(), IngestError> {
@@ -144,18 +161,20 @@ impl<R: Read> RecordSource for CsvSource<R> {
                 Ok(false) => return Ok(()),
                 Ok(true) => {
                     let number = rec.position().map_or(0, |p| p.line()) + self.line_offset;
-                    sink(RawRow {
-                        number,
-                        content: self.to_row(&rec),
-                    })?;
+                    let from = rec.position().map_or(0, |p| p.byte());
+                    let to = self.reader.position().byte();
+                    let tap = &self.tap;
+                    self.shape
+                        .emit(&rec, number, &|| tap.slice(from, to), sink)?;
+                    self.tap.release(to);
                 }
-                Err(e) => return Err(input_err(&self.label, e.to_string())),
+                Err(e) => return Err(input_err(&self.shape.label, e.to_string())),
             }
         }
     }
 }
 
-fn input_err(label: &str, message: String) -> IngestError {
+pub(super) fn input_err(label: &str, message: String) -> IngestError {
     IngestError::Input {
         label: label.to_string(),
         message,
@@ -181,6 +200,7 @@ fn sniff_delimiter(header: &[u8]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::row::RawRow;
 
     fn rows(text: &[u8], options: CsvOptions) -> Vec<RawRow> {
         let mut src = CsvSource::from_reader(text, "t.csv".into(), options).unwrap();
@@ -271,6 +291,83 @@ mod tests {
             r[0].content.as_ref().unwrap_err().raw.as_deref(),
             Some("1,Ulm,extra")
         );
+    }
+
+    /// The rows' line numbers, with the reason of each rejected one.
+    fn outcome(text: &[u8]) -> Vec<(u64, Option<QuarantineReason>)> {
+        rows(text, CsvOptions::default())
+            .iter()
+            .map(|r| (r.number, r.content.as_ref().err().map(|e| e.reason)))
+            .collect()
+    }
+
+    #[test]
+    fn stray_quote_quarantines_its_line_only() {
+        for eol in ["\n", "\r\n"] {
+            let mut text = format!("source_id,given_name,family_name,email,phone,city{eol}");
+            for i in 0..1000 {
+                if i == 10 {
+                    text += &format!("ID10,\"Anna,Schmidt,a10@example.com,,Berlin{eol}");
+                } else {
+                    text += &format!("ID{i},G{i},F{i},a{i}@example.com,,Ulm{eol}");
+                }
+            }
+            let r = rows(text.as_bytes(), CsvOptions::default());
+            assert_eq!(r.len(), 1000, "every data line is a row ({eol:?})");
+            for (i, row) in r.iter().enumerate() {
+                assert_eq!(row.number, i as u64 + 2, "line numbers ({eol:?})");
+                assert_eq!(
+                    row.content.is_err(),
+                    i == 10,
+                    "line {} ({eol:?})",
+                    row.number
+                );
+            }
+            let bad = r[10].content.as_ref().unwrap_err();
+            assert_eq!(bad.reason, QuarantineReason::MalformedRow);
+            assert_eq!(bad.field.as_deref(), Some("given_name"));
+            assert!(bad.detail.contains("unterminated quote"), "{}", bad.detail);
+            assert!(bad.detail.contains("line 12 of t.csv"), "{}", bad.detail);
+            assert_eq!(
+                bad.raw.as_deref(),
+                Some("ID10,\"Anna,Schmidt,a10@example.com,,Berlin")
+            );
+            assert_eq!(values(&r[999])[0].1, "ID999");
+        }
+    }
+
+    #[test]
+    fn stray_quote_closed_by_a_later_quote() {
+        // The stray quote on line 3 pairs with the opening quote on line 5.
+        let text = b"h,x,y\n1,a,b\n2,\"c,d\n3,e,f\n4,\"g, h\",i\n5,j,k\n";
+        assert_eq!(
+            outcome(text),
+            vec![
+                (2, None),
+                (3, Some(QuarantineReason::MalformedRow)),
+                (4, None),
+                (5, None),
+                (6, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn swallowed_rows_found_even_when_the_field_count_fits() {
+        // `2,"a` opens a quote that `c",z` closes: three fields, but line 3 is a row.
+        let text = b"h,x,y\n2,\"a\n3,b,b\nc\",z\n";
+        let got = outcome(text);
+        assert_eq!(got[0], (2, Some(QuarantineReason::MalformedRow)), "{got:?}");
+        assert_eq!(got[1], (3, None), "{got:?}");
+    }
+
+    #[test]
+    fn quoted_multiline_field_that_fits_loads() {
+        let text = b"source_id,street,city\n1,\"Hauptstr. 1\nHinterhaus\",Ulm\n2,x,Bonn\n";
+        let r = rows(text, CsvOptions::default());
+        assert_eq!(r.len(), 2);
+        assert_eq!(values(&r[0])[1].1, "Hauptstr. 1\nHinterhaus");
+        assert_eq!((r[0].number, r[1].number), (2, 4));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! borrows a database cursor (the SQL pull) fits the same shape as a file reader.
 
 mod csv_file;
+mod csv_recover;
+mod csv_tap;
 mod json_array;
 mod ndjson;
 mod sql;
