@@ -74,6 +74,20 @@ impl<'a> Preparer<'a> {
                 .raw(raw()));
             }
         }
+        // PostgreSQL text cannot hold U+0000 and refused the whole chunk for one such value;
+        // it is the row's fault, so it is quarantined here, on both backends alike.
+        if let Some((name, _, _)) = named
+            .iter()
+            .find(|(name, value, _)| value.contains('\0') || name.contains('\0'))
+        {
+            let name = name.replace('\0', "\\0");
+            return Err(Rejection::new(
+                QuarantineReason::InvalidValue,
+                format!("`{name}` contains a NUL character (U+0000)"),
+            )
+            .field(name)
+            .raw(raw()));
+        }
         let source_id = match named
             .iter()
             .find(|(n, _, _)| n.as_ref() == SOURCE_ID)
@@ -175,6 +189,26 @@ mod tests {
             .unwrap();
         assert_ne!(a.content_hash, c.content_hash);
         assert_eq!(c.attributes, r#"{"city":"Ulm ","tier":"gold"}"#);
+    }
+
+    #[test]
+    fn nul_characters_are_quarantined_naming_the_field() {
+        let (r, m) = (rules(), ColumnMapping::default());
+        let mut p = Preparer::new(&r, &m);
+        for (row, field) in [
+            (
+                fields(&[("source_id", "A\u{0}1"), ("city", "Ulm")]),
+                "source_id",
+            ),
+            (fields(&[("source_id", "A1"), ("City", "U\0lm")]), "city"),
+            (fields(&[("source_id", "A1"), ("note", "\0")]), "note"),
+        ] {
+            let e = p.prepare(row).unwrap_err();
+            assert_eq!(e.reason, QuarantineReason::InvalidValue);
+            assert_eq!(e.field.as_deref(), Some(field));
+            assert!(e.detail.contains("NUL"), "{}", e.detail);
+            assert!(!e.raw.unwrap().contains('\0'), "the raw text is storable");
+        }
     }
 
     #[test]

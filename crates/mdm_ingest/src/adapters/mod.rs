@@ -56,9 +56,15 @@ pub(crate) fn json_value_text(v: serde_json::Value) -> Option<String> {
     }
 }
 
-/// Caps raw text kept in quarantine, so one giant broken line cannot bloat the store.
-pub(crate) fn cap_raw(mut s: String) -> String {
+/// Caps raw text kept in quarantine, so one giant broken line cannot bloat the store, and
+/// shows a NUL character as `␀` (U+2400), since PostgreSQL text cannot hold U+0000.
+pub(crate) fn cap_raw(s: String) -> String {
     const MAX: usize = 16 * 1024;
+    let mut s = if s.contains('\0') {
+        s.replace('\0', "\u{2400}")
+    } else {
+        s
+    };
     if s.len() > MAX {
         let mut cut = MAX;
         while !s.is_char_boundary(cut) {
