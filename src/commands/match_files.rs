@@ -1,5 +1,7 @@
 //! `mdm match`: in-memory matching of CSV files, no database. Reads each `SYSTEM=FILE`
-//! (header: canonical attribute names plus `source_id`; other columns ignored), runs the
+//! (header: canonical attribute names plus `source_id`, or the system's own column names
+//! with a `mapping` in its configuration, as `mdm ingest` reads them; other columns
+//! ignored), runs the
 //! pipeline (`mdm_core::pipeline`), and writes `source_system,source_id,cluster_id` for
 //! every input record. Optional: scored pairs with explanations, the blocking report,
 //! training or reusing parameters. Phase times go to stderr.
@@ -9,6 +11,7 @@ use mdm_core::pipeline::{self, features::RawTable, MatchOptions};
 use mdm_core::score::Params;
 use mdm_core::standardize::StdContext;
 use mdm_core::{DomainRules, RecordKey, SourceKey, SystemName};
+use mdm_ingest::mapping::ColumnMapping;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -59,7 +62,7 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
         ..StdContext::default()
     };
     let t = Instant::now();
-    let raw = read_inputs(&rules, &args.inputs)?;
+    let raw = read_inputs(&rules, settings, &args.inputs)?;
     eprintln!(
         "read        {:>8.3} s  ({} records)",
         t.elapsed().as_secs_f64(),
@@ -104,6 +107,7 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
             .count(),
         count_clusters(&res.clusters),
     );
+    print_vetoes(&rules, &res.params);
     if let Some(path) = &args.train {
         std::fs::write(path, serde_json::to_string_pretty(&res.params)?)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -118,6 +122,32 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Which non-match overrides hold on this data, and the share of matches each would split.
+fn print_vetoes(rules: &DomainRules, params: &Params) {
+    let max_m = rules.matching.veto_max_m;
+    let vetoes = mdm_core::score::bind_overrides(rules)
+        .into_iter()
+        .filter(|o| o.then == mdm_core::rules::matching::Decision::NonMatch);
+    for o in vetoes {
+        let Some(v) = mdm_core::veto::learned(params, &o.attr) else {
+            continue;
+        };
+        let verdict = if mdm_core::veto::holds(&o, params, max_m) {
+            "holds"
+        } else {
+            "lifted: weighed as evidence"
+        };
+        eprintln!(
+            "override {} different: splits {:.2}% of matches (over {:.0} pairs, at most {:.0}% to hold{}), {verdict}",
+            o.attr,
+            100.0 * v.m,
+            v.support,
+            100.0 * max_m,
+            if o.hold == mdm_core::rules::matching::VetoHold::Always { "; rule: always" } else { "" },
+        );
+    }
+}
+
 fn count_clusters(labels: &[u32]) -> usize {
     labels
         .iter()
@@ -127,7 +157,11 @@ fn count_clusters(labels: &[u32]) -> usize {
 }
 
 /// Streams every input file into one interned table.
-fn read_inputs(rules: &DomainRules, inputs: &[String]) -> anyhow::Result<RawTable> {
+fn read_inputs(
+    rules: &DomainRules,
+    settings: &Settings,
+    inputs: &[String],
+) -> anyhow::Result<RawTable> {
     let mut table = RawTable::new(rules);
     for spec in inputs {
         let Some((system, file)) = spec.split_once('=') else {
@@ -138,18 +172,27 @@ fn read_inputs(rules: &DomainRules, inputs: &[String]) -> anyhow::Result<RawTabl
             .flexible(true)
             .from_path(file)
             .with_context(|| format!("opening {file}"))?;
-        let header = rdr
+        let mapping = ColumnMapping::new(
+            settings
+                .system(&system)
+                .map(|s| s.mapping.clone())
+                .unwrap_or_default(),
+        );
+        let is_canonical = |c: &str| c == "source_id" || rules.index_of(c).is_some();
+        let header: Vec<String> = rdr
             .headers()
             .with_context(|| format!("{file}: reading header"))?
-            .clone();
-        let Some(id_col) = header.iter().position(|h| h.trim() == "source_id") else {
+            .iter()
+            .map(|h| mapping.resolve(h, is_canonical))
+            .collect();
+        let Some(id_col) = header.iter().position(|h| h == "source_id") else {
             bail!("{file}: no `source_id` column");
         };
         // Attribute index -> column in this file.
         let cols: Vec<Option<usize>> = rules
             .attributes
             .iter()
-            .map(|a| header.iter().position(|h| h.trim() == a.name))
+            .map(|a| header.iter().position(|h| *h == a.name))
             .collect();
         let mut rec = csv::StringRecord::new();
         let mut row = 1;

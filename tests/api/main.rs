@@ -7,6 +7,7 @@ mod helpers;
 mod cli;
 mod config;
 mod console_e2e;
+mod febrl;
 mod golden_cli;
 mod ingest;
 mod publish_basics;

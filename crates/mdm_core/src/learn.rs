@@ -65,6 +65,7 @@ mod tests {
                 tf_u: None,
             }],
             em_iterations: 0,
+            vetoes: Vec::new(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod score;
 pub mod standardize;
 pub mod survive;
+pub mod veto;
 
 pub use model::{AttrType, Attribute, GoldenId, RecordKey, SourceKey, SourceRecord, SystemName};
 pub use rules::DomainRules;

@@ -18,7 +18,7 @@
 
 use crate::compare::{damerau_within, one_swap, BoundComparison, LEVEL_MISSING};
 use crate::pipeline::features::Features;
-use crate::rules::matching::{Decision, OverrideWhen};
+use crate::rules::matching::{Decision, OverrideWhen, VetoHold};
 use crate::rules::DomainRules;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,10 @@ pub struct Params {
     pub lambda: f64,
     pub comparisons: Vec<ComparisonParams>,
     pub em_iterations: usize,
+    /// Per non-match override, how often matches trip it (`veto`); a model saved before
+    /// these were learned has none, and its overrides hold as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vetoes: Vec<crate::veto::VetoParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -397,6 +401,7 @@ pub fn train(
             })
             .collect(),
         em_iterations: iterations,
+        vetoes: Vec::new(),
     }
 }
 
@@ -517,6 +522,7 @@ pub struct BoundOverride {
     pub then: Decision,
     pub min_edits: usize,
     pub ignore_swaps: bool,
+    pub hold: VetoHold,
 }
 
 pub fn bind_overrides(rules: &DomainRules) -> Vec<BoundOverride> {
@@ -532,8 +538,19 @@ pub fn bind_overrides(rules: &DomainRules) -> Vec<BoundOverride> {
                 then: o.then,
                 min_edits: o.min_edits,
                 ignore_swaps: o.ignore_swaps,
+                hold: o.hold,
             })
         })
+        .collect()
+}
+
+/// The overrides that apply under `params`: every `match` rule, and the `non_match` rules
+/// the data vouches for (`veto::holds`).
+pub fn active_overrides(rules: &DomainRules, params: &Params) -> Vec<BoundOverride> {
+    let max_m = rules.matching.veto_max_m;
+    bind_overrides(rules)
+        .into_iter()
+        .filter(|o| o.then != Decision::NonMatch || crate::veto::holds(o, params, max_m))
         .collect()
 }
 
@@ -544,20 +561,23 @@ pub fn override_for<'o>(
     a: usize,
     b: usize,
 ) -> Option<&'o BoundOverride> {
-    ovs.iter().find(|o| {
-        let col = &f.columns[o.col];
-        match (col.get(a), col.get(b)) {
-            (Some(x), Some(y)) => match o.when {
-                OverrideWhen::Equal => x.text == y.text,
-                OverrideWhen::Different => {
-                    x.text != y.text
-                        && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
-                        && !(o.ignore_swaps && one_swap(&x.text, &y.text))
-                }
-            },
-            _ => false,
-        }
-    })
+    ovs.iter().find(|o| trips(o, f, a, b))
+}
+
+/// Whether override `o`'s condition holds for records `a` and `b` (both values present).
+pub fn trips(o: &BoundOverride, f: &Features, a: usize, b: usize) -> bool {
+    let col = &f.columns[o.col];
+    match (col.get(a), col.get(b)) {
+        (Some(x), Some(y)) => match o.when {
+            OverrideWhen::Equal => x.text == y.text,
+            OverrideWhen::Different => {
+                x.text != y.text
+                    && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
+                    && !(o.ignore_swaps && one_swap(&x.text, &y.text))
+            }
+        },
+        _ => false,
+    }
 }
 
 /// Group index per comparison (`None` for comparisons that count on their own).

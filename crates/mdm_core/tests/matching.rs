@@ -205,3 +205,27 @@ fn explanation_snapshot() {
     }
     insta::assert_snapshot!(text);
 }
+
+/// A non-match override holds where matches rarely trip it and is lifted where they often
+/// do (`veto`): the same rule on clean data and on data whose national IDs clerks mangled.
+#[test]
+fn veto_holds_or_is_lifted_by_what_the_data_shows() {
+    let (r, g) = generated(Domain::Customer, 1500, 5);
+    let max_m = r.matching.veto_max_m;
+    let learned = |res: &MatchResult| {
+        mdm_core::veto::learned(&res.params, "national_id")
+            .expect("the national ID override is learned")
+            .clone()
+    };
+    let clean = learned(&run(&r, &g.records));
+    assert!(clean.m <= max_m, "clean data: {clean:?}");
+    let nid = r.index_of("national_id").expect("attribute");
+    let mut mangled = g.records.clone();
+    for (i, rec) in mangled.iter_mut().enumerate().filter(|(i, _)| i % 6 == 0) {
+        if let Some(v) = &mut rec.values[nid] {
+            *v = format!("{:09}", (i as u64 * 7_919_993) % 1_000_000_007);
+        }
+    }
+    let noisy = learned(&run(&r, &mangled));
+    assert!(noisy.m > max_m, "mangled IDs: {noisy:?}");
+}

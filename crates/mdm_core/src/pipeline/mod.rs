@@ -12,6 +12,7 @@ use crate::rules::matching::{Decision, Level};
 use crate::rules::DomainRules;
 use crate::score::{self, level_at, BoundOverride, Params, ParamsError};
 use crate::standardize::StdContext;
+use crate::veto;
 use features::{Features, RawTable};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
@@ -124,7 +125,7 @@ pub fn explain_pair(
     b: usize,
 ) -> PairExplanation {
     let cmps = bind(rules, features);
-    let ovs = score::bind_overrides(rules);
+    let ovs = score::active_overrides(rules, params);
     let o = score::override_for(&ovs, features, a, b);
     explain::explain(&cmps, params, o, thresholds(rules), a, b)
 }
@@ -222,7 +223,7 @@ pub fn run(
             let u = score::estimate_u(&cmps, prepared.features.len(), m.u_sample_pairs, m.seed);
             let samples = rule_samples(rules, &cands)?;
             let labelled = override_labels(&prepared, &cands);
-            score::train(
+            let mut params = score::train(
                 rules,
                 &cmps,
                 &patterns,
@@ -230,7 +231,16 @@ pub fn run(
                 u,
                 prepared.features.len(),
                 &labelled,
-            )
+            );
+            params.vetoes = veto::estimate(
+                &prepared.features,
+                &cmps,
+                &score::bind_overrides(rules),
+                &params,
+                &cands.pairs,
+                &patterns,
+            );
+            params
         }
     };
     timings.push(("train", t.elapsed()));
@@ -385,7 +395,7 @@ impl<'a> PairScorer<'a> {
             features: &p.features,
             cmps,
             params,
-            ovs: score::bind_overrides(p.rules),
+            ovs: score::active_overrides(p.rules, params),
             thresholds: p.thresholds(),
             table,
             tf_cmps,

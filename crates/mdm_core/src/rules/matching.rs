@@ -40,6 +40,11 @@ pub struct MatchingRules {
     pub comparisons: Vec<Comparison>,
     #[serde(default)]
     pub overrides: Vec<Override>,
+    /// A `non_match` override that splits more than this share of the matches (learned on
+    /// the data, see `veto`) is lifted: its difference is weighed with the other evidence.
+    /// 1 keeps every override as written.
+    #[serde(default = "default_veto_max_m")]
+    pub veto_max_m: f64,
 }
 
 fn default_match_threshold() -> f64 {
@@ -53,6 +58,9 @@ fn default_max_block_size() -> usize {
 }
 fn default_min_link_share() -> f64 {
     0.5
+}
+fn default_veto_max_m() -> f64 {
+    0.03
 }
 fn default_u_sample_pairs() -> usize {
     200_000
@@ -201,10 +209,32 @@ pub struct Override {
     /// different (a typing slip; left to the comparisons' weights).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_swaps: bool,
+    /// For `non_match`: whether the rule always holds, or only where the data shows that
+    /// matches rarely trip it (see `veto`).
+    #[serde(default, skip_serializing_if = "VetoHold::is_learned")]
+    pub hold: VetoHold,
 }
 
 fn one() -> usize {
     1
+}
+
+/// When a `non_match` override holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VetoHold {
+    /// Where the learned share of matches it would split is at most `veto_max_m`.
+    #[default]
+    Learned,
+    /// Always: an assigned code whose difference names two entities (a GTIN with its check
+    /// digit, a registry number), even where look-alikes make matches seem to differ.
+    Always,
+}
+
+impl VetoHold {
+    fn is_learned(&self) -> bool {
+        *self == VetoHold::Learned
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,6 +276,7 @@ impl Default for MatchingRules {
             blocking: Vec::new(),
             comparisons: Vec::new(),
             overrides: Vec::new(),
+            veto_max_m: default_veto_max_m(),
         }
     }
 }
