@@ -18,7 +18,6 @@ use crate::mapping::ColumnMapping;
 use crate::prepare::{PreparedRow, Preparer, SOURCE_ID};
 use crate::row::{QuarantineReason, RawRow, Rejection};
 use crate::IngestError;
-use diesel::Connection;
 use mdm_core::{DomainRules, SystemName};
 use mdm_store::batches::{self, BatchCounts, BatchStatus};
 use mdm_store::quarantine::NewQuarantinedRow;
@@ -239,7 +238,7 @@ impl ChunkWriter<'_> {
     fn write(&mut self, chunk: Vec<Pending>) -> Result<(), IngestError> {
         let (batch_id, domain, system, source) =
             (self.batch_id, self.domain, self.system, self.source);
-        let counts = self.conn.transaction(|c| {
+        let counts = self.conn.write_transaction(|c| {
             let keys: Vec<&str> = chunk
                 .iter()
                 .filter_map(|p| p.outcome.as_ref().ok().map(|r| r.source_id.as_str()))

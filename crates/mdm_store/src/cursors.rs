@@ -31,7 +31,7 @@ pub fn get(conn: &mut DbConnection, consumer: &str) -> Result<Cursor, StoreError
 /// Acknowledges everything up to `seq`; a lower `seq` than already acknowledged changes
 /// nothing. Returns the cursor after.
 pub fn ack(conn: &mut DbConnection, consumer: &str, seq: i64) -> Result<i64, StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         ensure(c, consumer)?;
         diesel::update(
             cc::consumer_cursors

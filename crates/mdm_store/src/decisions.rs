@@ -132,7 +132,7 @@ pub struct GoldenLock {
 
 /// Locks an attribute value on a golden record (replacing an earlier lock of it).
 pub fn set_lock(conn: &mut DbConnection, lock: &GoldenLock) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         remove_lock(c, &lock.golden_id, &lock.attribute)?;
         diesel::insert_into(gl::golden_locks)
             .values(lock)
@@ -281,7 +281,7 @@ pub fn assign(
     pair: &PairKey,
     steward: Option<&str>,
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         diesel::delete(
             ra::review_assignments
                 .filter(ra::domain.eq(domain))

@@ -63,7 +63,7 @@ pub fn record_failure(
     error: &str,
     next_attempt_at: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         let t = now();
         let n = diesel::update(wd::webhook_deliveries.find((consumer, seq)))
             .set((
@@ -96,7 +96,7 @@ pub fn record_failure(
 
 /// The event was delivered: forget its failures and move the cursor past it.
 pub fn delivered(conn: &mut DbConnection, consumer: &str, seq: i64) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         diesel::delete(wd::webhook_deliveries.find((consumer, seq))).execute(c)?;
         crate::cursors::advance_webhook(c, consumer, seq)
     })

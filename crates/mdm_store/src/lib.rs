@@ -36,6 +36,7 @@ pub mod systems;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
+mod transaction;
 mod url;
 mod values;
 pub mod watermarks;

@@ -59,13 +59,13 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs `f` in one transaction (committed when it returns `Ok`), for callers that do not
-/// depend on diesel themselves.
+/// Runs `f` in one write transaction (committed when it returns `Ok`; on SQLite begun
+/// IMMEDIATE, see [`DbConnection::write_transaction`]), for callers that do not depend on
+/// diesel themselves.
 pub fn in_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::Connection;
-    conn.transaction(f)
+    conn.write_transaction(f)
 }

@@ -43,7 +43,7 @@ pub fn sync_declared(
     conn: &mut DbConnection,
     declared: &[DeclaredSystem],
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         let t = now();
         let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
         diesel::update(

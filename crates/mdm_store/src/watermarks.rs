@@ -25,7 +25,7 @@ pub fn set(
     watermark: &str,
     batch_id: i64,
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    conn.write_transaction(|c| {
         let t = now();
         let updated = diesel::update(sw::source_watermarks.find((domain, system)))
             .set((

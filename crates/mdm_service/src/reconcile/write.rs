@@ -7,7 +7,6 @@ use super::matching::{pair_row, Matched};
 use super::plan::{Change, Plan};
 use super::RunStats;
 use crate::ServiceError;
-use diesel::Connection;
 use mdm_core::rules::matching::Decision;
 use mdm_core::DomainRules;
 use mdm_store::decisions::ReviewItemRow;
@@ -46,7 +45,7 @@ pub fn write(
         lap_start = now;
     };
     lap("prepare", stats);
-    let body_done = conn.transaction::<_, ServiceError, _>(|c| {
+    let body_done = conn.write_transaction::<_, ServiceError, _>(|c| {
         super::guard::no_concurrent_run(c, domain, run_id)?;
         mdm_store::audit::append(c, &audit)?;
         // Golden rows, history and events a slice at a time: at a million records, all of

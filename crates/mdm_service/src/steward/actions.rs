@@ -12,7 +12,6 @@
 use super::{audit, AuditNote, RecordRef};
 use crate::reconcile::{reconcile, ReconcileOptions, RunSummary};
 use crate::ServiceError;
-use diesel::Connection;
 use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
 use mdm_store::decisions::{GoldenLock, MatchDecision, NewDecision};
@@ -105,7 +104,7 @@ impl Steward<'_> {
         }
         let golden = golden_of(self.conn, &domain, &[a, b])?;
         let actor = self.actor;
-        let id = self.conn.transaction::<_, ServiceError, _>(|c| {
+        let id = self.conn.write_transaction::<_, ServiceError, _>(|c| {
             let id = insert(c, &domain, kind, a, b, actor, reason)?;
             audit(
                 c,
@@ -135,7 +134,7 @@ impl Steward<'_> {
             )));
         }
         let actor = self.actor;
-        self.conn.transaction::<_, ServiceError, _>(|c| {
+        self.conn.write_transaction::<_, ServiceError, _>(|c| {
             if !mdm_store::decisions::withdraw_decision(c, id)? {
                 return Err(ServiceError::Conflict(format!(
                     "decision {id} was already withdrawn"
@@ -390,7 +389,7 @@ impl Steward<'_> {
     ) -> Result<GoldenRecord, ServiceError> {
         let domain = self.rules.domain.clone();
         let actor = self.actor;
-        self.conn.transaction::<_, ServiceError, _>(|c| {
+        self.conn.write_transaction::<_, ServiceError, _>(|c| {
             if !change(c)? {
                 return Err(ServiceError::NotFound(format!(
                     "golden record {id} has no such lock"
@@ -464,7 +463,7 @@ impl Steward<'_> {
         let domain = self.rules.domain.clone();
         let actor = self.actor;
         let why = format!("{action}: {reason}");
-        let created = self.conn.transaction::<_, ServiceError, _>(|c| {
+        let created = self.conn.write_transaction::<_, ServiceError, _>(|c| {
             for d in withdraw {
                 mdm_store::decisions::withdraw_decision(c, d.id)?;
             }
@@ -500,7 +499,7 @@ impl Steward<'_> {
             Ok(run) => Ok(run),
             Err(e) => {
                 // Leave nothing half-done: the next nightly run must not apply it either.
-                let _ = self.conn.transaction::<_, ServiceError, _>(|c| {
+                let _ = self.conn.write_transaction::<_, ServiceError, _>(|c| {
                     for id in &created {
                         mdm_store::decisions::withdraw_decision(c, *id)?;
                     }
