@@ -16,6 +16,7 @@ backends!(
     xref_lookup,
     search_with_cursor,
     feed_order_cursor_and_restart,
+    feed_ack_needs_a_writer_of_the_consumer,
 );
 
 const G1: &str = "0190a000-0000-7000-8000-000000000001";
@@ -314,26 +315,28 @@ fn feed_order_cursor_and_restart(case: &Case) {
     );
     assert_eq!(mes["events"][0]["xref"], json!([]));
 
-    // Pages and acks.
+    // Pages and acks (a writer of the consumer's system acknowledges).
     let p = s.get("/v1/changes?consumer=ERP&limit=2", t).ok();
+    let erp = case.token("writer", Some("ERP"));
+    let w = Some(erp.as_str());
     assert_eq!(p["next_after"], seqs[1]);
     let a = s
         .post_json(
             "/v1/changes/ack",
-            t,
+            w,
             &json!({"consumer": "ERP", "seq": seqs[1]}),
         )
         .ok();
     assert_eq!(a["acked"], seqs[1]);
     s.post_json(
         "/v1/changes/ack",
-        t,
+        w,
         &json!({"consumer": "ERP", "seq": seqs[0]}),
     )
     .ok();
     s.post_json(
         "/v1/changes/ack",
-        t,
+        w,
         &json!({"consumer": "ERP", "seq": seqs[3] + 1}),
     )
     .problem(409, "ack_beyond_feed");
@@ -364,4 +367,40 @@ fn feed_order_cursor_and_restart(case: &Case) {
         .ok();
     assert_eq!(p["events"].as_array().unwrap().len(), 3);
     assert_eq!(p["acked"], seqs[1]);
+}
+
+/// Issue 21: a reader token moved any consumer's cursor forward, so the consumer would skip
+/// events it never processed. Acknowledging is a write for the consumer's system.
+fn feed_ack_needs_a_writer_of_the_consumer(case: &Case) {
+    fixture(case);
+    let s = Server::start(case, &[("MDM__SERVER__TOKEN_CACHE_SECS", "0")]);
+    let reader = case.token("reader", None);
+    let latest = s.get("/v1/changes?consumer=ERP", Some(&reader)).ok()["next_after"]
+        .as_i64()
+        .unwrap();
+    let ack = |token: &str, consumer: &str| {
+        s.post_json(
+            "/v1/changes/ack",
+            Some(token),
+            &json!({"consumer": consumer, "seq": latest}),
+        )
+    };
+    let acked = |consumer: &str| {
+        s.get(&format!("/v1/changes?consumer={consumer}"), Some(&reader))
+            .ok()["acked"]
+            .as_i64()
+            .unwrap()
+    };
+    ack(&reader, "ERP").problem(403, "forbidden");
+    ack(&case.token("writer", Some("CRM")), "ERP").problem(403, "forbidden");
+    assert_eq!(acked("ERP"), 0, "a refused ack moves nothing");
+    assert_eq!(
+        ack(&case.token("writer", Some("ERP")), "ERP").ok()["acked"],
+        latest
+    );
+    assert_eq!(acked("ERP"), latest);
+    assert_eq!(ack(&case.token("admin", None), "CRM").ok()["acked"], latest);
+    assert_eq!(acked("CRM"), latest);
+    ack(&reader, "MES").problem(403, "forbidden");
+    assert_eq!(acked("MES"), 0);
 }

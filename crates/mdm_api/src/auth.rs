@@ -4,9 +4,10 @@
 //! secret is 32 random bytes. Only SHA-256 of the whole token is stored; a high-entropy
 //! token needs no slow password hash. Roles, each including the one before it for reading:
 //!
-//! - `reader`: every read endpoint, the change feed and its acknowledgements, dry-run matching.
-//! - `writer`: a reader that may also push records; a writer created with `--system S` may
-//!   push (and upsert) only system S's records and read only consumer S's feed.
+//! - `reader`: every read endpoint, the change feed, dry-run matching.
+//! - `writer`: a reader that may also push records and acknowledge the feed; a writer
+//!   created with `--system S` may push (and upsert) only system S's records and read and
+//!   acknowledge only consumer S's feed.
 //! - `steward`: writes for every system.
 //! - `admin`: everything, including dead-letter replay.
 
@@ -114,11 +115,28 @@ impl Principal {
         }
     }
 
-    /// May read (and acknowledge) the feed of `consumer`.
+    /// May read the feed of `consumer`.
     pub fn require_consumer(&self, consumer: &str) -> Result<(), ApiError> {
         match (self.role, &self.system) {
             (Role::Writer, Some(own)) if own != consumer => Err(ApiError::forbidden(format!(
                 "this writer token may read only consumer {own}'s feed, not {consumer}'s"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// May acknowledge the feed of `consumer`, i.e. move its cursor: a write on the
+    /// consumer's behalf, so what may write for its system may ack (a writer of that system
+    /// or of every system, a steward, an admin), never a reader, which would make the
+    /// consumer skip events it never processed.
+    pub fn require_ack(&self, consumer: &str) -> Result<(), ApiError> {
+        match (self.role, &self.system) {
+            (Role::Reader, _) => Err(ApiError::forbidden(format!(
+                "this token's role `reader` cannot acknowledge consumer {consumer}'s feed; a \
+                 writer token of system {consumer}, or an admin token, can"
+            ))),
+            (Role::Writer, Some(own)) if own != consumer => Err(ApiError::forbidden(format!(
+                "this writer token may acknowledge only consumer {own}'s feed, not {consumer}'s"
             ))),
             _ => Ok(()),
         }

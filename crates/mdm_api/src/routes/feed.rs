@@ -94,12 +94,15 @@ pub async fn changes(
 }
 
 /// Acknowledge processed events: the consumer's cursor moves to `seq` (never back).
+///
+/// Needs a writer token of the consumer's system (or of every system), a steward or an admin
+/// token: a reader may read the feed, not move a consumer's cursor.
 #[utoipa::path(post, path = "/v1/changes/ack", tag = "feed", request_body = AckRequest,
     responses(
         (status = 200, description = "The cursor now", body = AckResponse),
         (status = 400, description = "`invalid_body`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`forbidden`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a reader, or a writer of another system", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "`unknown_consumer`", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`ack_beyond_feed`: no event with this seq yet", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
@@ -117,7 +120,7 @@ pub async fn ack(
     let res = state
         .db(move |c| {
             let consumer = resolve_consumer(c, &config, &req.consumer)?;
-            principal.require_consumer(&consumer.name)?;
+            principal.require_ack(&consumer.name)?;
             let latest = mdm_store::feed::latest_seq(c)?;
             if req.seq > latest {
                 return Err(ApiError::new(
