@@ -89,8 +89,13 @@ fn push_versions_and_snapshot(case: &Case) {
     assert_eq!(counts(&r), (2, 0, 1, 1, 0, 0));
     let h = mdm_store::staging::history(&mut case.conn(), "customer", "ERP", "2").unwrap();
     assert_eq!(h.len(), 2);
+    // A row that cannot be read may be any record: the snapshot deletes nothing.
+    let r = push(json!([{"source_id": "1", "city": "Ulm"}, 7]), true);
+    assert_eq!(counts(&r), (2, 0, 0, 1, 0, 1), "{r}");
+    assert_eq!(r["snapshot_deletions_skipped"]["reason"], "unreadable_rows");
     let r = push(json!([{"source_id": "1", "city": "Ulm"}]), true);
     assert_eq!(counts(&r), (1, 0, 0, 1, 1, 0));
+    assert!(r.get("snapshot_deletions_skipped").is_none(), "{r}");
     assert_eq!(
         case.live("ERP")
             .iter()

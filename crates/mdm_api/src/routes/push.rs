@@ -36,6 +36,18 @@ pub struct PushSummary {
     pub quarantine: Vec<QuarantineEntry>,
     /// True when this push registered the system (no configuration declares it).
     pub registered_system: bool,
+    /// Set when a snapshot push marked nothing deleted because a row could not be read.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub snapshot_deletions_skipped: Option<SkippedDeletions>,
+}
+
+/// Why a snapshot push deleted nothing.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SkippedDeletions {
+    /// `unreadable_rows`: rows were quarantined as malformed or not UTF-8, and may be any
+    /// record, so no record can be proven absent.
+    pub reason: String,
+    pub unreadable_rows: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -128,6 +140,12 @@ pub async fn push(
                 quarantined: s.quarantined,
                 quarantine,
                 registered_system: s.registered_system,
+                snapshot_deletions_skipped: s.snapshot_deletions_skipped.map(|k| {
+                    SkippedDeletions {
+                        reason: k.reason.to_string(),
+                        unreadable_rows: k.unreadable_rows,
+                    }
+                }),
             })
         })
         .await?;
