@@ -4,7 +4,8 @@
 #   benches/febrl/bench.sh
 #
 # Environment:
-#   FEBRL_DIR   FEBRL files and <set>_truth.csv (default $ROOT/../shared/data/febrl)
+#   FEBRL_DIR   FEBRL files and <set>_truth.csv (default $ROOT/../shared/data/febrl, or
+#               the copy in benches/febrl/data when that does not exist)
 #   SETS        sets to run (default "febrl1 febrl2 febrl3 febrl4")
 #   MDM         mdm binary (default target/release/mdm, built if absent and MDM unset)
 #   SKIP_SPLINK 1: run mdm only
@@ -20,7 +21,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/benches/febrl
-FEBRL_DIR=${FEBRL_DIR:-$ROOT/../shared/data/febrl}
+if [[ -z ${FEBRL_DIR:-} ]]; then
+    FEBRL_DIR=$ROOT/../shared/data/febrl
+    [[ -d $FEBRL_DIR ]] || FEBRL_DIR=$HERE/data
+fi
 SETS=${SETS:-febrl1 febrl2 febrl3 febrl4}
 SKIP_SPLINK=${SKIP_SPLINK:-0}
 VENV=$ROOT/target/splink-venv
