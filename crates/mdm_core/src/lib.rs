@@ -14,6 +14,7 @@ pub mod identify;
 pub mod learn;
 pub mod lineage;
 pub mod model;
+pub mod model_report;
 pub mod pipeline;
 pub mod rematch;
 pub mod rules;

@@ -104,10 +104,6 @@ impl<'r> Prepared<'r> {
     pub fn explain(&self, params: &Params, a: usize, b: usize) -> PairExplanation {
         explain_pair(self.rules, &self.features, params, a, b)
     }
-
-    fn thresholds(&self) -> (f64, f64) {
-        thresholds(self.rules)
-    }
 }
 
 fn thresholds(rules: &DomainRules) -> (f64, f64) {
@@ -128,6 +124,88 @@ pub fn explain_pair(
     let ovs = score::active_overrides(rules, params);
     let o = score::override_for(&ovs, features, a, b);
     explain::explain(&cmps, params, o, thresholds(rules), a, b)
+}
+
+/// Every candidate pair of a finished run, scored: for reports on the model (the run itself
+/// keeps only review-or-better and overridden pairs). Blocks and compares the run's
+/// features again, so it costs about what those stages cost in the run.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateScores {
+    /// Per candidate pair (sorted as blocking gives them): weight, probability and
+    /// decision exactly as the run scored it; `override_idx` indexes
+    /// `score::active_overrides`.
+    pub pairs: Vec<ScoredPair>,
+    /// Per blocking rule, its report and the indices into `pairs` of the pairs it produced
+    /// (pairs from capped blocks excluded, as in blocking).
+    pub rules: Vec<(block::RuleReport, Vec<u32>)>,
+}
+
+/// Scores every candidate pair of `features` under `params` (see `CandidateScores`).
+pub fn score_candidates(
+    rules: &DomainRules,
+    features: &Features,
+    params: &Params,
+) -> Result<CandidateScores, MatchError> {
+    check_comparisons(rules)?;
+    params.check(rules)?;
+    let compiled = block::compile(rules)?;
+    let cands = block::candidates(&compiled, features, &rules.matching);
+    let cmps = bind(rules, features);
+    let rows = score::IdRows::new(&cmps, features.len());
+    let scorer = PairScorer::from_parts(rules, features, &cmps, params);
+    let pairs: Vec<ScoredPair> = cands
+        .pairs
+        .par_iter()
+        .map(|&(a, b)| {
+            let pat = score::pattern_rows(&cmps, &rows, a as usize, b as usize);
+            scorer.weigh(a, b, pat)
+        })
+        .collect();
+    let max_block = rules.matching.max_block_size.max(2);
+    let by_rule = cands
+        .reports
+        .into_iter()
+        .zip(&cands.rule_keys)
+        .map(|(report, keys)| {
+            let cutoff = block_cutoffs(&report, keys, max_block);
+            let inside = |r: u32, k: u64| cutoff.get(&k).is_none_or(|&c| r <= c);
+            let produced: Vec<u32> = cands
+                .pairs
+                .par_iter()
+                .enumerate()
+                .filter(|(_, &(a, b))| match (keys[a as usize], keys[b as usize]) {
+                    (Some(x), Some(y)) => x == y && inside(a, x) && inside(b, x),
+                    _ => false,
+                })
+                .map(|(i, _)| i as u32)
+                .collect();
+            (report, produced)
+        })
+        .collect();
+    Ok(CandidateScores {
+        pairs,
+        rules: by_rule,
+    })
+}
+
+/// Per capped block key, the last record (by index) that blocking paired: a capped block
+/// pairs only its first `max_block` records.
+fn block_cutoffs(
+    report: &block::RuleReport,
+    keys: &[Option<u64>],
+    max_block: usize,
+) -> std::collections::HashMap<u64, u32> {
+    let mut seen: std::collections::HashMap<u64, (usize, u32)> =
+        report.capped.iter().map(|&(k, _)| (k, (0, 0))).collect();
+    for (r, k) in keys.iter().enumerate() {
+        if let Some(e) = k.and_then(|k| seen.get_mut(&k)) {
+            if e.0 < max_block {
+                e.0 += 1;
+                e.1 = r as u32;
+            }
+        }
+    }
+    seen.into_iter().map(|(k, (_, last))| (k, last)).collect()
 }
 
 fn check_comparisons(rules: &DomainRules) -> Result<(), MatchError> {
@@ -373,6 +451,16 @@ impl<'a> PairScorer<'a> {
         cmps: &'a [BoundComparison<'a>],
         params: &'a Params,
     ) -> Self {
+        Self::from_parts(p.rules, &p.features, cmps, params)
+    }
+
+    /// As `new`, from the rules and a finished run's features.
+    fn from_parts(
+        rules: &DomainRules,
+        features: &'a Features,
+        cmps: &'a [BoundComparison<'a>],
+        params: &'a Params,
+    ) -> Self {
         let table = (0..cmps.len())
             .map(|k| {
                 let mut t = [0.0; 16];
@@ -392,11 +480,11 @@ impl<'a> PairScorer<'a> {
             .map(|(k, _)| k)
             .collect();
         Self {
-            features: &p.features,
+            features,
             cmps,
             params,
-            ovs: score::active_overrides(p.rules, params),
-            thresholds: p.thresholds(),
+            ovs: score::active_overrides(rules, params),
+            thresholds: thresholds(rules),
             table,
             tf_cmps,
             prior: params.prior_weight(),
@@ -406,6 +494,12 @@ impl<'a> PairScorer<'a> {
 
     /// The scored pair, if it is kept (review or better, or decided by an override).
     pub(crate) fn score(&self, a: u32, b: u32, pat: u64) -> Option<ScoredPair> {
+        let s = self.weigh(a, b, pat);
+        (s.decision != Decision::NonMatch || s.override_idx.is_some()).then_some(s)
+    }
+
+    /// The pair's weight, probability and decision, kept or not.
+    fn weigh(&self, a: u32, b: u32, pat: u64) -> ScoredPair {
         let mut ws: smallvec::SmallVec<[f64; 16]> = self
             .table
             .iter()
@@ -431,14 +525,14 @@ impl<'a> PairScorer<'a> {
                 .position(|x| std::ptr::eq(x, o))
                 .unwrap_or(0) as u16
         });
-        (decision != Decision::NonMatch || override_idx.is_some()).then_some(ScoredPair {
+        ScoredPair {
             a,
             b,
             weight: w,
             probability: prob,
             decision,
             override_idx,
-        })
+        }
     }
 }
 
