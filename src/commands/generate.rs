@@ -34,6 +34,10 @@ pub struct GenerateArgs {
     /// Share of entities with look-alike relatives (hard negatives).
     #[arg(long, default_value_t = 0.12)]
     pub related_rate: f64,
+    /// Each system records its own subset of attributes (names always; the n-th system
+    /// lacks address, birth date or identifiers in turn, and every contact detail).
+    #[arg(long)]
+    pub disjoint_attributes: bool,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
@@ -55,6 +59,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         rates: CorruptionRates::default().scaled(args.corruption),
         duplicate_rate: args.duplicate_rate,
         related_rate: args.related_rate,
+        disjoint_attributes: args.disjoint_attributes,
         ..GenConfig::new(domain, args.entities, args.seed)
     };
     let started = Instant::now();

@@ -142,6 +142,10 @@ pub struct GenConfig {
     /// Share of entities that come with look-alike relatives (same family name and
     /// address, twins, namesakes; product variants; sister companies): hard negatives.
     pub related_rate: f64,
+    /// Each system records its own subset of attributes: the n-th lacks one of address,
+    /// birth date or identifiers (in turn) and all contact details, so records join their
+    /// entity only through what two systems share (`SystemProfile::drop_disjoint_group`).
+    pub disjoint_attributes: bool,
 }
 
 impl GenConfig {
@@ -159,6 +163,7 @@ impl GenConfig {
             rates: CorruptionRates::default(),
             duplicate_rate: 0.05,
             related_rate: 0.12,
+            disjoint_attributes: false,
         }
     }
 }

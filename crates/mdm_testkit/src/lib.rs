@@ -148,7 +148,14 @@ fn profiles(cfg: &GenConfig, rules: &DomainRules) -> Result<Vec<SystemProfile>, 
             )));
         }
     }
-    Ok(cfg.systems.iter().map(SystemProfile::for_system).collect())
+    let mut profiles: Vec<SystemProfile> =
+        cfg.systems.iter().map(SystemProfile::for_system).collect();
+    if cfg.disjoint_attributes {
+        for (n, p) in profiles.iter_mut().enumerate() {
+            p.drop_disjoint_group(n);
+        }
+    }
+    Ok(profiles)
 }
 
 fn run<B: Backend>(

@@ -56,7 +56,7 @@ impl<'a, B: Backend> ShufflingSink<'a, B> {
                     .attributes
                     .iter()
                     .map(|a| {
-                        let recorded = !p.never_records.contains(&a.name.as_str());
+                        let recorded = p.records(&a.name);
                         fields
                             .iter()
                             .position(|f| *f == a.name)

@@ -75,13 +75,52 @@ pub struct SystemProfile {
     pub null_marker: &'static str,
     /// Attributes this system does not record at all (always empty).
     pub never_records: &'static [&'static str],
+    /// More attributes it does not record, chosen by the run (`GenConfig::disjoint_attributes`).
+    pub also_never: Vec<&'static str>,
+    /// Share of a person's records that carry the national ID the person has.
+    pub national_id_share: f64,
     /// Keeps ASCII only (folds diacritics always).
     pub ascii_only: bool,
     /// Abbreviates street types and legal forms by habit.
     pub abbreviates: bool,
 }
 
+/// Groups of attributes that the disjoint-attributes shape hands out: the n-th system lacks
+/// group n (mod 3) and every contact attribute, so any two systems share the names and one
+/// group only (one has birth date and national ID, another address and national ID, a third
+/// birth date and address). Attributes a domain lacks are simply not there.
+const DISJOINT_GROUPS: [&[&str]; 3] = [
+    &[
+        "street",
+        "house_number",
+        "address_line2",
+        "postcode",
+        "city",
+        "region",
+    ],
+    &["birth_date", "founded"],
+    &["national_id", "tax_id", "duns", "registration_number"],
+];
+/// Most systems fill the national ID field now and then only.
+const NATIONAL_ID_SHARE: f64 = 0.45;
+const CONTACT: &[&str] = &["email", "phone", "website", "fax"];
+
 impl SystemProfile {
+    /// The `n`-th system's subset in the disjoint-attributes shape, in place of the
+    /// profile's own gaps.
+    pub fn drop_disjoint_group(&mut self, n: usize) {
+        self.never_records = &[];
+        // A system that keeps identifiers in this shape has them as a mandatory field.
+        self.national_id_share = 0.9;
+        self.also_never.extend(DISJOINT_GROUPS[n % 3]);
+        self.also_never.extend(CONTACT);
+    }
+
+    /// Whether this system records attribute `name` at all.
+    pub fn records(&self, name: &str) -> bool {
+        !self.never_records.contains(&name) && !self.also_never.contains(&name)
+    }
+
     /// The profile for `name`: ERP, CRM and MES are fixed, others derived from the name.
     pub fn for_system(name: &SystemName) -> SystemProfile {
         match name.as_str() {
@@ -97,6 +136,8 @@ impl SystemProfile {
                 never_records: &["full_name", "address_line2", "gender"],
                 ascii_only: false,
                 abbreviates: false,
+                also_never: Vec::new(),
+                national_id_share: NATIONAL_ID_SHARE,
             },
             "CRM" => SystemProfile {
                 name: name.clone(),
@@ -110,6 +151,8 @@ impl SystemProfile {
                 never_records: &["national_id", "region"],
                 ascii_only: false,
                 abbreviates: true,
+                also_never: Vec::new(),
+                national_id_share: NATIONAL_ID_SHARE,
             },
             "MES" => SystemProfile {
                 name: name.clone(),
@@ -123,6 +166,8 @@ impl SystemProfile {
                 never_records: &["email", "gender", "region", "tax_id", "description"],
                 ascii_only: true,
                 abbreviates: true,
+                also_never: Vec::new(),
+                national_id_share: NATIONAL_ID_SHARE,
             },
             _ => Self::derived(name),
         }
@@ -165,6 +210,8 @@ impl SystemProfile {
             never_records: &[],
             ascii_only: pick(3, 37) == 0,
             abbreviates: pick(2, 41) == 0,
+            also_never: Vec::new(),
+            national_id_share: NATIONAL_ID_SHARE,
         }
     }
 }

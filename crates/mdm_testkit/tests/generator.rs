@@ -260,3 +260,37 @@ fn refuses_bad_configuration() {
         "rules of another domain"
     );
 }
+
+#[test]
+fn disjoint_attributes_give_each_system_its_own_subset() {
+    let r = rules(Domain::Customer);
+    let cfg = GenConfig {
+        disjoint_attributes: true,
+        ..GenConfig::new(Domain::Customer, 600, 3)
+    };
+    let g = generate_records(&cfg, &r).expect("generates");
+    let filled = |system: &str, attr: &str| {
+        let i = r.index_of(attr).expect("attribute");
+        g.records
+            .iter()
+            .filter(|rec| rec.key.system.as_str() == system)
+            .filter(|rec| {
+                rec.values[i]
+                    .as_deref()
+                    .is_some_and(|v| !v.is_empty() && v != "NULL")
+            })
+            .count()
+    };
+    // ERP: names, birth date, national ID; CRM: names, address, national ID; MES: names,
+    // birth date, address. Nobody keeps contact details.
+    for (system, lacks, has) in [
+        ("ERP", "postcode", "national_id"),
+        ("CRM", "birth_date", "national_id"),
+        ("MES", "national_id", "postcode"),
+    ] {
+        assert_eq!(filled(system, lacks), 0, "{system} records {lacks}");
+        assert!(filled(system, has) > 100, "{system} lacks {has}");
+        assert_eq!(filled(system, "email"), 0, "{system} records email");
+    }
+    assert!(filled("ERP", "birth_date") > 100 && filled("MES", "birth_date") > 100);
+}

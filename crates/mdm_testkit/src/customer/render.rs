@@ -84,7 +84,7 @@ pub(super) fn render(
     row[NATIONAL_ID] = e
         .national_id
         .as_ref()
-        .filter(|_| rng.random_bool(0.45))
+        .filter(|_| rng.random_bool(sys.national_id_share))
         .map(|id| national_id(id, rates, rng));
     row[TAX_ID] = e
         .tax_id
