@@ -17,6 +17,9 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://mdm.db";
 pub const DEFAULT_CONFIG_FILE: &str = "mdm.toml";
 pub const DEFAULT_RULES_DIR: &str = "match-rules";
+/// Fifteen minutes: far longer than a chunk of a load takes, so only a dead load's batch
+/// goes this long without progress.
+pub const DEFAULT_STALE_BATCH_SECS: i64 = 900;
 
 #[derive(Clone)]
 pub struct Settings {
@@ -72,6 +75,9 @@ impl std::fmt::Debug for SqlSourceSettings {
 pub struct IngestSettings {
     /// Rows per transaction.
     pub chunk_size: usize,
+    /// A load batch still `running` with no progress for this long is taken as left by a
+    /// process that died, and settled as failed when `mdm serve` or `mdm ingest` starts.
+    pub stale_batch_secs: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -135,6 +141,7 @@ struct RawSql {
 #[serde(deny_unknown_fields)]
 struct RawIngest {
     chunk_size: usize,
+    stale_batch_secs: u64,
 }
 
 impl Settings {
@@ -155,7 +162,8 @@ impl Settings {
             .set_default(
                 "ingest.chunk_size",
                 mdm_ingest::load::DEFAULT_CHUNK_SIZE as i64,
-            )?;
+            )?
+            .set_default("ingest.stale_batch_secs", DEFAULT_STALE_BATCH_SECS)?;
         let config_file = match &global.config {
             Some(path) if !path.exists() => {
                 bail!("configuration file {} does not exist", path.display())
@@ -202,6 +210,9 @@ impl Settings {
                 raw.default_country
             );
         }
+        if raw.ingest.stale_batch_secs == 0 {
+            bail!("ingest.stale_batch_secs must be at least 1");
+        }
         if raw.ingest.chunk_size == 0 {
             bail!("ingest.chunk_size must be at least 1");
         }
@@ -229,6 +240,7 @@ impl Settings {
             systems,
             ingest: IngestSettings {
                 chunk_size: raw.ingest.chunk_size,
+                stale_batch_secs: raw.ingest.stale_batch_secs,
             },
             server: raw.server,
             consumers,

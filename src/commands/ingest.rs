@@ -49,6 +49,7 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
     let declared = settings.system(&system);
     let mapping = ColumnMapping::new(declared.map(|s| s.mapping.clone()).unwrap_or_default());
     let mut conn = mdm_store::open(&settings.database_url)?;
+    settle_dead_batches(&mut conn, settings)?;
     mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
     let opts = LoadOptions {
         domain: &rules.domain,
@@ -146,6 +147,22 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     })
+}
+
+/// Marks failed the load batches that a process which died left `running` (no progress for
+/// `ingest.stale_batch_secs`); `mdm serve` and `mdm ingest` do it when they start.
+pub fn settle_dead_batches(
+    conn: &mut mdm_store::DbConnection,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let silent_for = std::time::Duration::from_secs(settings.ingest.stale_batch_secs);
+    for batch_id in mdm_store::batches::settle_stale(conn, silent_for)? {
+        tracing::warn!(
+            batch_id,
+            "load batch left running by a process that is gone: marked failed (interrupted)"
+        );
+    }
+    Ok(())
 }
 
 fn print_summary(s: &LoadSummary, json: bool) -> anyhow::Result<()> {

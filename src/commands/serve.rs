@@ -13,6 +13,9 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = mdm_store::open(&settings.database_url)?;
+    super::ingest::settle_dead_batches(&mut conn, settings)?;
+    drop(conn);
     let config = api_config(settings, args.listen);
     mdm_api::serve(config, |addr| {
         let mut out = std::io::stdout();

@@ -13,6 +13,7 @@ backends!(
     changed_record_becomes_new_version,
     snapshot_marks_absent_records_deleted,
     column_mapping_from_config,
+    dead_loads_settled_at_start,
 );
 
 fn csv_with_bom_crlf_and_semicolons(case: &Case) {
@@ -303,4 +304,57 @@ fn column_mapping_from_config(case: &Case) {
         (sys[0].name.as_str(), sys[0].trust_rank, sys[0].declared),
         ("SAP", 1, true)
     );
+}
+
+/// Issue 21: a load killed with `kill -9` (of `mdm ingest`, or of `mdm serve` during a push)
+/// left its batch `running` forever, and a restart did not settle it. A batch with no
+/// progress for `ingest.stale_batch_secs` is marked failed (interrupted) when `mdm serve`
+/// or `mdm ingest` starts; a batch that is still making progress is left alone (several
+/// servers may share one database), and a load whose batch was settled stops writing.
+fn dead_loads_settled_at_start(case: &Case) {
+    use mdm_store::batches;
+    let status = |id: i64| {
+        let b = batches::get(&mut case.conn(), id).unwrap().unwrap();
+        (b.status, b.error.unwrap_or_default())
+    };
+    let mut c = case.conn();
+    mdm_store::systems::ensure_registered(&mut c, "ERP").unwrap();
+    // What a killed load leaves behind: a batch `running`, its process gone.
+    let dead = batches::start(&mut c, "customer", "ERP", "killed.csv", false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    // Another process's load, making progress now.
+    let live = batches::start(&mut c, "customer", "ERP", "live.csv", false).unwrap();
+    let env = [("MDM__INGEST__STALE_BATCH_SECS", "2")];
+    let server = crate::server::Server::start(case, &env);
+    let (st, error) = status(dead);
+    assert_eq!(st, "failed");
+    assert!(error.starts_with("interrupted"), "{error}");
+    assert_eq!(
+        status(live).0,
+        "running",
+        "a batch with recent progress stays"
+    );
+    server.stop();
+    // The settled batch's process, had it been alive after all, may write nothing more.
+    assert!(!batches::heartbeat(&mut c, dead).unwrap());
+    assert!(batches::heartbeat(&mut c, live).unwrap());
+
+    // `mdm ingest` settles too, and its own load completes.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let file = case.write("erp.csv", "source_id,city\n1,Ulm\n");
+    let mut cmd = case.mdm();
+    cmd.envs(env).args([
+        "ingest",
+        "--domain",
+        "customer",
+        "--source",
+        "ERP",
+        "--json",
+        file.to_str().unwrap(),
+    ]);
+    let out = crate::helpers::run_ok(&mut cmd);
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(counts(&s), (1, 1, 0, 0, 0, 0), "{s}");
+    assert_eq!(status(live).0, "failed");
+    assert_eq!(status(s["batch_id"].as_i64().unwrap()).0, "completed");
 }

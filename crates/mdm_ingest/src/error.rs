@@ -15,6 +15,8 @@ pub enum IngestError {
     NoSourceIdColumn { label: String, columns: String },
     #[error("SQL source {label}: {message}")]
     Sql { label: String, message: String },
+    #[error("load batch {batch_id} was settled as interrupted by another mdm process (no progress for longer than ingest.stale_batch_secs); load the input again")]
+    Settled { batch_id: i64 },
     #[error(transparent)]
     Store(#[from] mdm_store::StoreError),
 }

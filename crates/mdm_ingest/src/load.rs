@@ -139,6 +139,7 @@ pub fn load(
                 unreadable_rows: unreadable,
             });
         } else if opts.snapshot {
+            alive(conn, batch_id)?;
             counts.deleted = staging::delete_unseen(conn, opts.domain, system, batch_id)?;
         }
         Ok(())
@@ -239,6 +240,7 @@ impl ChunkWriter<'_> {
         let (batch_id, domain, system, source) =
             (self.batch_id, self.domain, self.system, self.source);
         let counts = self.conn.write_transaction(|c| {
+            alive(c, batch_id)?;
             let keys: Vec<&str> = chunk
                 .iter()
                 .filter_map(|p| p.outcome.as_ref().ok().map(|r| r.source_id.as_str()))
@@ -260,6 +262,16 @@ impl ChunkWriter<'_> {
         total.unchanged += counts.unchanged;
         total.quarantined += counts.quarantined;
         Ok(())
+    }
+}
+
+/// Notes the batch's progress, so that no other process settles it as interrupted; fails
+/// when one already has (the batch then must get no more rows).
+fn alive(conn: &mut DbConnection, batch_id: i64) -> Result<(), IngestError> {
+    if batches::heartbeat(conn, batch_id)? {
+        Ok(())
+    } else {
+        Err(IngestError::Settled { batch_id })
     }
 }
 

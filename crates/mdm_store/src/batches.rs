@@ -2,6 +2,14 @@
 //!
 //! Batch ids increase with time on both backends, so "what changed since batch N" is a
 //! range query for the incremental reconcile ([`states_since`]).
+//!
+//! A running load notes its progress (`heartbeat_at`) with every chunk it commits. A batch
+//! left `running` by a process that died (`kill -9`, a crash, a lost machine) would stay
+//! open forever, and every incremental reconcile would read it again; [`settle_stale`] marks
+//! it failed once it has been silent for longer than a load's chunk can take. That is safe
+//! with several processes sharing one database: a live load whose batch was settled finds
+//! out at its next chunk ([`heartbeat`] refuses) and stops, so a settled batch never gets
+//! another row.
 
 use crate::schema::load_batches::dsl as lb;
 use crate::{now, on_backend, DbConnection, StoreError};
@@ -72,6 +80,7 @@ pub fn start(
         lb::snapshot.eq(snapshot),
         lb::status.eq(BatchStatus::Running.as_str()),
         lb::started_at.eq(now()),
+        lb::heartbeat_at.eq(Some(now())),
     );
     let id = on_backend!(conn, c => diesel::insert_into(lb::load_batches)
         .values(values)
@@ -103,6 +112,55 @@ pub fn finish(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Notes that a running batch made progress; false when it is no longer running (another
+/// process settled it as interrupted), and then the caller must stop writing to it.
+pub fn heartbeat(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        lb::load_batches
+            .find(id)
+            .filter(lb::status.eq(BatchStatus::Running.as_str())),
+    )
+    .set(lb::heartbeat_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Marks `failed` (error `interrupted: ...`) every running batch with no progress for
+/// longer than `silent_for`: its process is gone. Returns their ids.
+pub fn settle_stale(
+    conn: &mut DbConnection,
+    silent_for: std::time::Duration,
+) -> Result<Vec<i64>, StoreError> {
+    let t = now();
+    let Some(cutoff) = chrono::Duration::from_std(silent_for)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+    else {
+        return Ok(Vec::new());
+    };
+    let stale = lb::status.eq(BatchStatus::Running.as_str()).and(
+        lb::heartbeat_at
+            .lt(cutoff)
+            // Batches started before heartbeats were recorded.
+            .or(lb::heartbeat_at.is_null().and(lb::started_at.lt(cutoff))),
+    );
+    let error = format!(
+        "interrupted: no progress for more than {}s, so the process loading it is gone",
+        silent_for.as_secs()
+    );
+    let changes = (
+        lb::status.eq(BatchStatus::Failed.as_str()),
+        lb::finished_at.eq(Some(t)),
+        lb::error.eq(Some(error)),
+    );
+    let mut ids = on_backend!(conn, c => diesel::update(lb::load_batches.filter(stale))
+        .set(changes)
+        .returning(lb::id)
+        .get_results::<i64>(c))?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Option<LoadBatch>, StoreError> {

@@ -19,6 +19,7 @@ diesel::table! {
         rows_deleted -> BigInt,
         rows_quarantined -> BigInt,
         error -> Nullable<Text>,
+        heartbeat_at -> Nullable<Timestamp>,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE load_batches DROP COLUMN heartbeat_at;
