@@ -43,6 +43,10 @@ pub struct MatchArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Write the model report (m, u and weights, overrides, weight histogram, blocking
+    /// rules, estimated precision and recall) as `report.json` and `report.html` here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: MatchArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -116,6 +120,9 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     write_clusters(&args.out, &res)?;
     if let Some(path) = &args.pairs {
         write_pairs(path, &rules, &res)?;
+    }
+    if let Some(dir) = &args.report {
+        super::match_report::write(dir, &rules, &res)?;
     }
     eprintln!("write       {:>8.3} s", t.elapsed().as_secs_f64());
     eprintln!("total       {:>8.3} s", start.elapsed().as_secs_f64());

@@ -6,6 +6,7 @@ pub mod export;
 pub mod generate;
 pub mod ingest;
 pub mod match_files;
+pub mod match_report;
 pub mod migrate;
 pub mod reconcile;
 pub mod report;

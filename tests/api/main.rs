@@ -10,6 +10,7 @@ mod console_e2e;
 mod febrl;
 mod golden_cli;
 mod ingest;
+mod match_report;
 mod publish_basics;
 mod publish_match;
 mod publish_push;

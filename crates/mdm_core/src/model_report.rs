@@ -273,10 +273,10 @@ pub fn build(
         .rules
         .iter()
         .map(|(r, produced)| {
+            // Folded from +0.0: an empty `sum` of floats is -0.0.
             let expected = produced
                 .iter()
-                .map(|&i| pairs[i as usize].probability)
-                .sum();
+                .fold(0.0, |s, &i| s + pairs[i as usize].probability);
             BlockingReport {
                 rule: r.rule.clone(),
                 pairs: produced.len() as u64,
