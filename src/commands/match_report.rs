@@ -6,6 +6,7 @@
 use anyhow::Context;
 use mdm_core::model_report::{self, ModelReport};
 use mdm_core::pipeline::{self, MatchResult};
+use mdm_core::veto;
 use mdm_core::DomainRules;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -387,6 +388,9 @@ fn overrides(h: &mut String, r: &ModelReport) {
             ("match", _, _) => "holds".to_string(),
             (_, true, true) => "holds (rule: always)".into(),
             (_, true, false) if o.m.is_none() => "holds (nothing learned)".into(),
+            (_, true, false) if o.support.is_some_and(|s| s < veto::MIN_SUPPORT) => {
+                "holds (too few pairs to judge)".into()
+            }
             (_, true, false) => "holds".into(),
             (_, false, _) => "lifted: weighed as evidence".into(),
         };
