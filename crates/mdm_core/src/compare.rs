@@ -5,8 +5,9 @@
 //! The similarity functions here are pure and symmetric; `level_of` tries a comparison's
 //! levels in order and returns the first that holds.
 
-use crate::pipeline::features::{number_form, Column, Numbers, Value, MISSING};
+use crate::pipeline::features::{Column, Numbers, Value, MISSING};
 use crate::rules::matching::{Comparison, Level};
+use crate::standardize::quantity::number_form;
 
 /// The level of a pair with a missing value on either side: weight 0.
 pub const LEVEL_MISSING: u8 = 15;
@@ -473,7 +474,7 @@ mod tests {
 
     #[test]
     fn quantities_convert_units() {
-        use crate::pipeline::features::parse_quantity;
+        use crate::standardize::quantity::parse_quantity;
         let q = |a: &str, b: &str| {
             let v = |s: &str| Value {
                 quantity: parse_quantity(s),
@@ -499,7 +500,7 @@ mod tests {
 
     #[test]
     fn numbers_differ_between_variants() {
-        use crate::pipeline::features::parse_numbers;
+        use crate::standardize::quantity::parse_numbers;
         let d = |a: &str, b: &str| numbers_differ(&parse_numbers(a), &parse_numbers(b));
         assert!(d("Hex Nut M16 Zinc Plated", "HEX NUT M6 ZP"));
         assert!(d("Copy Paper A4 80g", "Copy Paper A3 90 g"));
@@ -640,8 +641,8 @@ mod tests {
             };
             let (a, b) = (norm(a), norm(b));
             prop_assert_eq!(share_rare_word(&a, &b, n), share_rare_word(&b, &a, n));
-            let qa = crate::pipeline::features::parse_quantity(&x);
-            let qb = crate::pipeline::features::parse_quantity(&y);
+            let qa = crate::standardize::quantity::parse_quantity(&x);
+            let qb = crate::standardize::quantity::parse_quantity(&y);
             let va = Value { quantity: qa, ..Value::default() };
             let vb = Value { quantity: qb, ..Value::default() };
             prop_assert_eq!(holds(&Level::Quantity, &va, &vb), holds(&Level::Quantity, &vb, &va));

@@ -8,9 +8,9 @@
 //! wins. Empty values and null markers (`NULL`, `n/a`, ...) never survive.
 
 use crate::model::{AttrType, RecordKey};
-use crate::pipeline::features::is_null_marker;
 use crate::rules::survivorship::Strategy;
 use crate::rules::DomainRules;
+use crate::standardize::is_missing;
 use crate::standardize::{clean, Cleaned, StdContext};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -165,7 +165,7 @@ pub fn survive(
 }
 
 fn present(v: Option<&str>) -> bool {
-    v.is_some_and(|s| !s.trim().is_empty() && !is_null_marker(s))
+    v.is_some_and(|s| !s.trim().is_empty() && !is_missing(s))
 }
 
 /// Case-folded, trimmed form under which values count as equal for `frequent`.

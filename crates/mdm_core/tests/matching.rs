@@ -253,3 +253,62 @@ fn accuracy_floor_when_sources_carry_different_attributes() {
     let (p, rc) = (ev.pairwise.precision, ev.pairwise.recall);
     assert!(p >= 0.94 && rc >= 0.64, "pairwise P {p:.4} R {rc:.4}");
 }
+
+/// One cleaning layer: every nickname of the shipped table (`data/nicknames.csv`) reaches
+/// the given-name comparison, as its `nickname` level (or `exact`), through the same
+/// standardization that `clean`, blocking and search use.
+#[test]
+fn every_shipped_nickname_reaches_the_comparator() {
+    let r = rules("customer");
+    let table = include_str!("../data/nicknames.csv");
+    let pairs: Vec<(&str, &str)> = table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(','))
+        .map(|(nick, full)| (nick.trim(), full.trim()))
+        // "Nan" reads as NaN, the missing-value marker, in every column.
+        .filter(|(nick, _)| !mdm_core::standardize::is_missing(nick))
+        .collect();
+    assert!(pairs.len() > 400, "the table has {} rows", pairs.len());
+    let given = r.index_of("given_name").expect("given_name");
+    let family = r.index_of("family_name").expect("family_name");
+    let records: Vec<SourceRecord> = pairs
+        .iter()
+        .flat_map(|(nick, full)| [*nick, *full])
+        .enumerate()
+        .map(|(i, name)| {
+            let mut values = vec![None; r.attributes.len()];
+            values[given] = Some(name.to_string());
+            values[family] = Some("Example".to_string());
+            SourceRecord {
+                key: RecordKey {
+                    system: SystemName::parse("CASE").unwrap(),
+                    source_id: SourceKey::parse(&format!("N{i}")).unwrap(),
+                },
+                values,
+            }
+        })
+        .collect();
+    let prepared = Prepared::new(
+        &r,
+        &StdContext::default(),
+        RawTable::from_records(&r, &records),
+    )
+    .expect("prepared");
+    let cmps = prepared.comparisons();
+    let k = cmps
+        .iter()
+        .position(|c| c.spec.name == "given_name")
+        .expect("given_name comparison");
+    let missed: Vec<String> = pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (nick, full))| {
+            let label =
+                mdm_core::compare::level_label(cmps[k].spec, cmps[k].level(2 * i, 2 * i + 1));
+            (label != "nickname" && label != "exact").then(|| format!("{nick} -> {full}: {label}"))
+        })
+        .collect();
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}

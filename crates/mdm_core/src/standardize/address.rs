@@ -34,6 +34,11 @@ fn expand(word: &str) -> Option<&'static str> {
         "se" => "southeast",
         "sw" => "southwest",
         "pza" => "plaza",
+        "ul" => "ulica",
+        "al" => "aleja",
+        "ch" => "chemin",
+        "cl" => "calle",
+        "pso" => "paseo",
         _ => return None,
     })
 }
@@ -187,6 +192,23 @@ pub(crate) fn clean_postcode(raw: &str) -> Cleaned {
     } else {
         Cleaned::Valid(s)
     }
+}
+
+/// The form comparators read of a cleaned street: words with digits (a house number or
+/// flat written into the street) dropped, and a German compound split from its street type
+/// ("hauptstrasse" -> "haupt strasse"), so "Hauptstr." and "Haupt-Strasse" agree.
+pub(crate) fn match_form(clean: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for w in clean.split(' ') {
+        if w.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        match w.strip_suffix("strasse").filter(|stem| !stem.is_empty()) {
+            Some(stem) => out.extend([stem, "strasse"]),
+            None => out.push(w),
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]

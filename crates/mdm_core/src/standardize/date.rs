@@ -261,6 +261,27 @@ fn month_number(word: &str) -> Option<u32> {
         .map(|i| i as u32 + 1)
 }
 
+/// A canonical `YYYY-MM-DD` (what `clean` makes of a date) as the number yyyymmdd, which
+/// the comparators' date levels work on.
+pub(crate) fn yyyymmdd(clean: &str) -> Option<u32> {
+    let b = clean.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    clean.bytes().filter(|c| *c != b'-').try_fold(0u32, |n, c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
+}
+
+/// Dates clerks type when the real one is unknown: shared by unrelated people, they prove
+/// nothing, so comparisons count them as missing.
+pub(crate) fn is_placeholder_date(yyyymmdd: u32) -> bool {
+    const PLACEHOLDER_DATES: &[u32] = &[
+        19000101, 19010101, 18000101, 18500101, 19700101, 20000101, 99991231, 21001231, 22000101,
+    ];
+    PLACEHOLDER_DATES.contains(&yyyymmdd)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,28 @@ pub(crate) fn clean_url(raw: &str) -> Cleaned {
     Cleaned::Valid(format!("{host}{path}"))
 }
 
+/// Dummy e-mails typed into mandatory fields: a known dummy local part, or one that merely
+/// repeats the domain (`na@na.com`, `x@x.de`).
+pub(crate) fn is_placeholder_email(e: &str) -> bool {
+    const DUMMY: &[&str] = &[
+        "noemail", "nomail", "no.email", "no-email", "none", "na", "n.a", "keine", "kein",
+        "nobody", "dummy", "test", "unknown", "noreply", "no-reply", "x", "xx", "xxx", "abc",
+        "email", "mail", "null", "nil", "no", "ninguno", "aucun", "brak",
+    ];
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    let label = domain.split('.').next().unwrap_or("");
+    DUMMY.contains(&local) || local == label
+}
+
+/// The host of a cleaned web address (`acme.de/x` -> `acme.de`): what names a company's
+/// site, whatever page a source linked.
+pub(crate) fn url_host(clean: &str) -> &str {
+    let h = clean.split(['/', '?', '#']).next().unwrap_or("");
+    h.strip_prefix("www.").unwrap_or(h)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

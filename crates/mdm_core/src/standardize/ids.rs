@@ -244,6 +244,29 @@ fn de_vat_check_digit_ok(body: &[u8]) -> bool {
     check == u32::from(body[8] - b'0')
 }
 
+/// `DE136695976` -> `136695976`, `ESB36213813` -> `B36213813`: a VAT country prefix
+/// before a body of at least six digits.
+pub(crate) fn vat_without_country(s: &str) -> &str {
+    const VAT_PREFIXES: &[&str] = &[
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "EL", "GR", "ES", "FI", "FR", "GB", "HR",
+        "HU", "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "XI",
+        "NO", "CH",
+    ];
+    let upper = s.get(..2).map(str::to_ascii_uppercase);
+    match upper {
+        Some(p) if VAT_PREFIXES.contains(&p.as_str()) => {
+            let body = &s[2..];
+            let digits = body.bytes().filter(u8::is_ascii_digit).count();
+            if digits >= 6 {
+                body
+            } else {
+                s
+            }
+        }
+        _ => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

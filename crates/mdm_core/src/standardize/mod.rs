@@ -34,16 +34,17 @@
 //! Tables (`data/*.csv`, `data/*.txt`) are compiled in with `include_str!` and parsed once
 //! into `LazyLock` statics. No regex anywhere: this runs for every value of every record.
 
-mod address;
+pub(crate) mod address;
 mod country;
-mod date;
-mod email;
-mod ids;
+pub(crate) mod date;
+pub(crate) mod email;
+pub(crate) mod ids;
 mod names;
 mod nicknames;
 mod numbers;
-mod organization;
-mod phone;
+pub(crate) mod organization;
+pub(crate) mod phone;
+pub mod quantity;
 mod text;
 
 #[cfg(test)]
@@ -56,7 +57,7 @@ pub use country::{country_calling_code, country_code};
 pub use date::parse_date;
 pub use email::email_parts;
 pub use names::{clean_gender, initials};
-pub use nicknames::canonical_given_name;
+pub use nicknames::{canonical_given, canonical_given_name};
 pub use organization::split_legal_form;
 pub use text::fold_words;
 
@@ -116,8 +117,8 @@ pub const MAX_VALUE_CHARS: usize = 4000;
 
 /// Markers that mean "no value", compared case-insensitively after trimming.
 const MISSING_MARKERS: &[&str] = &[
-    "null", "n/a", "na", "n.a.", "none", "nil", "nan", "-", "--", "---", "?", "??", "unknown",
-    "#n/a", "#na", "(blank)", "(null)", "<null>", "(none)", "(empty)",
+    "null", "nul", "n/a", "na", "n.a.", "none", "nil", "nan", "-", "--", "---", "?", "??",
+    "unknown", "#n/a", "#na", "(blank)", "(null)", "<null>", "(none)", "(empty)",
 ];
 
 /// True for empty, whitespace-only and NULL-like values.

@@ -50,6 +50,30 @@ pub fn canonical_given_name(name: &str) -> &str {
     name
 }
 
+/// Full names the table resolves to that have more than one word ("jose maria").
+static MULTI_WORD_TARGETS: LazyLock<ahash::AHashSet<&'static str>> = LazyLock::new(|| {
+    CANONICAL
+        .values()
+        .copied()
+        .filter(|full| full.contains(' '))
+        .collect()
+});
+
+/// The canonical form of a whole cleaned given name, which comparators and blocking read:
+/// the name itself when the table knows it as one ("chema" -> "jose maria", and "jose maria"
+/// stays), else its first word resolved ("bob james" -> "robert").
+pub fn canonical_given(clean: &str) -> &str {
+    if clean.contains(' ') {
+        if let Some(&full) = CANONICAL.get(clean) {
+            return full;
+        }
+        if MULTI_WORD_TARGETS.contains(clean) {
+            return clean;
+        }
+    }
+    canonical_given_name(clean.split(' ').next().unwrap_or(""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,30 @@ pub fn split_legal_form(raw: &str) -> (String, Option<String>) {
     (core.to_string(), form.map(str::to_string))
 }
 
+/// Words that say nothing about which organization is meant ("The", "and", "Group").
+fn is_filler(word: &str) -> bool {
+    matches!(
+        word,
+        "the" | "and" | "und" | "et" | "group" | "gruppe" | "groupe" | "company" | "cie"
+    )
+}
+
+/// The form comparators read of a cleaned organization name: legal-form words and fillers
+/// dropped wherever they stand ("acme and co holding" -> "acme holding"), since `clean`
+/// strips legal forms only from the end. A name of nothing else stays whole.
+pub(crate) fn match_form(clean: &str) -> String {
+    let forms = &LEGAL_FORMS.by_variant;
+    let kept: Vec<&str> = clean
+        .split(' ')
+        .filter(|w| !is_filler(w) && !forms.contains_key(*w))
+        .collect();
+    if kept.is_empty() {
+        clean.to_string()
+    } else {
+        kept.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

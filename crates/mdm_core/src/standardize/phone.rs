@@ -100,6 +100,16 @@ pub(crate) fn clean_phone(raw: &str, default_country: &str) -> Cleaned {
     }
 }
 
+/// Dummy phone numbers: too short to dial, or a national part of one repeated digit.
+pub(crate) fn is_placeholder_phone(d: &str) -> bool {
+    let b = d.as_bytes();
+    if b.len() < 6 {
+        return true;
+    }
+    let tail = &b[b.len() - 6..];
+    tail.iter().all(|&c| c == tail[0]) || d.ends_with("123456") || d.ends_with("1234567")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
