@@ -16,7 +16,7 @@
 //! * Deterministic overrides (same GTIN => match, different national IDs => non-match) are
 //!   applied on top and named in the explanation.
 
-use crate::compare::{damerau_within, one_swap, BoundComparison, LEVEL_MISSING};
+use crate::compare::{damerau_within, day_month_swapped, one_swap, BoundComparison, LEVEL_MISSING};
 use crate::pipeline::features::Features;
 use crate::rules::matching::{Decision, OverrideWhen, VetoHold};
 use crate::rules::DomainRules;
@@ -574,6 +574,8 @@ pub fn trips(o: &BoundOverride, f: &Features, a: usize, b: usize) -> bool {
                 x.text != y.text
                     && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
                     && !(o.ignore_swaps && one_swap(&x.text, &y.text))
+                    // Day and month swapped is one slip, however many digits it moves.
+                    && !x.date.zip(y.date).is_some_and(|(a, b)| day_month_swapped(a, b))
             }
         },
         _ => false,
