@@ -571,11 +571,12 @@ pub fn trips(o: &BoundOverride, f: &Features, a: usize, b: usize) -> bool {
         (Some(x), Some(y)) => match o.when {
             OverrideWhen::Equal => x.text == y.text,
             OverrideWhen::Different => {
-                x.text != y.text
-                    && !damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
-                    && !(o.ignore_swaps && one_swap(&x.text, &y.text))
+                let slip = x.text == y.text
+                    || damerau_within(&x.text, &y.text, o.min_edits.saturating_sub(1))
+                    || (o.ignore_swaps && one_swap(&x.text, &y.text))
                     // Day and month swapped is one slip, however many digits it moves.
-                    && !x.date.zip(y.date).is_some_and(|(a, b)| day_month_swapped(a, b))
+                    || x.date.zip(y.date).is_some_and(|(a, b)| day_month_swapped(a, b));
+                !slip
             }
         },
         _ => false,
