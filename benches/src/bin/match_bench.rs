@@ -4,7 +4,10 @@
 //! ```text
 //! cargo run --release -p mdm_benches --bin match_bench -- \
 //!     [--domain customer] [--entities 50000] [--seed 42] [--threads N] [--rates 0,0.5,1,2,3]
+//!     [--disjoint-attributes]
 //! ```
+//! `--disjoint-attributes` generates sources that each record their own subset of
+//! attributes (`GenConfig::disjoint_attributes`).
 //! With `--rates`, prints one row per corruption factor (the generator's default rates
 //! multiplied by it) instead of a single run.
 
@@ -21,6 +24,7 @@ struct Args {
     seed: u64,
     threads: Option<usize>,
     rates: Option<Vec<f64>>,
+    disjoint: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,11 +34,13 @@ fn parse_args() -> Result<Args, String> {
         seed: 42,
         threads: None,
         rates: None,
+        disjoint: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
+            "--disjoint-attributes" => a.disjoint = true,
             "--domain" => a.domain = Domain::parse(&val()?).ok_or("unknown domain")?,
             "--entities" => a.entities = val()?.parse().map_err(|e| format!("--entities: {e}"))?,
             "--seed" => a.seed = val()?.parse().map_err(|e| format!("--seed: {e}"))?,
@@ -81,6 +87,7 @@ fn run_once(args: &Args, factor: f64, verbose: bool) -> Result<RunSummary, Strin
         mdm_rules::load_domain(dir.as_deref(), args.domain.name()).map_err(|e| e.to_string())?;
     let mut cfg = GenConfig::new(args.domain, args.entities, args.seed);
     cfg.rates = CorruptionRates::default().scaled(factor);
+    cfg.disjoint_attributes = args.disjoint;
     let t = Instant::now();
     let generated = mdm_testkit::generate_records(&cfg, &rules).map_err(|e| e.to_string())?;
     if verbose {
