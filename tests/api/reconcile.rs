@@ -17,6 +17,7 @@ backends!(
     history_shows_a_record_as_of_a_date,
     incremental_equals_full,
     deleted_source_records_delete_their_golden_record,
+    golden_ids_do_not_depend_on_failed_runs_before,
 );
 
 /// `mdm reconcile --json` (extra args appended); returns the run summary.
@@ -487,4 +488,37 @@ fn deleted_source_records_delete_their_golden_record(case: &Case) {
     assert!(events(case)
         .iter()
         .any(|e| e.kind == "deleted" && e.golden_id == id));
+}
+
+/// Issue 21: a first run that comes after failed and interrupted runs (so its run number is
+/// higher) gives the same golden IDs as a clean first run over the same data.
+fn golden_ids_do_not_depend_on_failed_runs_before(case: &Case) {
+    let clean = if case.db.url().starts_with("postgres") {
+        Case::postgres().expect("a second PostgreSQL database")
+    } else {
+        Case::sqlite()
+    };
+    generated(&clean, 120, 5);
+    reconcile(&clean, &[]);
+    generated(case, 120, 5);
+    {
+        let mut conn = case.conn();
+        let killed = mdm_store::runs::start(&mut conn, "customer", "full").unwrap();
+        let failed = mdm_store::runs::start(&mut conn, "customer", "full").unwrap();
+        let counts = mdm_store::runs::RunCounts::default();
+        let stats = serde_json::json!({});
+        mdm_store::runs::finish(&mut conn, failed, "failed", &counts, &stats, Some("boom"))
+            .unwrap();
+        let k = mdm_store::runs::get(&mut conn, killed).unwrap().unwrap();
+        assert_eq!(k.status, "interrupted");
+    }
+    let s = reconcile(case, &[]);
+    assert_eq!(s["mode"], "full", "{s}");
+    assert!(s["run_id"].as_i64().unwrap() > 2, "{s}");
+    let (a, b) = (xref(&clean), xref(case));
+    assert!(!a.is_empty());
+    assert_eq!(
+        a, b,
+        "same data, same golden IDs, whatever runs failed before"
+    );
 }

@@ -15,7 +15,9 @@
 //!
 //! Pure and deterministic: the same clusters and previous state give the same result,
 //! whatever order the clusters come in. New IDs come from the caller (`derive_id` makes
-//! them from the run and the cluster's smallest record key).
+//! them from the domain and the cluster's smallest record key, never from the run, so a
+//! crashed run does not change the IDs of the next; `assign_new_ids` adds a counter when
+//! that ID was ever used before, so IDs are never reused).
 
 use crate::model::{GoldenId, RecordKey};
 use sha2::{Digest, Sha256};
@@ -167,15 +169,17 @@ fn overlaps(input: &IdentifyInput<'_>) -> Vec<HashMap<u32, u32>> {
         .collect()
 }
 
-/// A new golden ID derived from the domain, the run and the cluster's smallest record key:
-/// the same run over the same data makes the same IDs, and a later run never remakes one.
-pub fn derive_id(domain: &str, run: i64, first: &RecordKey) -> GoldenId {
+/// A new golden ID derived from the domain and the cluster's smallest record key, with a
+/// disambiguator `n` (0 unless the ID of a smaller `n` was used before): the same content
+/// makes the same ID whatever the run number (a crashed or interrupted run before it
+/// changes nothing).
+pub fn derive_id(domain: &str, first: &RecordKey, n: u32) -> GoldenId {
     let mut h = Sha256::new();
     for part in [
         domain.as_bytes(),
-        &run.to_be_bytes(),
         first.system.as_str().as_bytes(),
         first.source_id.as_str().as_bytes(),
+        &n.to_be_bytes(),
     ] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
@@ -184,6 +188,42 @@ pub fn derive_id(domain: &str, run: i64, first: &RecordKey) -> GoldenId {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     GoldenId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+/// Gives every cluster that kept no previous ID (`kept == None`) its derived ID: `derive_id`
+/// with the smallest `n` whose ID `used` does not report as existing (any status: active,
+/// retired or deleted), so an ID is never reused, e.g. when the record that named a
+/// retired or split-away golden record heads a new cluster. `used` gets a batch of
+/// candidate IDs and answers the ones that exist; it is called once per round (a round per
+/// counter value in use), not per cluster.
+pub fn assign_new_ids<'k, E>(
+    domain: &str,
+    clusters: &mut [ClusterIdentity],
+    first: impl Fn(usize) -> &'k RecordKey,
+    mut used: impl FnMut(&[GoldenId]) -> Result<std::collections::HashSet<GoldenId>, E>,
+) -> Result<(), E> {
+    let mut pending: Vec<(usize, u32)> = clusters
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kept.is_none())
+        .map(|(c, _)| (c, 0))
+        .collect();
+    let mut given = std::collections::HashSet::new();
+    while !pending.is_empty() {
+        for &(c, n) in &pending {
+            clusters[c].id = derive_id(domain, first(c), n);
+        }
+        let ids: Vec<GoldenId> = pending.iter().map(|&(c, _)| clusters[c].id).collect();
+        let taken = used(&ids)?;
+        pending.retain(|&(c, _)| {
+            let id = clusters[c].id;
+            taken.contains(&id) || !given.insert(id)
+        });
+        for p in &mut pending {
+            p.1 += 1;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -298,15 +338,61 @@ mod tests {
     }
 
     #[test]
-    fn derived_ids_depend_on_run_and_key() {
+    fn derived_ids_depend_on_content_not_run() {
         let k = |s: &str| RecordKey {
             system: crate::SystemName::parse("ERP").unwrap(),
             source_id: crate::SourceKey::parse(s).unwrap(),
         };
-        assert_eq!(derive_id("c", 1, &k("a")), derive_id("c", 1, &k("a")));
-        assert_ne!(derive_id("c", 1, &k("a")), derive_id("c", 2, &k("a")));
-        assert_ne!(derive_id("c", 1, &k("a")), derive_id("c", 1, &k("b")));
+        assert_eq!(derive_id("c", &k("a"), 0), derive_id("c", &k("a"), 0));
+        assert_ne!(derive_id("c", &k("a"), 0), derive_id("c", &k("a"), 1));
+        assert_ne!(derive_id("c", &k("a"), 0), derive_id("c", &k("b"), 0));
+        assert_ne!(derive_id("c", &k("a"), 0), derive_id("p", &k("a"), 0));
     }
+
+    /// The same clusters get the same new IDs whatever run makes them (a first run after
+    /// crashed runs gives what a clean first run gives), and an ID used before is skipped.
+    #[test]
+    fn new_ids_do_not_depend_on_the_run_and_are_never_reused() {
+        let clusters = vec![vec![0, 1], vec![2], vec![3, 4]];
+        let prior_of = vec![None; 5];
+        let input = IdentifyInput {
+            clusters: &clusters,
+            prior_of: &prior_of,
+            priors: &[],
+        };
+        let assign = |used: &std::collections::HashSet<GoldenId>| {
+            let mut id = identify(input, |_| gid(0));
+            assign_new_ids(
+                "c",
+                &mut id.clusters,
+                |c| &KEYS[clusters[c][0] as usize],
+                |ids| Ok::<_, ()>(ids.iter().copied().filter(|i| used.contains(i)).collect()),
+            )
+            .unwrap();
+            id.clusters.iter().map(|c| c.id).collect::<Vec<_>>()
+        };
+        let clean = assign(&Default::default());
+        assert_eq!(
+            clean,
+            vec![
+                derive_id("c", &KEYS[0], 0),
+                derive_id("c", &KEYS[2], 0),
+                derive_id("c", &KEYS[3], 0)
+            ]
+        );
+        // The plan of a run numbered 1 and of one numbered 7 are the same call: no run in it.
+        assert_eq!(assign(&Default::default()), clean);
+        // Record 2's first ID (and its second) was used by an earlier golden record.
+        let used: std::collections::HashSet<GoldenId> =
+            [derive_id("c", &KEYS[2], 0), derive_id("c", &KEYS[2], 1)].into();
+        let again = assign(&used);
+        assert_eq!(again[0], clean[0]);
+        assert_eq!(again[1], derive_id("c", &KEYS[2], 2));
+        assert_eq!(again[2], clean[2]);
+    }
+
+    static KEYS: std::sync::LazyLock<Vec<RecordKey>> =
+        std::sync::LazyLock::new(|| (0..5).map(key).collect());
 
     /// A random partition of `n` records into clusters, from a label per record.
     fn partition(labels: &[u8]) -> Vec<Vec<u32>> {
@@ -351,8 +437,8 @@ mod tests {
             // Cluster order does not matter: same member set, same ID.
             let mut rev = new_clusters.clone();
             rev.reverse();
-            let b = identify(IdentifyInput { clusters: &rev, prior_of: &prior_of, priors: &ps }, |c| derive_id("t", 2, &key(rev[c][0])));
-            let a2 = identify(input, |c| derive_id("t", 2, &key(new_clusters[c][0])));
+            let b = identify(IdentifyInput { clusters: &rev, prior_of: &prior_of, priors: &ps }, |c| derive_id("t", &key(rev[c][0]), 0));
+            let a2 = identify(input, |c| derive_id("t", &key(new_clusters[c][0]), 0));
             for (i, c) in a2.clusters.iter().enumerate() {
                 prop_assert_eq!(c.id, b.clusters[new_clusters.len() - 1 - i].id);
             }

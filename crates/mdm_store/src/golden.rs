@@ -387,6 +387,27 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<GoldenRecord>
     Ok(out)
 }
 
+/// Which of the given IDs name a golden record (any status: active, retired, deleted).
+pub fn existing_ids(
+    conn: &mut DbConnection,
+    ids: &[mdm_core::GoldenId],
+) -> Result<std::collections::HashSet<mdm_core::GoldenId>, StoreError> {
+    let mut out = std::collections::HashSet::new();
+    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    for part in ids.chunks(KEYS_PER_LOOKUP) {
+        let found: Vec<String> = gr::golden_records
+            .filter(gr::golden_id.eq_any(part))
+            .select(gr::golden_id)
+            .load(conn)?;
+        out.extend(
+            found
+                .iter()
+                .filter_map(|s| mdm_core::GoldenId::parse(s).ok()),
+        );
+    }
+    Ok(out)
+}
+
 /// Counts of golden records per status in a domain.
 pub fn status_counts(
     conn: &mut DbConnection,

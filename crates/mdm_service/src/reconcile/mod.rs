@@ -220,7 +220,16 @@ fn run(
 
     progress("survive", 0, matched.clusters.len() as u64);
     let t = Instant::now();
-    let plan = plan::plan(rules, ctx, &input, &matched, run_id, full, &mut stats);
+    let plan = plan::plan(
+        rules,
+        ctx,
+        &input,
+        &matched,
+        run_id,
+        full,
+        &mut stats,
+        |ids| mdm_store::golden::existing_ids(conn, ids),
+    )?;
     phase("survive", t, &mut stats);
 
     progress("write", 0, 0);

@@ -11,7 +11,7 @@ use mdm_core::survive::{self, Contributor};
 use mdm_core::{DomainRules, GoldenId};
 use mdm_store::runs::RunCounts;
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// A golden record to write, with its history entry and event.
 pub struct Change {
@@ -44,6 +44,7 @@ pub struct Plan {
     pub counts: RunCounts,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     rules: &DomainRules,
     ctx: &StdContext,
@@ -52,7 +53,8 @@ pub fn plan(
     run_id: i64,
     full: bool,
     stats: &mut RunStats,
-) -> Plan {
+    used: impl FnMut(&[GoldenId]) -> Result<HashSet<GoldenId>, mdm_store::StoreError>,
+) -> Result<Plan, mdm_store::StoreError> {
     let priors: Vec<Prior> = input
         .goldens
         .iter()
@@ -62,17 +64,22 @@ pub fn plan(
         })
         .collect();
     let prior_of = input.prior_of();
-    let ident = identify::identify(
+    let mut ident = identify::identify(
         IdentifyInput {
             clusters: &m.clusters,
             prior_of: &prior_of,
             priors: &priors,
         },
-        |c| {
-            let first = m.clusters[c][0] as usize;
-            identify::derive_id(&rules.domain, run_id, &input.records[first].key)
-        },
+        |_| GoldenId(uuid::Uuid::nil()),
     );
+    // From the cluster's content only (domain, smallest record key), never the run number,
+    // with a counter when that ID was used before.
+    identify::assign_new_ids(
+        &rules.domain,
+        &mut ident.clusters,
+        |c| &input.records[m.clusters[c][0] as usize].key,
+        used,
+    )?;
     let need: Vec<bool> = ident
         .clusters
         .iter()
@@ -205,12 +212,12 @@ pub fn plan(
         .filter(|(_, c)| c.event)
         .map(|(i, _)| i)
         .collect();
-    Plan {
+    Ok(Plan {
         ids: ident.clusters.iter().map(|c| c.id).collect(),
         changes,
         events,
         counts,
-    }
+    })
 }
 
 fn ids(input: &Input, priors: &[u32]) -> Vec<String> {
