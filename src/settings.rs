@@ -71,13 +71,28 @@ impl std::fmt::Debug for SqlSourceSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IngestSettings {
     /// Rows per transaction.
     pub chunk_size: usize,
+    /// A load fails (batch `failed`) when more than this share of its rows is quarantined,
+    /// judged once 100 rows were read (`mdm_ingest::QuarantineLimits`).
+    pub max_quarantine_share: f64,
+    /// Quarantined rows stored per batch; beyond it they are counted, not stored.
+    pub max_quarantined_rows: u64,
     /// A load batch still `running` with no progress for this long is taken as left by a
     /// process that died, and settled as failed when `mdm serve` or `mdm ingest` starts.
     pub stale_batch_secs: u64,
+}
+
+impl IngestSettings {
+    pub fn quarantine_limits(&self) -> mdm_ingest::QuarantineLimits {
+        mdm_ingest::QuarantineLimits {
+            max_share: self.max_quarantine_share,
+            max_stored: self.max_quarantined_rows,
+            ..Default::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -142,6 +157,8 @@ struct RawSql {
 struct RawIngest {
     chunk_size: usize,
     stale_batch_secs: u64,
+    max_quarantine_share: f64,
+    max_quarantined_rows: u64,
 }
 
 impl Settings {
@@ -163,7 +180,15 @@ impl Settings {
                 "ingest.chunk_size",
                 mdm_ingest::load::DEFAULT_CHUNK_SIZE as i64,
             )?
-            .set_default("ingest.stale_batch_secs", DEFAULT_STALE_BATCH_SECS)?;
+            .set_default("ingest.stale_batch_secs", DEFAULT_STALE_BATCH_SECS)?
+            .set_default(
+                "ingest.max_quarantine_share",
+                mdm_ingest::load::DEFAULT_MAX_QUARANTINE_SHARE,
+            )?
+            .set_default(
+                "ingest.max_quarantined_rows",
+                mdm_ingest::load::DEFAULT_MAX_QUARANTINED_ROWS as i64,
+            )?;
         let config_file = match &global.config {
             Some(path) if !path.exists() => {
                 bail!("configuration file {} does not exist", path.display())
@@ -213,6 +238,9 @@ impl Settings {
         if raw.ingest.stale_batch_secs == 0 {
             bail!("ingest.stale_batch_secs must be at least 1");
         }
+        if !(0.0..=1.0).contains(&raw.ingest.max_quarantine_share) {
+            bail!("ingest.max_quarantine_share must be between 0 and 1 (a share of the rows read)");
+        }
         if raw.ingest.chunk_size == 0 {
             bail!("ingest.chunk_size must be at least 1");
         }
@@ -241,6 +269,8 @@ impl Settings {
             ingest: IngestSettings {
                 chunk_size: raw.ingest.chunk_size,
                 stale_batch_secs: raw.ingest.stale_batch_secs,
+                max_quarantine_share: raw.ingest.max_quarantine_share,
+                max_quarantined_rows: raw.ingest.max_quarantined_rows,
             },
             server: raw.server,
             consumers,

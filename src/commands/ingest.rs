@@ -66,11 +66,12 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
     let summary = match &args.file {
         Some(path) => {
             let mut source = open_file(path, &args, declared.and_then(|s| s.delimiter))?;
-            mdm_ingest::load(
+            mdm_ingest::load_with_limits(
                 &mut conn,
                 &rules,
                 &mapping,
                 &opts,
+                settings.ingest.quarantine_limits(),
                 source.as_mut(),
                 &mut progress,
             )?
@@ -181,6 +182,12 @@ fn print_summary(s: &LoadSummary, json: bool) -> anyhow::Result<()> {
             println!(
                 "  quarantined rows are in the quarantined_rows table (batch {})",
                 s.batch_id
+            );
+        }
+        if s.quarantine_not_stored > 0 {
+            println!(
+                "  {} quarantined rows were counted but not stored (ingest.max_quarantined_rows)",
+                s.quarantine_not_stored
             );
         }
         if let Some(skip) = &s.snapshot_deletions_skipped {

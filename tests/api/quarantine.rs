@@ -8,6 +8,9 @@ backends!(
     ndjson_bad_lines_quarantined,
     stray_quote_loses_no_row_and_deletes_nothing,
     nul_characters_quarantined_by_ingest_and_push,
+    random_bytes_fail_the_load_and_stage_nothing,
+    mostly_bad_rows_fail_the_load_and_stage_nothing,
+    a_tenth_bad_loads_and_stored_quarantine_is_capped,
 );
 
 fn every_reason_quarantined_nothing_lost(case: &Case) {
@@ -243,4 +246,118 @@ fn nul_characters_quarantined_by_ingest_and_push(case: &Case) {
         pushed.iter().map(|q| q.2.clone()).collect::<Vec<_>>(),
         [Some("source_id".to_string()), Some("city".to_string())]
     );
+}
+
+/// `rows` customer rows, the ones `bad(i)` picks with a birth date that fails its check.
+fn rows_with_bad(rows: usize, bad: impl Fn(usize) -> bool) -> String {
+    let mut csv = String::from("source_id,given_name,birth_date,city\n");
+    for i in 0..rows {
+        let date = if bad(i) { "not a date" } else { "1980-02-03" };
+        csv.push_str(&format!("{i},Anna{i},{date},Ulm\n"));
+    }
+    csv
+}
+
+/// `mdm ingest` that must fail; returns its load batch (named in the error) and stderr.
+fn failed_load(case: &Case, file: &std::path::Path) -> (i64, String) {
+    let err = crate::helpers::run_err(
+        case.mdm()
+            .args([
+                "ingest", "--domain", "customer", "--source", "ERP", "--json",
+            ])
+            .arg(file),
+    );
+    assert!(err.contains("max_quarantine_share"), "{err}");
+    let batch: i64 = err
+        .split("load batch ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the error names the batch: {err}"));
+    let b = mdm_store::batches::get(&mut case.conn(), batch)
+        .unwrap()
+        .expect("batch row");
+    assert_eq!(b.status, "failed", "{b:?}");
+    assert!(case.live("ERP").is_empty(), "nothing staged");
+    (batch, err)
+}
+
+/// Issue 21: a file of random bytes (behind a valid header) fails instead of becoming a
+/// quarantine row per line and exit status 0.
+fn random_bytes_fail_the_load_and_stage_nothing(case: &Case) {
+    let mut bytes = b"source_id,given_name,birth_date,city\n".to_vec();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..2_000_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.push((x >> 24) as u8);
+    }
+    let file = case.write("random.csv", &bytes);
+    let (batch, _) = failed_load(case, &file);
+    let stored = mdm_store::quarantine::for_batch(&mut case.conn(), batch).unwrap();
+    assert!(
+        stored.is_empty(),
+        "{} quarantined rows stored",
+        stored.len()
+    );
+}
+
+/// 60% bad rows: refused, nothing staged, batch failed.
+fn mostly_bad_rows_fail_the_load_and_stage_nothing(case: &Case) {
+    let file = case.write("bad.csv", rows_with_bad(1000, |i| i % 5 < 3));
+    failed_load(case, &file);
+    // Also when the bad rows come after a good first chunk's worth: that chunk fits the
+    // limit; the chunk that crosses it is not staged.
+    let file = case.write("late.csv", rows_with_bad(1000, |i| i >= 300));
+    let err = crate::helpers::run_err(
+        case.mdm()
+            .env("MDM__INGEST__CHUNK_SIZE", "200")
+            .args(["ingest", "--domain", "customer", "--source", "ERP"])
+            .arg(&file),
+    );
+    assert!(err.contains("max_quarantine_share"), "{err}");
+    let staged = case.live("ERP").len();
+    assert!(
+        staged <= 400,
+        "only chunks within the limit staged: {staged}"
+    );
+}
+
+/// 10% bad rows still load; stored quarantine rows are capped, the rest counted.
+fn a_tenth_bad_loads_and_stored_quarantine_is_capped(case: &Case) {
+    let file = case.write("tenth.csv", rows_with_bad(1000, |i| i % 10 == 0));
+    let out = run_ok(
+        case.mdm()
+            .env("MDM__INGEST__MAX_QUARANTINED_ROWS", "40")
+            .env("MDM__INGEST__CHUNK_SIZE", "300")
+            .args([
+                "ingest", "--domain", "customer", "--source", "ERP", "--json",
+            ])
+            .arg(&file),
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(counts(&s), (1000, 900, 0, 0, 0, 100), "{s}");
+    assert_eq!(s["quarantine_not_stored"], 60, "{s}");
+    let batch = s["batch_id"].as_i64().unwrap();
+    let stored = mdm_store::quarantine::for_batch(&mut case.conn(), batch).unwrap();
+    assert_eq!(stored.len(), 40);
+    // The default stores them all.
+    let file = case.write("tenth2.csv", rows_with_bad(1000, |i| i % 10 == 1));
+    let s = case.ingest(&[
+        "--domain",
+        "customer",
+        "--source",
+        "CRM",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(counts(&s).5, 100, "{s}");
+    assert!(s.get("quarantine_not_stored").is_none(), "{s}");
+    let out = run_ok(
+        case.mdm()
+            .args(["ingest", "--domain", "customer", "--source", "MES"])
+            .arg(case.write("t3.csv", rows_with_bad(200, |i| i % 10 == 0)))
+            .env("MDM__INGEST__MAX_QUARANTINED_ROWS", "5"),
+    );
+    assert!(text(&out.stdout).contains("15 quarantined rows were counted but not stored"));
 }

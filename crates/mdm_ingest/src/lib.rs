@@ -17,7 +17,9 @@ mod row;
 
 pub use adapters::{CsvOptions, CsvSource, JsonArraySource, NdjsonSource, RecordSource, SqlSource};
 pub use error::IngestError;
-pub use load::{load, LoadOptions, LoadSummary, SkippedDeletions};
+pub use load::{
+    load, load_with_limits, LoadOptions, LoadSummary, QuarantineLimits, SkippedDeletions,
+};
 pub use mapping::ColumnMapping;
 pub use pull::{pull, SqlPullConfig};
 pub use row::{QuarantineReason, RawRow, Rejection};

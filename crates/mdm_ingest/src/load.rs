@@ -12,6 +12,17 @@
 //! a row was quarantined as unreadable (malformed, or not UTF-8): such a row may be a record
 //! whose source_id could not be read (a stray CSV quote swallows the rows after it), so the
 //! load cannot prove any record absent.
+//!
+//! Garbage is refused (`QuarantineLimits`): once at least `min_rows` rows were read, a load
+//! whose share of quarantined rows exceeds `max_share` stops, fails, and its batch is marked
+//! `failed`. The share is checked after every row (prepare's rejections) and, exactly
+//! (duplicates too), inside each chunk's transaction before it commits, so the chunk that
+//! crosses the limit is rolled back: nothing of it is staged. Chunks committed before that
+//! were within the limit when they committed and stay staged, as with any load that fails
+//! midway; a file that is garbage from its start, or bad throughout, stages nothing (the
+//! first check comes long before the first chunk commits). Loads of fewer than `min_rows`
+//! rows are never refused by share. At most `max_stored` quarantined rows are stored per
+//! batch; the rest are counted (`quarantined`) but not stored (`quarantine_not_stored`).
 
 use crate::adapters::RecordSource;
 use crate::mapping::ColumnMapping;
@@ -28,6 +39,38 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 pub const DEFAULT_CHUNK_SIZE: usize = 10_000;
+pub const DEFAULT_MAX_QUARANTINE_SHARE: f64 = 0.5;
+pub const DEFAULT_MAX_QUARANTINED_ROWS: u64 = 10_000;
+/// Rows read before the quarantine share is judged.
+pub const QUARANTINE_SHARE_MIN_ROWS: u64 = 100;
+
+/// When a load is refused as garbage, and how many quarantined rows a batch stores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuarantineLimits {
+    /// A load fails when more than this share of its rows is quarantined (0..=1).
+    pub max_share: f64,
+    /// The share is judged once this many rows were read.
+    pub min_rows: u64,
+    /// Quarantined rows stored per batch; beyond it they are counted, not stored.
+    pub max_stored: u64,
+}
+
+impl Default for QuarantineLimits {
+    fn default() -> Self {
+        Self {
+            max_share: DEFAULT_MAX_QUARANTINE_SHARE,
+            min_rows: QUARANTINE_SHARE_MIN_ROWS,
+            max_stored: DEFAULT_MAX_QUARANTINED_ROWS,
+        }
+    }
+}
+
+impl QuarantineLimits {
+    /// True when `quarantined` of `read` rows is too many.
+    fn exceeded(&self, quarantined: u64, read: u64) -> bool {
+        read >= self.min_rows.max(1) && quarantined as f64 > self.max_share * read as f64
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions<'a> {
@@ -51,12 +94,19 @@ pub struct LoadSummary {
     pub unchanged: u64,
     pub deleted: u64,
     pub quarantined: u64,
+    /// Quarantined rows counted but not stored (beyond `ingest.max_quarantined_rows`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub quarantine_not_stored: u64,
     /// Set when a snapshot load did not mark absent records deleted, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_deletions_skipped: Option<SkippedDeletions>,
     /// True when this load registered the system (no configuration declared it).
     #[serde(skip)]
     pub registered_system: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Why a snapshot load deleted nothing; `--json` prints it as `snapshot_deletions_skipped`.
@@ -74,13 +124,34 @@ struct Pending {
     outcome: Result<PreparedRow, Rejection>,
 }
 
-/// Loads every row of `source` into staging. `progress` is called after each chunk with
-/// the rows read so far.
+/// Loads every row of `source` into staging with the default `QuarantineLimits`.
+/// `progress` is called after each chunk with the rows read so far.
 pub fn load(
     conn: &mut DbConnection,
     rules: &DomainRules,
     mapping: &ColumnMapping,
     opts: &LoadOptions<'_>,
+    source: &mut dyn RecordSource,
+    progress: &mut dyn FnMut(u64),
+) -> Result<LoadSummary, IngestError> {
+    load_with_limits(
+        conn,
+        rules,
+        mapping,
+        opts,
+        QuarantineLimits::default(),
+        source,
+        progress,
+    )
+}
+
+/// `load` with the given quarantine limits (see the module doc).
+pub fn load_with_limits(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    mapping: &ColumnMapping,
+    opts: &LoadOptions<'_>,
+    limits: QuarantineLimits,
     source: &mut dyn RecordSource,
     progress: &mut dyn FnMut(u64),
 ) -> Result<LoadSummary, IngestError> {
@@ -122,9 +193,21 @@ pub fn load(
         source: &label,
         counts: BatchCounts::default(),
         unreadable: 0,
+        limits,
+        stored_quarantine: 0,
+        not_stored: 0,
     };
     let result = stream(&mut writer, &mut preparer, source, opts, progress);
-    let (mut counts, unreadable) = (writer.counts, writer.unreadable);
+    let (mut counts, unreadable, not_stored) =
+        (writer.counts, writer.unreadable, writer.not_stored);
+    if not_stored > 0 {
+        tracing::warn!(
+            batch_id,
+            quarantined = counts.quarantined,
+            not_stored,
+            "quarantined rows beyond ingest.max_quarantined_rows were counted but not stored"
+        );
+    }
     let mut skipped = None;
     let result = result.and_then(|()| {
         if opts.snapshot && unreadable > 0 {
@@ -179,6 +262,7 @@ pub fn load(
         unchanged: counts.unchanged,
         deleted: counts.deleted,
         quarantined: counts.quarantined,
+        quarantine_not_stored: not_stored,
         snapshot_deletions_skipped: skipped,
         registered_system: registered,
     })
@@ -193,14 +277,24 @@ fn stream(
 ) -> Result<(), IngestError> {
     let chunk_size = opts.chunk_size.max(1);
     let mut chunk: Vec<Pending> = Vec::with_capacity(chunk_size);
+    let mut rejected = 0u64;
     source.for_each_row(&mut |row: RawRow| {
         let outcome = row.content.and_then(|fields| preparer.prepare(fields));
+        if outcome.is_err() {
+            rejected += 1;
+        }
+        let read = writer.counts.read + chunk.len() as u64 + 1;
+        let quarantined = writer.counts.quarantined + rejected;
+        if writer.limits.exceeded(quarantined, read) {
+            return Err(writer.too_many(quarantined, read));
+        }
         chunk.push(Pending {
             number: row.number,
             outcome,
         });
         if chunk.len() >= chunk_size {
             writer.write(std::mem::take(&mut chunk))?;
+            rejected = 0;
             progress(writer.counts.read);
         }
         Ok(())
@@ -222,6 +316,10 @@ struct ChunkWriter<'a> {
     counts: BatchCounts,
     /// Rows quarantined as unreadable so far (see the module doc).
     unreadable: u64,
+    limits: QuarantineLimits,
+    /// Quarantined rows stored so far, and those counted but not stored.
+    stored_quarantine: u64,
+    not_stored: u64,
 }
 
 /// The writes one chunk needs.
@@ -236,9 +334,25 @@ struct ChunkPlan<'a> {
 }
 
 impl ChunkWriter<'_> {
+    fn too_many(&self, quarantined: u64, read: u64) -> IngestError {
+        IngestError::TooManyQuarantined {
+            label: self.source.to_string(),
+            batch_id: self.batch_id,
+            quarantined,
+            read,
+            max_share: self.limits.max_share,
+        }
+    }
+
     fn write(&mut self, chunk: Vec<Pending>) -> Result<(), IngestError> {
         let (batch_id, domain, system, source) =
             (self.batch_id, self.domain, self.system, self.source);
+        let room = self
+            .limits
+            .max_stored
+            .saturating_sub(self.stored_quarantine) as usize;
+        let (read0, quarantined0, limits) =
+            (self.counts.read, self.counts.quarantined, self.limits);
         let counts = self.conn.write_transaction(|c| {
             alive(c, batch_id)?;
             let keys: Vec<&str> = chunk
@@ -246,15 +360,38 @@ impl ChunkWriter<'_> {
                 .filter_map(|p| p.outcome.as_ref().ok().map(|r| r.source_id.as_str()))
                 .collect();
             let live = staging::lookup_live(c, domain, system, &keys)?;
-            let plan = plan_chunk(chunk, &live, batch_id, domain, system, source);
+            let mut plan = plan_chunk(chunk, &live, batch_id, domain, system, source);
+            // Exact (duplicates too): the chunk that crosses the limit is rolled back.
+            let (q, r) = (
+                quarantined0 + plan.counts.quarantined,
+                read0 + plan.counts.read,
+            );
+            if limits.exceeded(q, r) {
+                return Err(IngestError::TooManyQuarantined {
+                    label: source.to_string(),
+                    batch_id,
+                    quarantined: q,
+                    read: r,
+                    max_share: limits.max_share,
+                });
+            }
+            let not_stored = plan.quarantine.len().saturating_sub(room);
+            plan.quarantine.truncate(room);
             staging::mark_seen(c, batch_id, &plan.seen)?;
             staging::end_versions(c, batch_id, &plan.ended)?;
             staging::insert_versions(c, &plan.inserts)?;
             mdm_store::quarantine::insert(c, &plan.quarantine)?;
-            Ok::<_, IngestError>((plan.counts, plan.unreadable))
+            Ok::<_, IngestError>((
+                plan.counts,
+                plan.unreadable,
+                plan.quarantine.len() as u64,
+                not_stored as u64,
+            ))
         })?;
-        let (counts, unreadable) = counts;
+        let (counts, unreadable, stored, not_stored) = counts;
         self.unreadable += unreadable;
+        self.stored_quarantine += stored;
+        self.not_stored += not_stored;
         let total = &mut self.counts;
         total.read += counts.read;
         total.new += counts.new;
