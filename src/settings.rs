@@ -249,7 +249,7 @@ impl Settings {
             Some(dir) => Some(dir),
             None => Some(PathBuf::from(DEFAULT_RULES_DIR)).filter(|d| cwd.join(d).is_dir()),
         };
-        let consumers = consumer_settings(raw.consumers)?;
+        let consumers = consumer_settings(raw.consumers, &raw.webhooks.allow_hosts)?;
         raw.server.check()?;
         raw.webhooks.check()?;
         let mut systems = BTreeMap::new();
@@ -385,6 +385,7 @@ struct RawConsumer {
 
 fn consumer_settings(
     raw: BTreeMap<String, RawConsumer>,
+    allow_hosts: &[String],
 ) -> anyhow::Result<BTreeMap<SystemName, ConsumerSettings>> {
     let mut out = BTreeMap::new();
     for (name, c) in raw {
@@ -396,8 +397,8 @@ fn consumer_settings(
             None => consumer.clone(),
         };
         if let Some(url) = &c.webhook_url {
-            if !url.starts_with("http://") {
-                bail!("[consumers.{consumer}] webhook_url must be an http:// URL (TLS is terminated by a proxy), not `{url}`");
+            if let Err(e) = mdm_api::webhook_target::check_url(url, allow_hosts) {
+                bail!("[consumers.{consumer}] webhook_url refused: {e}");
             }
         }
         out.insert(
@@ -427,6 +428,9 @@ pub struct WebhookSettings {
     /// With several servers on one database, one delivers a consumer's webhooks while it
     /// holds this lease (renewed at half time); another takes over when it runs out.
     pub lease_ms: u64,
+    /// Hosts or addresses a webhook_url may target although they are (or resolve to)
+    /// loopback, private, link-local or metadata addresses, e.g. `["127.0.0.1"]`.
+    pub allow_hosts: Vec<String>,
 }
 
 impl Default for WebhookSettings {
@@ -438,6 +442,7 @@ impl Default for WebhookSettings {
             timeout_ms: 10_000,
             poll_interval_ms: 1_000,
             lease_ms: 30_000,
+            allow_hosts: Vec::new(),
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
         timeout: Duration::from_millis(w.timeout_ms),
         poll_interval: Duration::from_millis(w.poll_interval_ms),
         lease: Duration::from_millis(w.lease_ms),
+        allow_hosts: w.allow_hosts.clone(),
     };
     c.nats = settings
         .nats

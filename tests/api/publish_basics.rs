@@ -172,6 +172,35 @@ fn serve_refuses_bad_configuration() {
     case.write("mdm.toml", "[webhooks]\nmax_attempts = 0\n");
     let err = run_err(case.mdm().args(["serve", "--listen", "127.0.0.1:0"]));
     assert!(err.contains("webhooks.max_attempts"), "{err}");
+    // Issue 21: unsafe or malformed webhook targets are refused, naming the reason.
+    for (url, why) in [
+        ("http://169.254.169.254/latest/meta-data/", "metadata"),
+        ("http://10.0.0.1/", "private"),
+        ("http://127.0.0.1:9/hook", "loopback"),
+        (
+            "http://user:secret@example.com/hook",
+            "user name or password",
+        ),
+        ("http://exa mple.com/", "not a valid URL"),
+        ("https://example.com/hook", "http://"),
+    ] {
+        case.write(
+            "mdm.toml",
+            format!("[consumers.ERP]\nwebhook_url = \"{url}\"\n"),
+        );
+        let err = run_err(case.mdm().args(["serve", "--listen", "127.0.0.1:0"]));
+        assert!(
+            err.contains("[consumers.ERP] webhook_url refused") && err.contains(why),
+            "{url}: {err}"
+        );
+    }
+    // Allowed explicitly: accepted (the server then fails on the listen address only).
+    case.write(
+        "mdm.toml",
+        "[consumers.ERP]\nwebhook_url = \"http://127.0.0.1:9/hook\"\n[webhooks]\nallow_hosts = [\"127.0.0.1\"]\n",
+    );
+    let err = run_err(case.mdm().args(["serve", "--listen", "nowhere"]));
+    assert!(err.contains("cannot listen on nowhere"), "{err}");
     case.write("mdm.toml", "");
     let err = run_err(case.mdm().args(["serve", "--listen", "nowhere"]));
     assert!(err.contains("cannot listen on nowhere"), "{err}");

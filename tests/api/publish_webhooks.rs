@@ -15,6 +15,8 @@ backends!(
     retries_until_the_receiver_is_back,
     dead_letters_and_replay,
     two_servers_deliver_each_event_once,
+    redirects_are_not_followed,
+    refused_target_gets_nothing,
 );
 
 /// One request the receiver got: its idempotency key, the event's seq, what it answered.
@@ -32,6 +34,8 @@ struct Receiver {
     hits: Arc<Mutex<Vec<Hit>>>,
     fail_next: Arc<AtomicU32>,
     always_fail: Arc<AtomicU32>,
+    /// When set, every request is answered 307 to this URL.
+    redirect_to: Arc<Mutex<Option<String>>>,
 }
 
 impl Receiver {
@@ -47,6 +51,7 @@ impl Receiver {
             hits: Arc::default(),
             fail_next: Arc::default(),
             always_fail: Arc::default(),
+            redirect_to: Arc::default(),
         }
     }
 
@@ -57,10 +62,11 @@ impl Receiver {
     /// Comes up: listens and serves until the test process ends.
     fn start(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("receiver port free");
-        let (hits, fail_next, always) = (
+        let (hits, fail_next, always, redirect) = (
             self.hits.clone(),
             self.fail_next.clone(),
             self.always_fail.clone(),
+            self.redirect_to.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -90,12 +96,20 @@ impl Receiver {
                     || fail_next
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                         .is_ok();
-                let status = if fail { 500 } else { 200 };
+                let to = redirect.lock().unwrap().clone();
+                let status = if to.is_some() {
+                    307
+                } else if fail {
+                    500
+                } else {
+                    200
+                };
                 hits.lock().unwrap().push(Hit { key, seq, status });
+                let location = to.map(|u| format!("location: {u}\r\n")).unwrap_or_default();
                 let mut s = stream;
                 let _ = write!(
                     s,
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status} X\r\n{location}content-length: 0\r\nconnection: close\r\n\r\n"
                 );
             }
         });
@@ -154,7 +168,7 @@ fn config(case: &Case, url: &str, max_attempts: u32) {
     case.write(
         "mdm.toml",
         format!(
-            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\n"
+            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\nallow_hosts = [\"127.0.0.1\"]\n"
         ),
     );
 }
@@ -345,7 +359,7 @@ fn two_servers_deliver_each_event_once(case: &Case) {
     case.write(
         "mdm.toml",
         format!(
-            "[consumers.ERP]\nwebhook_url = \"{}\"\n[webhooks]\ntimeout_ms = 500\npoll_interval_ms = 50\nlease_ms = 1500\n",
+            "[consumers.ERP]\nwebhook_url = \"{}\"\n[webhooks]\ntimeout_ms = 500\npoll_interval_ms = 50\nlease_ms = 1500\nallow_hosts = [\"127.0.0.1\"]\n",
             rx.url()
         ),
     );
@@ -371,4 +385,63 @@ fn two_servers_deliver_each_event_once(case: &Case) {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(rx.delivered(), seqs, "each once, in order: {:?}", rx.hits());
     drop(second);
+}
+
+/// Issue 21: a receiver answering 307 to another listener does not get the event delivered
+/// there; the 3xx is a failed attempt.
+fn redirects_are_not_followed(case: &Case) {
+    let seqs = events(case, 1);
+    let second = Receiver::reserve();
+    second.start();
+    let first = Receiver::reserve();
+    *first.redirect_to.lock().unwrap() = Some(second.url());
+    first.start();
+    config(case, &first.url(), 2);
+    let s = Server::start(case, &[]);
+    wait_for("dead-lettered", Duration::from_secs(30), || {
+        mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
+            .unwrap()
+            .is_some_and(|d| d.status == "dead")
+    });
+    let d = mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
+        .unwrap()
+        .unwrap();
+    assert!(
+        d.last_error.as_deref().unwrap_or("").contains("307"),
+        "{d:?}"
+    );
+    assert!(first.hits().iter().all(|h| h.status == 307) && !first.hits().is_empty());
+    assert!(second.hits().is_empty(), "followed: {:?}", second.hits());
+    s.stop();
+}
+
+/// A name that resolves to loopback, not in webhooks.allow_hosts: every attempt fails with
+/// the reason, and the listener behind it gets nothing.
+fn refused_target_gets_nothing(case: &Case) {
+    let seqs = events(case, 1);
+    let rx = Receiver::reserve();
+    rx.start();
+    let url = format!("http://localhost:{}/hook", rx.port);
+    case.write(
+        "mdm.toml",
+        format!(
+            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = 2\ninitial_backoff_ms = 50\nmax_backoff_ms = 100\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\n"
+        ),
+    );
+    let s = Server::start(case, &[]);
+    wait_for("dead-lettered", Duration::from_secs(30), || {
+        mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
+            .unwrap()
+            .is_some_and(|d| d.status == "dead")
+    });
+    let d = mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
+        .unwrap()
+        .unwrap();
+    let e = d.last_error.unwrap_or_default();
+    assert!(
+        e.contains("loopback") && e.contains("webhooks.allow_hosts"),
+        "{e}"
+    );
+    assert!(rx.hits().is_empty(), "{:?}", rx.hits());
+    s.stop();
 }

@@ -62,6 +62,9 @@ pub struct WebhookPolicy {
     pub poll_interval: Duration,
     /// How long a dispatcher holds a consumer's delivery lease (renewed at half time).
     pub lease: Duration,
+    /// Hosts or addresses a webhook may target although they are loopback, private or
+    /// link-local (`crate::webhook_target`).
+    pub allow_hosts: Vec<String>,
 }
 
 impl Default for WebhookPolicy {
@@ -73,6 +76,7 @@ impl Default for WebhookPolicy {
             timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(30),
+            allow_hosts: Vec::new(),
         }
     }
 }

@@ -10,6 +10,11 @@
 //! with the same event and attempt count. With several servers on one database, only the
 //! holder of the consumer's delivery lease (`consumer_cursors.lease_owner`, renewed at half
 //! time) delivers; when it dies, another takes over once the lease runs out.
+//!
+//! Targets are checked (`crate::webhook_target`): a URL that is not plain `http://`, carries
+//! credentials, or is or resolves to a loopback, private, link-local or metadata address
+//! (not in `webhooks.allow_hosts`) gets nothing: its dispatcher does not start (bad URL)
+//! or each attempt fails with the reason. Redirects are not followed; a 3xx is a failure.
 
 use crate::config::{ConsumerConfig, WebhookPolicy};
 use crate::error::ApiError;
@@ -24,6 +29,12 @@ use std::time::Duration;
 pub fn spawn_all(state: web::Data<AppState>) {
     for c in &state.config.consumers {
         if let Some(url) = &c.webhook_url {
+            if let Err(e) =
+                crate::webhook_target::check_url(url, &state.config.webhooks.allow_hosts)
+            {
+                tracing::error!(consumer = %c.name, error = %e, "webhook_url refused; no deliveries");
+                continue;
+            }
             tracing::info!(consumer = %c.name, "webhook dispatcher started");
             let target = Target {
                 consumer: Consumer {
@@ -55,7 +66,15 @@ enum Step {
 }
 
 async fn run(state: web::Data<AppState>, target: Target, policy: WebhookPolicy) {
-    let client = match reqwest::Client::builder().timeout(policy.timeout).build() {
+    let resolver = crate::webhook_target::CheckedResolver {
+        allow_hosts: std::sync::Arc::new(policy.allow_hosts.clone()),
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(policy.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(std::sync::Arc::new(resolver))
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(consumer = %target.consumer.name, error = %e, "webhook client");
@@ -211,7 +230,7 @@ async fn attempt(
             .await?;
         return Ok(());
     };
-    let outcome = send(client, &target.url, &event).await;
+    let outcome = send(client, &target.url, &policy.allow_hosts, &event).await;
     let m = &state.metrics;
     let l = labels(&[("consumer", &target.consumer.name)]);
     match outcome {
@@ -257,7 +276,14 @@ async fn attempt(
     }
 }
 
-async fn send(client: &reqwest::Client, url: &str, event: &FeedEvent) -> Result<(), String> {
+async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    allow_hosts: &[String],
+    event: &FeedEvent,
+) -> Result<(), String> {
+    let parsed = crate::webhook_target::check_url(url, allow_hosts)?;
+    crate::webhook_target::check_target(&parsed, allow_hosts).await?;
     let res = client
         .post(url)
         .header("Idempotency-Key", &event.idempotency_key)
@@ -276,6 +302,11 @@ async fn send(client: &reqwest::Client, url: &str, event: &FeedEvent) -> Result<
         })?;
     if res.status().is_success() {
         Ok(())
+    } else if res.status().is_redirection() {
+        Err(format!(
+            "answered HTTP {} (a redirect; redirects are not followed)",
+            res.status().as_u16()
+        ))
     } else {
         Err(format!("answered HTTP {}", res.status().as_u16()))
     }
