@@ -9,6 +9,7 @@ backends!(
     push_agrees_with_ingest,
     push_versions_and_snapshot,
     concurrent_pushes_all_succeed,
+    garbage_push_is_refused,
 );
 
 const NDJSON: &str = "{\"source_id\":\"A1\",\"given_name\":\"Anna\",\"birth_date\":\"1987-03-09\"}\n\n[1]\n{broken\n{\"given_name\":\"no key\"}\n{\"source_id\":\"A1\",\"given_name\":\"dup\"}\n{\"source_id\":\"A2\",\"city\":\"Köln\",\"visits\":3}\n";
@@ -144,4 +145,28 @@ fn concurrent_pushes_all_succeed(case: &Case) {
         failures.len()
     );
     assert_eq!(case.live("WEB").len(), 20 + 8 * 20 * 20);
+}
+
+/// Issue 21: a push that is mostly garbage is refused as a bad body (not a server error),
+/// its batch failed and nothing staged.
+fn garbage_push_is_refused(case: &Case) {
+    let s = Server::start(case, &[]);
+    let tok = case.token("writer", Some("WEB"));
+    let mut body = String::new();
+    for i in 0..300 {
+        if i % 5 < 3 {
+            body.push_str("{broken\n");
+        } else {
+            body.push_str(&format!("{{\"source_id\":\"S{i}\"}}\n"));
+        }
+    }
+    let r = s.post(
+        "/v1/customer/records/WEB",
+        Some(&tok),
+        "application/x-ndjson",
+        body.into_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("max_quarantine_share"), "{}", r.body);
+    assert!(case.live("WEB").is_empty());
 }

@@ -181,7 +181,8 @@ fn quarantine_of(
 fn ingest_error(e: mdm_ingest::IngestError) -> ApiError {
     match e {
         mdm_ingest::IngestError::Input { message, .. } => ApiError::bad_body(message),
-        mdm_ingest::IngestError::NoSourceIdColumn { .. } => ApiError::bad_body(e.to_string()),
+        mdm_ingest::IngestError::NoSourceIdColumn { .. }
+        | mdm_ingest::IngestError::TooManyQuarantined { .. } => ApiError::bad_body(e.to_string()),
         other => ApiError::internal(other),
     }
 }
