@@ -7,16 +7,21 @@
 //! that every other attribute supports.
 //!
 //! So each non-match override gets an m-probability like a comparison level: the share of
-//! matches that trip it. Expectation-maximisation has already learned, for the comparison
-//! on the override's attribute, how often matches land on each of its levels; among the
-//! candidate pairs at a level, a share trips the rule. The rule's m is the sum over levels
-//! of the level's m times that share. Where matches almost never disagree (m well under
-//! `veto_max_m`), the rule holds as written; where they often do, it is lifted and the
-//! difference is what its comparison weighs: evidence among the rest.
+//! matches that trip it, measured on pairs that another identifier vouches for. A rule on
+//! attribute X is judged on the candidate pairs that agree exactly on the attribute of
+//! another non-match rule (the same birth date, for the national-ID rule) and disagree on
+//! nothing else (no other comparison at its "else" level), both X values present: such
+//! pairs are matches, bar a handful, so the share of them that trips the rule is the share
+//! of matches it would split. Where that share is well under `veto_max_m`, the rule holds
+//! as written; where matches often trip it, it is lifted and the difference is what its
+//! comparison weighs: evidence among the rest. A rule that no other identifier can vouch
+//! for (the domain's only one, or too few such pairs) holds as written.
 //!
-//! (Judging the rule by the match probability of the pairs it trips does not work: the
-//! look-alikes it exists for, a junior with his father's name at his father's address,
-//! agree on everything else, so the independent-evidence model calls them matches.)
+//! Two estimates that do not work, measured: the match probability of the pairs a rule
+//! trips (the look-alikes it exists for, a junior with his father's name at his father's
+//! address, agree on everything else, so the independent-evidence model calls them
+//! matches), and expectation-maximisation's m of the rule's comparison (at a million
+//! records its households make EM believe one match in ten has another national ID).
 
 use crate::compare::BoundComparison;
 use crate::pipeline::features::Features;
@@ -32,68 +37,73 @@ pub struct VetoParams {
     pub attr: String,
     /// Estimated share of matches with both values present that the rule would split.
     pub m: f64,
-    /// Candidate pairs with both values present that the estimate rests on.
+    /// Candidate pairs another identifier vouches for that the estimate rests on.
     pub support: f64,
 }
 
-/// Fewest candidate pairs before an estimate is trusted; with fewer the rule holds.
+/// Fewest vouched-for pairs before an estimate is trusted; with fewer the rule holds.
 pub const MIN_SUPPORT: f64 = 100.0;
 
 /// Estimates each non-match override's m on the candidate pairs (`pairs` with their level
-/// `patterns`). An override with no comparison on its attribute gets none (it holds).
+/// `patterns`), for the overrides another non-match override's attribute can vouch for.
 pub fn estimate(
     features: &Features,
     cmps: &[BoundComparison],
     ovs: &[BoundOverride],
-    params: &Params,
     pairs: &[(u32, u32)],
     patterns: &[u64],
 ) -> Vec<VetoParams> {
-    ovs.iter()
+    let vetoes: Vec<&BoundOverride> = ovs
+        .iter()
         .filter(|o| o.then == Decision::NonMatch)
+        .collect();
+    vetoes
+        .iter()
         .filter_map(|o| {
-            let k = cmps.iter().position(|c| c.spec.attr == o.attr)?;
-            let levels = cmps[k].n_levels();
+            let anchors: Vec<usize> = vetoes
+                .iter()
+                .filter(|v| v.col != o.col)
+                .map(|v| v.col)
+                .collect();
+            if anchors.is_empty() {
+                return None;
+            }
+            // Comparisons whose disagreement disqualifies a pair: all but X's own.
+            let judged: Vec<(usize, u8)> = cmps
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.spec.attr != o.attr)
+                .map(|(k, c)| (k, (c.n_levels() - 1) as u8))
+                .collect();
             let (seen, tripped) = pairs
                 .par_iter()
                 .zip(patterns.par_iter())
-                .filter(|(&(a, b), _)| both_present(features, o, a, b))
-                .fold(
-                    || (vec![0u64; levels], vec![0u64; levels]),
-                    |(mut seen, mut tripped), (&(a, b), &p)| {
-                        let l = level_at(p, k);
-                        if (l as usize) < levels {
-                            seen[l as usize] += 1;
-                            if score::trips(o, features, a as usize, b as usize) {
-                                tripped[l as usize] += 1;
-                            }
-                        }
-                        (seen, tripped)
-                    },
-                )
-                .reduce(
-                    || (vec![0u64; levels], vec![0u64; levels]),
-                    |(s1, t1), (s2, t2)| (add(s1, &s2), add(t1, &t2)),
-                );
-            let m_levels = &params.comparisons[k].m;
-            let m = (0..levels)
-                .filter(|&l| seen[l] > 0)
-                .map(|l| m_levels[l] * tripped[l] as f64 / seen[l] as f64)
-                .sum();
+                .filter(|(&(a, b), &p)| {
+                    both_present(features, o, a, b)
+                        && judged.iter().all(|&(k, other)| level_at(p, k) != other)
+                        && anchors.iter().any(|&col| same_value(features, col, a, b))
+                })
+                .map(|(&(a, b), _)| {
+                    let trips = score::trips(o, features, a as usize, b as usize);
+                    (1u64, u64::from(trips))
+                })
+                .reduce(|| (0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
             Some(VetoParams {
                 attr: o.attr.clone(),
-                m,
-                support: seen.iter().sum::<u64>() as f64,
+                m: if seen > 0 {
+                    tripped as f64 / seen as f64
+                } else {
+                    0.0
+                },
+                support: seen as f64,
             })
         })
         .collect()
 }
 
-fn add(mut a: Vec<u64>, b: &[u64]) -> Vec<u64> {
-    for (x, y) in a.iter_mut().zip(b) {
-        *x += y;
-    }
-    a
+fn same_value(f: &Features, col: usize, a: u32, b: u32) -> bool {
+    let c = &f.columns[col];
+    matches!((c.get(a as usize), c.get(b as usize)), (Some(x), Some(y)) if x.text == y.text)
 }
 
 fn both_present(f: &Features, o: &BoundOverride, a: u32, b: u32) -> bool {

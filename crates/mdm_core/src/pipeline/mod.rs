@@ -314,7 +314,6 @@ pub fn run(
                 &prepared.features,
                 &cmps,
                 &score::bind_overrides(rules),
-                &params,
                 &cands.pairs,
                 &patterns,
             );

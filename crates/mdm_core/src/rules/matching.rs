@@ -60,7 +60,7 @@ fn default_min_link_share() -> f64 {
     0.5
 }
 fn default_veto_max_m() -> f64 {
-    0.03
+    0.02
 }
 fn default_u_sample_pairs() -> usize {
     200_000
