@@ -145,7 +145,7 @@ fn print_vetoes(rules: &DomainRules, params: &Params) {
             "lifted: weighed as evidence"
         };
         eprintln!(
-            "override {} different: splits {:.2}% of matches (over {:.0} pairs, at most {:.0}% to hold{}), {verdict}",
+            "override {} different: splits {:.2}% of matches (over {:.0} pairs; lifted when shown above {:.1}%{}), {verdict}",
             o.attr,
             100.0 * v.m,
             v.support,

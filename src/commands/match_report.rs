@@ -409,10 +409,10 @@ fn overrides(h: &mut String, r: &ModelReport) {
     }
     h.push_str(
         "</table>\n<p class=\"note\">A non-match override (e.g. different national IDs ⇒ \
-         non-match) holds only where the data shows that matches rarely trip it: its learned \
-         m, the share of matches it would split, must stay at or under the rules' \
-         <code>veto_max_m</code>. Where it is lifted, the difference is weighed like any \
-         other comparison level.</p>\n",
+         non-match) holds unless the data shows that matches often trip it: it is lifted when \
+         its learned m, the share of vouched-for pairs it would split, exceeds the rules' \
+         <code>veto_max_m</code> at 95% confidence. Where it is lifted, the difference is \
+         weighed like any other comparison level.</p>\n",
     );
 }
 

@@ -41,8 +41,14 @@ pub struct VetoParams {
     pub support: f64,
 }
 
-/// Fewest vouched-for pairs before an estimate is trusted; with fewer the rule holds.
-pub const MIN_SUPPORT: f64 = 100.0;
+/// Fewest vouched-for pairs before an estimate is looked at; with fewer the rule holds.
+pub const MIN_SUPPORT: f64 = 20.0;
+
+/// A rule is lifted only when the data shows, at this many standard errors (95%, one
+/// side of a Wilson interval), that more than `veto_max_m` of the matches trip it: a
+/// handful of look-alikes among a few hundred pairs (twins share a birth date) must not
+/// lift a rule, nor may a small data set keep one its duplicates break.
+const Z: f64 = 1.96;
 
 /// Estimates each non-match override's m on the candidate pairs (`pairs` with their level
 /// `patterns`), for the overrides another non-match override's attribute can vouch for.
@@ -111,14 +117,37 @@ fn both_present(f: &Features, o: &BoundOverride, a: u32, b: u32) -> bool {
     col.get(a as usize).is_some() && col.get(b as usize).is_some()
 }
 
-/// Whether non-match override `o` holds under `params`: it always does by its rule, or its
-/// learned m is at most `max_m`, or too few pairs were seen to tell (then as written).
+/// Whether non-match override `o` holds under `params`: it always does by its rule; else
+/// unless the lower confidence bound of its learned m exceeds `max_m` (too few pairs to
+/// tell: it holds, as written).
 pub fn holds(o: &BoundOverride, params: &Params, max_m: f64) -> bool {
     o.hold == VetoHold::Always
-        || learned(params, &o.attr).is_none_or(|v| v.support < MIN_SUPPORT || v.m <= max_m)
+        || learned(params, &o.attr)
+            .is_none_or(|v| v.support < MIN_SUPPORT || wilson_lower(v.m, v.support) <= max_m)
+}
+
+/// The lower end of the Wilson score interval of a share `p` observed over `n` trials.
+fn wilson_lower(p: f64, n: f64) -> f64 {
+    let z2 = Z * Z;
+    let centre = p + z2 / (2.0 * n);
+    let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    ((centre - spread) / (1.0 + z2 / n)).max(0.0)
 }
 
 /// The learned m of the non-match override on `attr`, if the model has one.
 pub fn learned<'p>(params: &'p Params, attr: &str) -> Option<&'p VetoParams> {
     params.vetoes.iter().find(|v| v.attr == attr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wilson_lower;
+
+    #[test]
+    fn wilson_lower_bound() {
+        // 8 of 222 (3.6%): at least 1.8% at 95%; 4 of 197 (2.0%): at least 0.8%.
+        assert!((wilson_lower(8.0 / 222.0, 222.0) - 0.0184).abs() < 0.001);
+        assert!((wilson_lower(4.0 / 197.0, 197.0) - 0.0079).abs() < 0.001);
+        assert_eq!(wilson_lower(0.0, 50.0), 0.0);
+    }
 }

@@ -32,6 +32,18 @@ fn run(r: &DomainRules, records: &[SourceRecord]) -> MatchResult {
     .expect("pipeline runs")
 }
 
+/// The run's clusters scored against the generator's truth.
+fn scored(res: &MatchResult, g: &Generated) -> mdm_core::evaluate::Evaluation {
+    let clusters: HashMap<_, _> = res
+        .features
+        .keys
+        .iter()
+        .cloned()
+        .zip(res.clusters.iter().copied())
+        .collect();
+    evaluate(&g.truth(), &clusters).expect("same records")
+}
+
 /// Clusters as sets of record keys, independent of record order and labels.
 fn partition(res: &MatchResult) -> Vec<Vec<RecordKey>> {
     let mut by: BTreeMap<u32, Vec<RecordKey>> = BTreeMap::new();
@@ -59,14 +71,7 @@ fn accuracy_floor_on_generated_data() {
     ] {
         let (r, g) = generated(domain, 500, 7);
         let res = run(&r, &g.records);
-        let clusters: HashMap<_, _> = res
-            .features
-            .keys
-            .iter()
-            .cloned()
-            .zip(res.clusters.iter().copied())
-            .collect();
-        let ev = evaluate(&g.truth(), &clusters).expect("same records");
+        let ev = scored(&res, &g);
         assert!(
             ev.pairwise.f1 >= floor,
             "{}: pairwise F1 {:.4} < {floor}",
@@ -223,7 +228,7 @@ fn veto_holds_or_is_lifted_by_what_the_data_shows() {
         (mdm_core::veto::holds(&rule, &res.params, max_m), v)
     };
     let (held, clean) = verdict(&run(&r, &g.records));
-    assert!(held && clean.m <= max_m, "clean data: {clean:?}");
+    assert!(held, "clean data: {clean:?}");
     let nid = r.index_of("national_id").expect("attribute");
     let mut mangled = g.records.clone();
     for (i, rec) in mangled.iter_mut().enumerate().filter(|(i, _)| i % 6 == 0) {
@@ -232,7 +237,7 @@ fn veto_holds_or_is_lifted_by_what_the_data_shows() {
         }
     }
     let (held, noisy) = verdict(&run(&r, &mangled));
-    assert!(!held && noisy.m > max_m, "mangled IDs: {noisy:?}");
+    assert!(!held && noisy.m > 2.0 * max_m, "mangled IDs: {noisy:?}");
 }
 
 /// Sources that each record their own subset of attributes (`GenConfig::disjoint_attributes`):
@@ -247,14 +252,7 @@ fn accuracy_floor_when_sources_carry_different_attributes() {
     };
     let g = mdm_testkit::generate_records(&cfg, &r).expect("generate");
     let res = run(&r, &g.records);
-    let clusters: HashMap<_, _> = res
-        .features
-        .keys
-        .iter()
-        .cloned()
-        .zip(res.clusters.iter().copied())
-        .collect();
-    let ev = evaluate(&g.truth(), &clusters).expect("same records");
+    let ev = scored(&res, &g);
     let (p, rc) = (ev.pairwise.precision, ev.pairwise.recall);
     assert!(p >= 0.94 && rc >= 0.64, "pairwise P {p:.4} R {rc:.4}");
 }

@@ -40,8 +40,9 @@ pub struct MatchingRules {
     pub comparisons: Vec<Comparison>,
     #[serde(default)]
     pub overrides: Vec<Override>,
-    /// A `non_match` override that splits more than this share of the matches (learned on
-    /// the data, see `veto`) is lifted: its difference is weighed with the other evidence.
+    /// A `non_match` override shown (at 95% confidence) to split more than this share of
+    /// the matches (learned on the data, see `veto`) is lifted: its difference is weighed
+    /// with the other evidence.
     /// 1 keeps every override as written.
     #[serde(default = "default_veto_max_m")]
     pub veto_max_m: f64,
@@ -60,7 +61,7 @@ fn default_min_link_share() -> f64 {
     0.5
 }
 fn default_veto_max_m() -> f64 {
-    0.02
+    0.015
 }
 fn default_u_sample_pairs() -> usize {
     200_000
