@@ -9,7 +9,7 @@ use crate::mapping::ColumnMapping;
 use crate::row::{ColumnName, QuarantineReason, Rejection};
 use mdm_core::{AttrType, DomainRules, SourceKey};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A row ready for staging.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub struct Preparer<'a> {
 }
 
 pub const SOURCE_ID: &str = "source_id";
+
+/// Most columns one row may have; a wider row is quarantined (an MDM record has tens).
+pub const MAX_COLUMNS: usize = 4096;
 
 impl<'a> Preparer<'a> {
     pub fn new(rules: &DomainRules, mapping: &'a ColumnMapping) -> Self {
@@ -58,21 +61,41 @@ impl<'a> Preparer<'a> {
     }
 
     pub fn prepare(&mut self, fields: Vec<(ColumnName, String)>) -> Result<PreparedRow, Rejection> {
+        if fields.len() > MAX_COLUMNS {
+            let count = fields.len();
+            let raw = raw_text(
+                &fields
+                    .into_iter()
+                    .take(20)
+                    .map(|(c, v)| (c.clone(), v, c))
+                    .collect::<Vec<_>>(),
+            );
+            return Err(Rejection::new(
+                QuarantineReason::MalformedRow,
+                format!("{count} columns; at most {MAX_COLUMNS} per row"),
+            )
+            .raw(raw));
+        }
+        // A column a hostile row names for the first time is not remembered: the cache is
+        // for the few names a source's rows share.
+        if self.resolved.len() > MAX_COLUMNS {
+            self.resolved.clear();
+        }
         // (staged name, value, source column name)
         let named: Vec<(ColumnName, String, ColumnName)> = fields
             .into_iter()
             .map(|(col, value)| (self.staged_name(&col), value, col))
             .collect();
         let raw = || raw_text(&named);
-        for (i, (name, _, _)) in named.iter().enumerate() {
-            if named[..i].iter().any(|(n, _, _)| n == name) {
-                return Err(Rejection::new(
-                    QuarantineReason::MalformedRow,
-                    format!("two columns are staged as `{name}`"),
-                )
-                .field(name.as_ref())
-                .raw(raw()));
-            }
+        // A set, not a scan of the names before each: a row of 100k keys took minutes.
+        let mut seen: HashSet<&ColumnName> = HashSet::with_capacity(named.len());
+        if let Some((name, _, _)) = named.iter().find(|(name, _, _)| !seen.insert(name)) {
+            return Err(Rejection::new(
+                QuarantineReason::MalformedRow,
+                format!("two columns are staged as `{name}`"),
+            )
+            .field(name.as_ref())
+            .raw(raw()));
         }
         // PostgreSQL text cannot hold U+0000 and refused the whole chunk for one such value;
         // it is the row's fault, so it is quarantined here, on both backends alike.
@@ -189,6 +212,25 @@ mod tests {
             .unwrap();
         assert_ne!(a.content_hash, c.content_hash);
         assert_eq!(c.attributes, r#"{"city":"Ulm ","tier":"gold"}"#);
+    }
+
+    #[test]
+    fn wide_rows_are_capped_and_duplicates_found_among_many() {
+        let (r, m) = (rules(), ColumnMapping::default());
+        let mut p = Preparer::new(&r, &m);
+        let wide = |n: usize| {
+            let mut f = vec![(ColumnName::from("source_id"), "1".to_string())];
+            f.extend((0..n).map(|i| (ColumnName::from(format!("k{i}")), "v".to_string())));
+            f
+        };
+        let e = p.prepare(wide(100_000)).unwrap_err();
+        assert_eq!(e.reason, QuarantineReason::MalformedRow);
+        assert!(e.detail.contains("100001 columns"), "{}", e.detail);
+        assert!(p.prepare(wide(MAX_COLUMNS - 1)).is_ok());
+        let mut dup = wide(MAX_COLUMNS - 2);
+        dup.push((ColumnName::from("k7"), "again".to_string()));
+        let e = p.prepare(dup).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("k7"));
     }
 
     #[test]
