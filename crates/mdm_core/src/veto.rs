@@ -12,15 +12,16 @@
 //! another non-match rule (the same birth date, for the national-ID rule) and disagree on
 //! nothing else (no other comparison at its "else" level), both X values present: such
 //! pairs are matches, bar a handful, so the share of them that trips the rule is the share
-//! of matches it would split. Where that share is well under `veto_max_m`, the rule holds
-//! as written; where matches often trip it, it is lifted and the difference is what its
-//! comparison weighs: evidence among the rest. A rule that no other identifier can vouch
-//! for (the domain's only one, or too few such pairs) holds as written.
+//! of matches it would split. Only where that share is shown, at 95% confidence, to exceed
+//! `veto_max_m` is the rule lifted, and the difference is then what its comparison weighs:
+//! evidence among the rest. A rule that no other identifier can vouch for (the domain's
+//! only one, or too few such pairs) holds as written.
 //!
-//! Two estimates that do not work, measured: the match probability of the pairs a rule
-//! trips (the look-alikes it exists for, a junior with his father's name at his father's
-//! address, agree on everything else, so the independent-evidence model calls them
-//! matches), and expectation-maximisation's m of the rule's comparison (at a million
+//! Estimates that do not work, measured: pairs vouched for with every other comparison
+//! exact (too few on small data: 60 pairs in FEBRL1); the match probability of the pairs
+//! a rule trips (the look-alikes it exists for, a junior with his father's name at his
+//! father's address, agree on everything else, so the independent-evidence model calls
+//! them matches); and expectation-maximisation's m of the rule's comparison (at a million
 //! records its households make EM believe one match in ten has another national ID).
 
 use crate::compare::BoundComparison;
@@ -33,7 +34,7 @@ use serde::{Deserialize, Serialize};
 /// A non-match override's learned m: how often matches trip it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VetoParams {
-    /// The override's attribute (with its position among the overrides, the rule).
+    /// The override's attribute, which names the rule.
     pub attr: String,
     /// Estimated share of matches with both values present that the rule would split.
     pub m: f64,
