@@ -5,7 +5,7 @@
 //! declared is registered on its first load with [`LOWEST_TRUST`].
 
 use crate::schema::source_systems::dsl as ss;
-use crate::{now, DbConnection, StoreError};
+use crate::{now, on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -83,7 +83,10 @@ pub fn ensure_registered(conn: &mut DbConnection, name: &str) -> Result<Registra
     if exists {
         return Ok(Registration::Known);
     }
-    insert(conn, name, LOWEST_TRUST, false)?;
+    // Two first loads of a new system may race here: the second insert does nothing.
+    if insert(conn, name, LOWEST_TRUST, false)? == 0 {
+        return Ok(Registration::Known);
+    }
     Ok(Registration::RegisteredUndeclared)
 }
 
@@ -99,16 +102,19 @@ fn insert(
     name: &str,
     rank: i32,
     declared: bool,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let t = now();
-    diesel::insert_into(ss::source_systems)
-        .values((
-            ss::name.eq(name),
-            ss::trust_rank.eq(rank),
-            ss::declared.eq(declared),
-            ss::registered_at.eq(t),
-            ss::updated_at.eq(t),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let row = (
+        ss::name.eq(name),
+        ss::trust_rank.eq(rank),
+        ss::declared.eq(declared),
+        ss::registered_at.eq(t),
+        ss::updated_at.eq(t),
+    );
+    Ok(
+        on_backend!(conn, c => diesel::insert_into(ss::source_systems)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?,
+    )
 }
