@@ -110,7 +110,7 @@ impl Case {
         let data = self.path("data");
         for s in systems {
             let f = data.join(format!("{s}.csv"));
-            self.ingest(&["--domain", "customer", "--source", s, f.to_str().unwrap()]);
+            self.ingest_customers(s, &f);
         }
     }
 

@@ -21,13 +21,7 @@ fn csv_with_bom_crlf_and_semicolons(case: &Case) {
         "erp.csv",
         b"\xEF\xBB\xBFsource_id;given_name;city;loyalty_tier\r\nE1;Anna;\"Bad; Homburg\";gold\r\nE2;Bernd;Ulm;\r\n",
     );
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("ERP", &file);
     assert_eq!(counts(&s), (2, 2, 0, 0, 0, 0), "{s}");
     assert_eq!(s["system"], "ERP");
     assert_eq!(s["domain"], "customer");
@@ -50,13 +44,7 @@ fn ndjson_file(case: &Case) {
         "crm.ndjson",
         "{\"source_id\":\"C1\",\"email\":\"a@x.de\",\"visits\":3,\"vip\":true,\"fax\":null}\r\n\n{\"source_id\":\"C2\",\"city\":\"Köln\"}\n",
     );
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("CRM", &file);
     assert_eq!(counts(&s), (2, 2, 0, 0, 0, 0), "{s}");
     assert_eq!(
         case.attributes("CRM", "C1"),
@@ -70,13 +58,7 @@ fn json_array_file(case: &Case) {
         "push.json",
         r#"[{"source_id":"P1","family_name":"Ng"},{"source_id":"P2"}, 7]"#,
     );
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "WEB",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("WEB", &file);
     assert_eq!(counts(&s), (3, 2, 0, 0, 0, 1), "{s}");
     assert_eq!(case.attributes("WEB", "P1")["family_name"], "Ng");
 }
@@ -132,13 +114,7 @@ fn reload_changes_nothing(case: &Case) {
     let before = case.live("ERP");
     // Same content, other column order and line ends: still identical.
     let reordered = case.write("erp2.csv", "city,source_id,family_name,given_name\r\nUlm,1,Berg,Anna\r\nBonn,2,Czer,Bernd\r\nKiel,3,Dahl,Cleo\r\n");
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        reordered.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("ERP", &reordered);
     assert_eq!(counts(&s), (3, 0, 0, 3, 0, 0), "{s}");
     let after = case.live("ERP");
     let key = |v: &mdm_store::staging::StagedVersion| {
@@ -165,24 +141,12 @@ fn reload_changes_nothing(case: &Case) {
 
 fn changed_record_becomes_new_version(case: &Case) {
     let first = case.write("erp.csv", BASE);
-    let s1 = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        first.to_str().unwrap(),
-    ]);
+    let s1 = case.ingest_customers("ERP", &first);
     let changed = case.write(
         "erp2.csv",
         BASE.replace("2,Bernd,Czer,Bonn", "2,Bernd,Czer,Berlin"),
     );
-    let s2 = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        changed.to_str().unwrap(),
-    ]);
+    let s2 = case.ingest_customers("ERP", &changed);
     assert_eq!(counts(&s2), (3, 0, 1, 2, 0, 0), "{s2}");
     let h = history(&mut case.conn(), "customer", "ERP", "2").unwrap();
     assert_eq!(h.len(), 2);
@@ -194,13 +158,7 @@ fn changed_record_becomes_new_version(case: &Case) {
     assert!(h[0].attributes.contains("Bonn") && h[1].attributes.contains("Berlin"));
     assert_ne!(h[0].content_hash, h[1].content_hash);
     // Changing it back is another version, not a revival of the old row.
-    let s3 = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        first.to_str().unwrap(),
-    ]);
+    let s3 = case.ingest_customers("ERP", &first);
     assert_eq!(counts(&s3), (3, 0, 1, 2, 0, 0));
     assert_eq!(
         history(&mut case.conn(), "customer", "ERP", "2")
@@ -212,35 +170,17 @@ fn changed_record_becomes_new_version(case: &Case) {
 
 fn snapshot_marks_absent_records_deleted(case: &Case) {
     let full = case.write("erp.csv", BASE);
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        full.to_str().unwrap(),
-    ]);
+    case.ingest_customers("ERP", &full);
     let partial = case.write(
         "delta.csv",
         "source_id,given_name,family_name,city\n1,Anna,Berg,Ulm\n",
     );
     // Without --snapshot a partial file deletes nothing.
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        partial.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("ERP", &partial);
     assert_eq!(counts(&s), (1, 0, 0, 1, 0, 0));
     // Another system's records are untouched by ERP's snapshot.
     let crm = case.write("crm.csv", "source_id,city\n2,Ulm\n");
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        crm.to_str().unwrap(),
-    ]);
+    case.ingest_customers("CRM", &crm);
     let s = case.ingest(&[
         "--domain",
         "customer",

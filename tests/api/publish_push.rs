@@ -34,13 +34,7 @@ fn push_agrees_with_ingest(case: &Case) {
         )
         .ok();
     let file = case.write("same.ndjson", NDJSON);
-    let cli = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "FILE",
-        file.to_str().unwrap(),
-    ]);
+    let cli = case.ingest_customers("FILE", &file);
     assert_eq!(counts(&r), counts(&cli), "push {r}\ningest {cli}");
     assert_eq!(counts(&r), (6, 2, 0, 0, 0, 4));
     let pushed = reasons(case, r["batch_id"].as_i64().unwrap());

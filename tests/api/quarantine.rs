@@ -93,13 +93,7 @@ fn ndjson_bad_lines_quarantined(case: &Case) {
     text.extend_from_slice(b"{\"source_id\":\"c\",\"city\":\"K\xF6ln\"}\n");
     text.extend_from_slice(b"{\"city\":\"Ulm\"}\n");
     let file = case.write("crm.ndjson", &text);
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("CRM", &file);
     assert_eq!(counts(&s), (5, 1, 0, 0, 0, 4), "{s}");
     let rows = mdm_store::quarantine::for_batch(&mut case.conn(), s["batch_id"].as_i64().unwrap())
         .unwrap();
@@ -195,13 +189,7 @@ fn nul_characters_quarantined_by_ingest_and_push(case: &Case) {
         "nul.csv",
         b"source_id,given_name,city\nA1,Anna,Ulm\nA\x002,Bernd,Bonn\nA3,Carl,K\x00ln\nA4,Dora,Hof\n",
     );
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("ERP", &file);
     assert_eq!(counts(&s), (4, 2, 0, 0, 0, 2), "{s}");
     let expected = vec![
         (
@@ -344,13 +332,7 @@ fn a_tenth_bad_loads_and_stored_quarantine_is_capped(case: &Case) {
     assert_eq!(stored.len(), 40);
     // The default stores them all.
     let file = case.write("tenth2.csv", rows_with_bad(1000, |i| i % 10 == 1));
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        file.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("CRM", &file);
     assert_eq!(counts(&s).5, 100, "{s}");
     assert!(s.get("quarantine_not_stored").is_none(), "{s}");
     let out = run_ok(

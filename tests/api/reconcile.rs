@@ -350,13 +350,7 @@ fn history_shows_a_record_as_of_a_date(case: &Case) {
         "mes2.csv",
         "source_id,given_name,family_name,email,city\nM1,Zoltan,Kovacs,zoltan@example.hu,Budapest\n",
     );
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "MES",
-        f.to_str().unwrap(),
-    ]);
+    case.ingest_customers("MES", &f);
     let s = reconcile(case, &[]);
     assert_eq!(count(&s, "updated"), 1, "{s}");
     assert_eq!(gid(case, "MES", "M1"), id, "an update keeps the ID");
@@ -410,13 +404,7 @@ fn incremental_equals_full(case: &Case) {
     let first = reconcile(case, &[]);
     let all_pairs = first["stats"]["candidate_pairs"].as_u64().unwrap();
     let f = perturb(case, "CRM", 20);
-    let s = case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "CRM",
-        f.to_str().unwrap(),
-    ]);
+    let s = case.ingest_customers("CRM", &f);
     assert!(s["changed"].as_u64().unwrap() > 0, "{s}");
     let inc = reconcile(case, &[]);
     assert_eq!(inc["mode"], "incremental", "{inc}");

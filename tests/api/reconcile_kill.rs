@@ -43,13 +43,7 @@ fn killed_run_leaves_previous_state_and_next_run_completes(case: &Case) {
     generated(case, 1500, 21);
     reconcile(case, &[]);
     let f = perturb(case, "ERP", 5);
-    case.ingest(&[
-        "--domain",
-        "customer",
-        "--source",
-        "ERP",
-        f.to_str().unwrap(),
-    ]);
+    case.ingest_customers("ERP", &f);
     let before = visible_state(case);
     let mut killed = 0;
     let mut last_run = 0;
