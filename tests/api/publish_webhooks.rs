@@ -137,6 +137,15 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 }
 
 /// `n` change events (the first ones of the feed); returns their seqs.
+/// ERP's delivery of event `seq`, once it is dead-lettered.
+fn dead_lettered(case: &Case, seq: i64) -> mdm_store::deliveries::Delivery {
+    let get = || mdm_store::deliveries::get(&mut case.conn(), "ERP", seq).unwrap();
+    wait_for("dead-lettered", Duration::from_secs(30), || {
+        get().is_some_and(|d| d.status == "dead")
+    });
+    get().unwrap()
+}
+
 fn events(case: &Case, n: usize) -> Vec<i64> {
     mdm_store::systems::ensure_registered(&mut case.conn(), "ERP").unwrap();
     more_events(case, n, "g")
@@ -398,14 +407,7 @@ fn redirects_are_not_followed(case: &Case) {
     first.start();
     config(case, &first.url(), 2);
     let s = Server::start(case, &[]);
-    wait_for("dead-lettered", Duration::from_secs(30), || {
-        mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
-            .unwrap()
-            .is_some_and(|d| d.status == "dead")
-    });
-    let d = mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
-        .unwrap()
-        .unwrap();
+    let d = dead_lettered(case, seqs[0]);
     assert!(
         d.last_error.as_deref().unwrap_or("").contains("307"),
         "{d:?}"
@@ -429,14 +431,7 @@ fn refused_target_gets_nothing(case: &Case) {
         ),
     );
     let s = Server::start(case, &[]);
-    wait_for("dead-lettered", Duration::from_secs(30), || {
-        mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
-            .unwrap()
-            .is_some_and(|d| d.status == "dead")
-    });
-    let d = mdm_store::deliveries::get(&mut case.conn(), "ERP", seqs[0])
-        .unwrap()
-        .unwrap();
+    let d = dead_lettered(case, seqs[0]);
     let e = d.last_error.unwrap_or_default();
     assert!(
         e.contains("loopback") && e.contains("webhooks.allow_hosts"),
