@@ -27,6 +27,7 @@ pub mod routes;
 mod server;
 pub mod state;
 mod upsert;
+pub mod webhook_signature;
 pub mod webhook_target;
 pub mod webhooks;
 
