@@ -22,6 +22,7 @@ pub mod deliveries;
 mod error;
 pub mod feed;
 pub mod golden;
+pub mod idempotency;
 pub mod matchstate;
 pub mod migrate;
 pub mod outbox;

@@ -375,3 +375,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     xref_realtime,
     staging_records,
 );
+
+// Idempotency keys of write requests (migration 2025-01-14-000001_idempotency).
+
+diesel::table! {
+    idempotency_keys (token_id, route, idempotency_key) {
+        token_id -> Text,
+        route -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Nullable<Integer>,
+        content_type -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
