@@ -374,6 +374,8 @@ pub struct ConsumerSettings {
     pub system: SystemName,
     /// Webhook target (http://); events are POSTed in order, at least once.
     pub webhook_url: Option<String>,
+    /// `whsec_<base64 key>`: deliveries are signed (Standard Webhooks). Debug is redacted.
+    pub webhook_secret: Option<mdm_api::webhook_signature::WebhookSecret>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -381,6 +383,18 @@ pub struct ConsumerSettings {
 struct RawConsumer {
     system: Option<String>,
     webhook_url: Option<String>,
+    webhook_secret: Option<RawSecret>,
+}
+
+/// A secret as read, before it is parsed; its `Debug` is redacted like the parsed one's.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct RawSecret(String);
+
+impl std::fmt::Debug for RawSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 fn consumer_settings(
@@ -401,11 +415,21 @@ fn consumer_settings(
                 bail!("[consumers.{consumer}] webhook_url refused: {e}");
             }
         }
+        // The error names the rule broken, never the value.
+        let webhook_secret = match &c.webhook_secret {
+            Some(raw) => Some(
+                mdm_api::webhook_signature::WebhookSecret::parse(&raw.0).map_err(|e| {
+                    anyhow::anyhow!("[consumers.{consumer}] webhook_secret refused: {e}")
+                })?,
+            ),
+            None => None,
+        };
         out.insert(
             consumer,
             ConsumerSettings {
                 system,
                 webhook_url: c.webhook_url,
+                webhook_secret,
             },
         );
     }

@@ -55,6 +55,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
             name: name.to_string(),
             system: k.system.to_string(),
             webhook_url: k.webhook_url.clone(),
+            webhook_secret: k.webhook_secret.clone(),
         })
         .collect();
     c.webhooks = mdm_api::WebhookPolicy {

@@ -1,9 +1,13 @@
 //! Webhook delivery over real HTTP to a real receiver: down for a while (retries, then
 //! delivery in order, across a server restart, one success per idempotency key), and always
-//! failing (dead letters, then an admin's replay).
+//! failing (dead letters, then an admin's replay). The receiver checks the Standard Webhooks
+//! signature of every delivery with the consumer's secret, as a real one would, and answers
+//! 401 when it does not verify.
 
+use crate::helpers::run_err;
 use crate::helpers::{backends, Case};
 use crate::server::Server;
+use mdm_api::webhook_signature::{self, VerifyError, WebhookSecret};
 use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -17,18 +21,30 @@ backends!(
     two_servers_deliver_each_event_once,
     redirects_are_not_followed,
     refused_target_gets_nothing,
+    signed_with_the_consumer_secret,
+    unsigned_without_a_secret,
 );
 
-/// One request the receiver got: its idempotency key, the event's seq, what it answered.
+/// The secret every test configures for ERP (a 32-byte key), unless it tests without one.
+const SECRET: &str = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// One request the receiver got: its idempotency key, the event's seq, what it answered,
+/// the Standard Webhooks headers and body as received, and whether they verified.
 #[derive(Debug, Clone, PartialEq)]
 struct Hit {
     key: String,
     seq: i64,
     status: u16,
+    webhook_id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+    verified: Result<(), VerifyError>,
 }
 
-/// A tiny HTTP receiver: answers 500 while `fail_next` > 0 (counting down) or `always_fail`
-/// is set, else 200; logs every request.
+/// A tiny HTTP receiver: answers 401 when a delivery's signature does not verify with
+/// `secret` (when set), 500 while `fail_next` > 0 (counting down) or `always_fail` is set,
+/// else 200; logs every request.
 struct Receiver {
     port: u16,
     hits: Arc<Mutex<Vec<Hit>>>,
@@ -36,6 +52,8 @@ struct Receiver {
     always_fail: Arc<AtomicU32>,
     /// When set, every request is answered 307 to this URL.
     redirect_to: Arc<Mutex<Option<String>>>,
+    /// Verifies every delivery with this secret (`SECRET` unless changed before `start`).
+    secret: Option<WebhookSecret>,
 }
 
 impl Receiver {
@@ -52,6 +70,7 @@ impl Receiver {
             fail_next: Arc::default(),
             always_fail: Arc::default(),
             redirect_to: Arc::default(),
+            secret: Some(WebhookSecret::parse(SECRET).unwrap()),
         }
     }
 
@@ -62,49 +81,75 @@ impl Receiver {
     /// Comes up: listens and serves until the test process ends.
     fn start(&self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("receiver port free");
-        let (hits, fail_next, always, redirect) = (
+        let (hits, fail_next, always, redirect, secret) = (
             self.hits.clone(),
             self.fail_next.clone(),
             self.always_fail.clone(),
             self.redirect_to.clone(),
+            self.secret.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut len, mut key) = (0usize, String::new());
+                let mut headers = std::collections::HashMap::new();
                 let mut line = String::new();
                 loop {
                     line.clear();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                         break;
                     }
-                    let lower = line.to_ascii_lowercase();
-                    if let Some(v) = lower.strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                    if lower.starts_with("idempotency-key:") {
-                        key = line["idempotency-key:".len()..].trim().to_string();
+                    if let Some((name, value)) = line.split_once(':') {
+                        headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
                     }
                 }
+                let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
+                let len = header("content-length").parse().unwrap_or(0);
                 let mut body = vec![0u8; len];
                 let _ = reader.read_exact(&mut body);
                 let seq = serde_json::from_slice::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|v| v["seq"].as_i64())
                     .unwrap_or(-1);
+                let (webhook_id, timestamp, signature) = (
+                    header("webhook-id"),
+                    header("webhook-timestamp"),
+                    header("webhook-signature"),
+                );
+                let verified = match &secret {
+                    Some(s) => webhook_signature::verify(
+                        s,
+                        &webhook_id,
+                        &timestamp,
+                        &signature,
+                        &body,
+                        chrono::Utc::now().timestamp(),
+                    ),
+                    None => Ok(()),
+                };
                 let fail = always.load(Ordering::SeqCst) > 0
                     || fail_next
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                         .is_ok();
                 let to = redirect.lock().unwrap().clone();
-                let status = if to.is_some() {
+                let status = if verified.is_err() {
+                    401
+                } else if to.is_some() {
                     307
                 } else if fail {
                     500
                 } else {
                     200
                 };
-                hits.lock().unwrap().push(Hit { key, seq, status });
+                hits.lock().unwrap().push(Hit {
+                    key: header("idempotency-key"),
+                    seq,
+                    status,
+                    webhook_id,
+                    timestamp,
+                    signature,
+                    body,
+                    verified,
+                });
                 let location = to.map(|u| format!("location: {u}\r\n")).unwrap_or_default();
                 let mut s = stream;
                 let _ = write!(
@@ -177,7 +222,7 @@ fn config(case: &Case, url: &str, max_attempts: u32) {
     case.write(
         "mdm.toml",
         format!(
-            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\nallow_hosts = [\"127.0.0.1\"]\n"
+            "[consumers.ERP]\nwebhook_url = \"{url}\"\nwebhook_secret = \"{SECRET}\"\n[webhooks]\nmax_attempts = {max_attempts}\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\nallow_hosts = [\"127.0.0.1\"]\n"
         ),
     );
 }
@@ -224,6 +269,7 @@ fn retries_until_the_receiver_is_back(case: &Case) {
             format!("mdm-ERP-{}", h.seq),
             "one key per event, on every try"
         );
+        assert_eq!(h.verified, Ok(()), "signed: {h:?}");
     }
     assert!(rx
         .hits()
@@ -368,7 +414,7 @@ fn two_servers_deliver_each_event_once(case: &Case) {
     case.write(
         "mdm.toml",
         format!(
-            "[consumers.ERP]\nwebhook_url = \"{}\"\n[webhooks]\ntimeout_ms = 500\npoll_interval_ms = 50\nlease_ms = 1500\nallow_hosts = [\"127.0.0.1\"]\n",
+            "[consumers.ERP]\nwebhook_url = \"{}\"\nwebhook_secret = \"{SECRET}\"\n[webhooks]\ntimeout_ms = 500\npoll_interval_ms = 50\nlease_ms = 1500\nallow_hosts = [\"127.0.0.1\"]\n",
             rx.url()
         ),
     );
@@ -439,4 +485,125 @@ fn refused_target_gets_nothing(case: &Case) {
     );
     assert!(rx.hits().is_empty(), "{:?}", rx.hits());
     s.stop();
+}
+
+/// ERP's webhook to `url` with no secret in the file.
+fn config_unsigned(case: &Case, url: &str) {
+    case.write(
+        "mdm.toml",
+        format!(
+            "[consumers.ERP]\nwebhook_url = \"{url}\"\n[webhooks]\nmax_attempts = 1000\ninitial_backoff_ms = 50\nmax_backoff_ms = 200\ntimeout_ms = 2000\npoll_interval_ms = 100\nlease_ms = 4000\nallow_hosts = [\"127.0.0.1\"]\n"
+        ),
+    );
+}
+
+/// Issue 21, Standard Webhooks: every attempt is signed over the exact bytes sent, with
+/// `webhook-id` the event's idempotency key (the same on each retry); a changed body or
+/// another secret does not verify, and a receiver holding another secret refuses the
+/// delivery, which is then a failed attempt. The secret comes from the environment here.
+fn signed_with_the_consumer_secret(case: &Case) {
+    let seqs = events(case, 2);
+    let rx = Receiver::reserve();
+    rx.fail_next.store(2, Ordering::SeqCst);
+    rx.start();
+    config_unsigned(case, &rx.url());
+    let env = [("MDM__CONSUMERS__ERP__WEBHOOK_SECRET", SECRET)];
+    let s = Server::start(case, &env);
+    wait_for("delivered", Duration::from_secs(20), || {
+        rx.delivered().len() >= seqs.len()
+    });
+    s.stop();
+    let hits = rx.hits();
+    assert_eq!(rx.delivered(), seqs, "{hits:?}");
+    let first: Vec<&Hit> = hits.iter().filter(|h| h.seq == seqs[0]).collect();
+    assert_eq!(first.len(), 3, "two failures, then success: {hits:?}");
+    for h in &hits {
+        assert_eq!(h.verified, Ok(()), "{h:?}");
+        assert_eq!(h.webhook_id, format!("mdm-ERP-{}", h.seq), "{h:?}");
+        assert_eq!(h.webhook_id, h.key);
+        assert!(h.signature.starts_with("v1,"), "{h:?}");
+    }
+    // What a receiver checks, on a captured delivery.
+    let h = first[2];
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    let now: i64 = h.timestamp.parse().unwrap();
+    let check = |secret: &WebhookSecret, body: &[u8]| {
+        webhook_signature::verify(secret, &h.webhook_id, &h.timestamp, &h.signature, body, now)
+    };
+    assert_eq!(check(&secret, &h.body), Ok(()));
+    let value: serde_json::Value = serde_json::from_slice(&h.body).unwrap();
+    let mut changed = value.clone();
+    changed["seq"] = json!(value["seq"].as_i64().unwrap() + 1);
+    let changed = serde_json::to_vec(&changed).unwrap();
+    assert_eq!(check(&secret, &changed), Err(VerifyError::NoMatch));
+    // The same JSON, serialized again with other whitespace, is other bytes: parse after
+    // verifying, never verify a re-serialization.
+    let pretty = serde_json::to_vec_pretty(&value).unwrap();
+    assert_eq!(check(&secret, &pretty), Err(VerifyError::NoMatch));
+    let other =
+        WebhookSecret::parse("whsec_YW5vdGhlciBrZXkgb2YgMjQrIGJ5dGVzLCB3cm9uZyBvbmU=").unwrap();
+    assert_eq!(check(&other, &h.body), Err(VerifyError::NoMatch));
+    // Signed with another secret: the receiver answers 401 and the attempt is a failure.
+    let seqs = more_events(case, 1, "w");
+    let wrong = "whsec_YW5vdGhlciBrZXkgb2YgMjQrIGJ5dGVzLCB3cm9uZyBvbmU=";
+    let s = Server::start(case, &[("MDM__CONSUMERS__ERP__WEBHOOK_SECRET", wrong)]);
+    let last = *seqs.last().unwrap();
+    wait_for("refused attempt recorded", Duration::from_secs(20), || {
+        mdm_store::deliveries::get(&mut case.conn(), "ERP", last)
+            .unwrap()
+            .is_some_and(|d| d.last_error.as_deref().unwrap_or("").contains("401"))
+    });
+    s.stop();
+    let refused: Vec<Hit> = rx.hits().into_iter().filter(|h| h.seq == last).collect();
+    assert!(
+        !refused.is_empty()
+            && refused
+                .iter()
+                .all(|h| h.status == 401 && h.verified == Err(VerifyError::NoMatch)),
+        "{refused:?}"
+    );
+}
+
+/// Without a `webhook_secret`, deliveries go out unsigned (the server warns at start).
+fn unsigned_without_a_secret(case: &Case) {
+    let seqs = events(case, 1);
+    let mut rx = Receiver::reserve();
+    rx.secret = None;
+    rx.start();
+    config_unsigned(case, &rx.url());
+    let s = Server::start(case, &[]);
+    wait_for("delivered", Duration::from_secs(20), || {
+        rx.delivered() == seqs
+    });
+    s.stop();
+    let h = &rx.hits()[0];
+    assert!(
+        h.webhook_id.is_empty() && h.timestamp.is_empty() && h.signature.is_empty(),
+        "{h:?}"
+    );
+    assert_eq!(h.key, format!("mdm-ERP-{}", seqs[0]));
+}
+
+/// A malformed `webhook_secret` stops `mdm serve`, naming the key and the rule, never the
+/// value.
+#[test]
+fn serve_refuses_a_malformed_webhook_secret() {
+    let case = Case::sqlite();
+    for (secret, why) in [
+        ("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "whsec_"),
+        ("whsec_not*base64", "base64"),
+        ("whsec_c2hvcnQta2V5", "9 bytes"),
+    ] {
+        case.write(
+            "mdm.toml",
+            format!("[consumers.ERP]\nwebhook_url = \"http://127.0.0.1:9/hook\"\nwebhook_secret = \"{secret}\"\n[webhooks]\nallow_hosts = [\"127.0.0.1\"]\n"),
+        );
+        let err = run_err(case.mdm().args(["serve", "--listen", "127.0.0.1:0"]));
+        assert!(
+            err.contains("[consumers.ERP] webhook_secret refused") && err.contains(why),
+            "{secret}: {err}"
+        );
+        let value = secret.trim_start_matches("whsec_");
+        assert!(!err.contains(value), "the secret is shown: {err}");
+    }
 }

@@ -47,6 +47,9 @@ pub struct ConsumerConfig {
     pub system: String,
     /// Where webhooks go (http:// only; no TLS client is built in).
     pub webhook_url: Option<String>,
+    /// Signs every delivery (Standard Webhooks, `crate::webhook_signature`); without it,
+    /// deliveries go unsigned and the dispatcher warns at start. Its `Debug` is redacted.
+    pub webhook_secret: Option<crate::webhook_signature::WebhookSecret>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,12 +15,21 @@
 //! credentials, or is or resolves to a loopback, private, link-local or metadata address
 //! (not in `webhooks.allow_hosts`) gets nothing: its dispatcher does not start (bad URL)
 //! or each attempt fails with the reason. Redirects are not followed; a 3xx is a failure.
+//!
+//! With the consumer's `webhook_secret`, every attempt is signed per Standard Webhooks
+//! (`crate::webhook_signature`): `webhook-id` is the idempotency key (the same on every
+//! retry, so a receiver can deduplicate on either), `webhook-timestamp` the attempt's time,
+//! `webhook-signature` covers the exact body bytes sent. Without a secret, deliveries go
+//! unsigned (a receiver cannot tell them from forgeries) and a warning is logged at start;
+//! a malformed secret is refused when the configuration is read, so the server does not
+//! start.
 
 use crate::config::{ConsumerConfig, WebhookPolicy};
 use crate::error::ApiError;
 use crate::feed::{decorate, Consumer, FeedEvent};
 use crate::metrics::labels;
 use crate::state::AppState;
+use crate::webhook_signature::{self, WebhookSecret};
 use actix_web::web;
 use chrono::NaiveDateTime;
 use mdm_store::deliveries::{self, DeliveryStatus};
@@ -35,13 +44,17 @@ pub fn spawn_all(state: web::Data<AppState>) {
                 tracing::error!(consumer = %c.name, error = %e, "webhook_url refused; no deliveries");
                 continue;
             }
-            tracing::info!(consumer = %c.name, "webhook dispatcher started");
+            if c.webhook_secret.is_none() {
+                tracing::warn!(consumer = %c.name, "no webhook_secret: deliveries are unsigned");
+            }
+            tracing::info!(consumer = %c.name, signed = c.webhook_secret.is_some(), "webhook dispatcher started");
             let target = Target {
                 consumer: Consumer {
                     name: c.name.clone(),
                     system: c.system.clone(),
                 },
                 url: url.clone(),
+                secret: c.webhook_secret.clone(),
             };
             actix_web::rt::spawn(run(state.clone(), target, policy(&state, c)));
         }
@@ -55,6 +68,7 @@ fn policy(state: &AppState, _c: &ConsumerConfig) -> WebhookPolicy {
 struct Target {
     consumer: Consumer,
     url: String,
+    secret: Option<WebhookSecret>,
 }
 
 /// What one step did.
@@ -230,7 +244,7 @@ async fn attempt(
             .await?;
         return Ok(());
     };
-    let outcome = send(client, &target.url, &policy.allow_hosts, &event).await;
+    let outcome = send(client, target, &policy.allow_hosts, &event).await;
     let m = &state.metrics;
     let l = labels(&[("consumer", &target.consumer.name)]);
     match outcome {
@@ -278,28 +292,37 @@ async fn attempt(
 
 async fn send(
     client: &reqwest::Client,
-    url: &str,
+    target: &Target,
     allow_hosts: &[String],
     event: &FeedEvent,
 ) -> Result<(), String> {
+    let url = &target.url;
     let parsed = crate::webhook_target::check_url(url, allow_hosts)?;
     crate::webhook_target::check_target(&parsed, allow_hosts).await?;
-    let res = client
+    // Serialized here, not by reqwest, so the signature covers exactly the bytes sent.
+    let body = serde_json::to_vec(event).map_err(|e| format!("serializing the event: {e}"))?;
+    let mut req = client
         .post(url)
+        .header("Content-Type", "application/json")
         .header("Idempotency-Key", &event.idempotency_key)
-        .header("X-Mdm-Event-Seq", event.seq.to_string())
-        .json(event)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.is_timeout() {
-                "timed out".to_string()
-            } else if e.is_connect() {
-                "connection failed".to_string()
-            } else {
-                format!("request failed: {e}")
-            }
-        })?;
+        .header("X-Mdm-Event-Seq", event.seq.to_string());
+    if let Some(secret) = &target.secret {
+        let ts = chrono::Utc::now().timestamp();
+        let signature = webhook_signature::sign(secret, &event.idempotency_key, ts, &body);
+        req = req
+            .header("webhook-id", &event.idempotency_key)
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature);
+    }
+    let res = req.body(body).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "timed out".to_string()
+        } else if e.is_connect() {
+            "connection failed".to_string()
+        } else {
+            format!("request failed: {e}")
+        }
+    })?;
     if res.status().is_success() {
         Ok(())
     } else if res.status().is_redirection() {
