@@ -17,7 +17,7 @@ pub enum IngestError {
     Sql { label: String, message: String },
     #[error("load batch {batch_id} was settled as interrupted by another mdm process (no progress for longer than ingest.stale_batch_secs); load the input again")]
     Settled { batch_id: i64 },
-    #[error("{label}: {quarantined} of {read} rows read were quarantined, more than ingest.max_quarantine_share ({max_share}) allows: the input looks like garbage (wrong file, encoding or delimiter?); load batch {batch_id} is marked failed and the chunk that crossed the limit was not staged")]
+    #[error("{label}: {quarantined} of {read} rows read were quarantined, more than ingest.max_quarantine_share ({max_share}) allows: the input looks like garbage (wrong file, encoding or delimiter?); load batch {batch_id} is marked failed and nothing of it is staged")]
     TooManyQuarantined {
         label: String,
         batch_id: i64,

@@ -6,8 +6,9 @@
 //! in-memory set of every key either. (The alternative, a map of every key to its hash for
 //! the system, is O(records) and would make a 10M-record system cost a gigabyte.)
 //!
-//! A chunk commits as a whole; a load that fails midway leaves the chunks before it staged
-//! (each is valid source data, and re-running the load converges) and its batch `failed`.
+//! A chunk commits as a whole; a load that fails midway for any reason but a refusal (an
+//! input error, a settled batch, a database error) leaves the chunks before it staged (each
+//! is valid source data, and re-running the load converges) and its batch `failed`.
 //! A snapshot's deletions run only after every row was read and staged, and not at all when
 //! a row was quarantined as unreadable (malformed, or not UTF-8): such a row may be a record
 //! whose source_id could not be read (a stray CSV quote swallows the rows after it), so the
@@ -18,9 +19,11 @@
 //! `failed`. The share is checked after every row (prepare's rejections) and, exactly
 //! (duplicates too), inside each chunk's transaction before it commits, so the chunk that
 //! crosses the limit is rolled back: nothing of it is staged. Chunks committed before that
-//! were within the limit when they committed and stay staged, as with any load that fails
-//! midway; a file that is garbage from its start, or bad throughout, stages nothing (the
-//! first check comes long before the first chunk commits). Loads of fewer than `min_rows`
+//! are then undone too (`staging::roll_back_batch`, in the transaction that marks the batch
+//! failed): their new versions are removed and the versions they replaced are live again,
+//! so a refused load stages nothing, wherever in the input the limit was crossed, and a
+//! snapshot's deletions (which come after the last row) never run. Only its quarantine
+//! entries stay, to show why it was refused. Loads of fewer than `min_rows`
 //! rows are never refused by share. At most `max_stored` quarantined rows are stored per
 //! batch; the rest are counted (`quarantined`) but not stored (`quarantine_not_stored`).
 
@@ -227,17 +230,8 @@ pub fn load_with_limits(
         }
         Ok(())
     });
-    if let Err(e) = &result {
-        // Best effort: the original error matters more than a failure to record it.
-        let _ = batches::finish(
-            conn,
-            batch_id,
-            &counts,
-            BatchStatus::Failed,
-            Some(&e.to_string()),
-        );
-        tracing::warn!(batch_id, read = counts.read, "load failed");
-        return Err(result.unwrap_err());
+    if let Err(e) = result {
+        return Err(fail(conn, batch_id, counts, e));
     }
     batches::finish(conn, batch_id, &counts, BatchStatus::Completed, None)?;
     tracing::info!(
@@ -266,6 +260,40 @@ pub fn load_with_limits(
         snapshot_deletions_skipped: skipped,
         registered_system: registered,
     })
+}
+
+/// Marks a failed load's batch `failed`; a refused one's committed chunks are rolled back
+/// in the same transaction (see the module doc).
+fn fail(
+    conn: &mut DbConnection,
+    batch_id: i64,
+    counts: BatchCounts,
+    e: IngestError,
+) -> IngestError {
+    let refused = matches!(e, IngestError::TooManyQuarantined { .. });
+    let message = e.to_string();
+    let result = conn.write_transaction(|c| {
+        let mut counts = counts;
+        if refused {
+            let undone = staging::roll_back_batch(c, batch_id)?;
+            tracing::warn!(
+                batch_id,
+                removed = undone.removed,
+                restored = undone.restored,
+                "refused load rolled back"
+            );
+            (counts.new, counts.changed, counts.unchanged, counts.deleted) = (0, 0, 0, 0);
+        }
+        batches::finish(c, batch_id, &counts, BatchStatus::Failed, Some(&message))
+    });
+    tracing::warn!(batch_id, read = counts.read, "load failed");
+    match result {
+        Ok(()) => e,
+        // A refusal that could not be rolled back must not claim nothing is staged.
+        Err(store) if refused => store.into(),
+        // Otherwise the original error matters more than a failure to record it.
+        Err(_) => e,
+    }
 }
 
 fn stream(

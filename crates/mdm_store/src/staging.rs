@@ -9,6 +9,10 @@
 //! `seen_batch_id` is the last batch whose input contained the record, changed or not: a
 //! second sighting within one batch is a duplicate, and a snapshot load deletes the current
 //! records its batch did not see ([`delete_unseen`]).
+//!
+//! `ended_batch_id` is the batch that ended a version: the one that replaced a current
+//! version, or the snapshot that deleted it (a deleted version later replaced keeps its
+//! deleting batch). That is what lets [`roll_back_batch`] undo a refused load exactly.
 
 use crate::schema::staging_records::dsl as sr;
 use crate::{now, on_backend, DbConnection, StoreError};
@@ -147,17 +151,30 @@ pub fn mark_seen(conn: &mut DbConnection, batch_id: i64, ids: &[i64]) -> Result<
     Ok(())
 }
 
-/// Ends live versions that a successor from `batch_id` replaces.
+/// Ends live versions that a successor from `batch_id` replaces. A current version ends
+/// with `batch_id`; a deleted one keeps the batch that deleted it as `ended_batch_id`, so
+/// that [`roll_back_batch`] can tell the two apart.
 pub fn end_versions(conn: &mut DbConnection, batch_id: i64, ids: &[i64]) -> Result<(), StoreError> {
     let t = now();
     for part in ids.chunks(KEYS_PER_LOOKUP) {
-        diesel::update(sr::staging_records.filter(sr::id.eq_any(part)))
-            .set((
-                sr::status.eq(RecordStatus::Superseded.as_str()),
-                sr::ended_batch_id.eq(Some(batch_id)),
-                sr::ended_at.eq(Some(t)),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            sr::staging_records
+                .filter(sr::id.eq_any(part))
+                .filter(sr::status.eq(RecordStatus::Current.as_str())),
+        )
+        .set((
+            sr::status.eq(RecordStatus::Superseded.as_str()),
+            sr::ended_batch_id.eq(Some(batch_id)),
+            sr::ended_at.eq(Some(t)),
+        ))
+        .execute(conn)?;
+        diesel::update(
+            sr::staging_records
+                .filter(sr::id.eq_any(part))
+                .filter(sr::status.eq(RecordStatus::Deleted.as_str())),
+        )
+        .set(sr::status.eq(RecordStatus::Superseded.as_str()))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -249,4 +266,96 @@ pub fn status_counts(
         get(RecordStatus::Superseded),
         get(RecordStatus::Deleted),
     ))
+}
+
+/// What [`roll_back_batch`] undid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RolledBack {
+    /// Versions the batch wrote that were removed.
+    pub removed: u64,
+    /// Versions it had ended (replaced or deleted) that are live again.
+    pub restored: u64,
+}
+
+/// Undoes what load batch `batch_id` did to staging, for a load that was refused after some
+/// of its chunks had committed: its versions that are still current are removed, the
+/// versions they replaced are live again as they were (`current`, or `deleted` for a record
+/// a snapshot had deleted before the batch brought it back), and records its snapshot
+/// deleted are current again. Versions of the batch that a later batch has since replaced
+/// or deleted stay, as history of that later batch's change. Run it in a write transaction.
+/// `seen_batch_id` notes on unchanged versions are left: only the batch itself reads them.
+pub fn roll_back_batch(conn: &mut DbConnection, batch_id: i64) -> Result<RolledBack, StoreError> {
+    let mut done = RolledBack::default();
+    let mut after = 0i64;
+    loop {
+        let page: Vec<i64> = sr::staging_records
+            .filter(sr::batch_id.eq(batch_id))
+            .filter(sr::status.eq(RecordStatus::Current.as_str()))
+            .filter(sr::id.gt(after))
+            .order(sr::id)
+            .limit(KEYS_PER_LOOKUP as i64)
+            .select(sr::id)
+            .load(conn)?;
+        let Some(&last) = page.last() else { break };
+        after = last;
+        let replaced = predecessors(conn, &page)?;
+        done.removed +=
+            diesel::delete(sr::staging_records.filter(sr::id.eq_any(&page))).execute(conn)? as u64;
+        // Ended by this batch: was current. Ended by another: a snapshot had deleted it.
+        let (current, deleted): (Vec<_>, Vec<_>) = replaced
+            .into_iter()
+            .partition(|(_, ended)| *ended == Some(batch_id));
+        let ids = |v: Vec<(i64, Option<i64>)>| v.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+        done.restored += restore_current(conn, &ids(current))?;
+        done.restored += diesel::update(sr::staging_records.filter(sr::id.eq_any(ids(deleted))))
+            .set(sr::status.eq(RecordStatus::Deleted.as_str()))
+            .execute(conn)? as u64;
+    }
+    // Its snapshot's deletions.
+    done.restored += diesel::update(
+        sr::staging_records
+            .filter(sr::ended_batch_id.eq(batch_id))
+            .filter(sr::status.eq(RecordStatus::Deleted.as_str())),
+    )
+    .set((
+        sr::status.eq(RecordStatus::Current.as_str()),
+        sr::ended_batch_id.eq(None::<i64>),
+        sr::ended_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)? as u64;
+    Ok(done)
+}
+
+/// The versions just before the given ones (same record, version one lower), with the
+/// batch that ended each.
+fn predecessors(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    let next = diesel::alias!(crate::schema::staging_records as next_version);
+    Ok(sr::staging_records
+        .inner_join(
+            next.on(next
+                .field(sr::domain)
+                .eq(sr::domain)
+                .and(next.field(sr::system).eq(sr::system))
+                .and(next.field(sr::source_id).eq(sr::source_id))
+                .and(next.field(sr::version).eq(sr::version + 1))),
+        )
+        .filter(next.field(sr::id).eq_any(ids))
+        .filter(sr::status.eq(RecordStatus::Superseded.as_str()))
+        .select((sr::id, sr::ended_batch_id))
+        .load(conn)?)
+}
+
+fn restore_current(conn: &mut DbConnection, ids: &[i64]) -> Result<u64, StoreError> {
+    Ok(
+        diesel::update(sr::staging_records.filter(sr::id.eq_any(ids)))
+            .set((
+                sr::status.eq(RecordStatus::Current.as_str()),
+                sr::ended_batch_id.eq(None::<i64>),
+                sr::ended_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)? as u64,
+    )
 }
