@@ -22,9 +22,13 @@ pub struct CsvSource<R: Read> {
     /// A copy of the bytes of the record being read, for recovering a broken one.
     tap: Tap,
     shape: Shape,
-    /// csv counts a `\r\n` line end's newline only when the next record starts, so a
-    /// record's start line is one short in files with Windows line ends.
-    line_offset: u64,
+    /// Line numbers are counted here, from the bytes: csv counts a `\r\n` line end's
+    /// newline only when the next record starts, so its count was one short with Windows
+    /// line ends, and off by one after a line with a bare `\n` in such a file (found by
+    /// fuzzing). `counted_to` is the input offset up to which lines are counted; `line`
+    /// is the line number there.
+    counted_to: u64,
+    line: u64,
 }
 
 /// What a record is read against: the file, its header and its delimiter.
@@ -48,7 +52,6 @@ impl<R: Read> CsvSource<R> {
     pub fn from_reader(input: R, label: String, options: CsvOptions) -> Result<Self, IngestError> {
         let mut input = BufReader::with_capacity(256 * 1024, input);
         let first_line = first_line(&mut input).map_err(|e| input_err(&label, e.to_string()))?;
-        let line_offset = u64::from(first_line.ends_with(b"\r"));
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| sniff_delimiter(&first_line));
@@ -66,6 +69,18 @@ impl<R: Read> CsvSource<R> {
             let name = std::str::from_utf8(name)
                 .map_err(|_| input_err(&label, format!("header column {} is not UTF-8", i + 1)))?
                 .trim();
+            // A quote that opens in the header and never closes makes the whole file one
+            // header field: no rows, and a snapshot load would delete every record. A NUL
+            // would be in every quarantine entry that names the column (found by fuzzing).
+            if name.contains(['\n', '\r', '\0']) {
+                return Err(input_err(
+                    &label,
+                    format!(
+                        "header column {} holds a line break or NUL (an unterminated quote?)",
+                        i + 1
+                    ),
+                ));
+            }
             if name.is_empty() {
                 return Err(input_err(
                     &label,
@@ -83,6 +98,8 @@ impl<R: Read> CsvSource<R> {
         if columns.is_empty() {
             return Err(input_err(&label, "empty file: no header row".into()));
         }
+        let counted_to = reader.position().byte();
+        let line = reader.position().line();
         Ok(Self {
             reader,
             tap,
@@ -91,7 +108,8 @@ impl<R: Read> CsvSource<R> {
                 columns,
                 delimiter,
             },
-            line_offset,
+            counted_to,
+            line,
         })
     }
 }
@@ -160,12 +178,15 @@ impl<R: Read> RecordSource for CsvSource<R> {
             match self.reader.read_byte_record(&mut rec) {
                 Ok(false) => return Ok(()),
                 Ok(true) => {
-                    let number = rec.position().map_or(0, |p| p.line()) + self.line_offset;
                     let from = rec.position().map_or(0, |p| p.byte());
                     let to = self.reader.position().byte();
                     let tap = &self.tap;
+                    let (before, start) = tap.newlines_to_content(self.counted_to, from, to);
+                    let number = self.line + before;
                     self.shape
                         .emit(&rec, number, &|| tap.slice(from, to), sink)?;
+                    let (inside, _) = tap.newlines_to_content(start, to, to);
+                    (self.counted_to, self.line) = (to, number + inside);
                     self.tap.release(to);
                 }
                 Err(e) => return Err(input_err(&self.shape.label, e.to_string())),
@@ -248,6 +269,30 @@ mod tests {
                 .map(|r| r.number)
                 .collect();
             assert_eq!(numbers, [2, 3, 5], "{}", String::from_utf8_lossy(text));
+        }
+    }
+
+    /// Found by fuzzing: a file that mixes line ends numbered the rows after an LF line one
+    /// too far (the quarantine named the wrong line).
+    #[test]
+    fn line_numbers_with_mixed_line_ends() {
+        for text in [
+            &b"h,x\r\n1,a\n2,b\r\n3,c\n4,d"[..],
+            b"h,x\n1,a\r\n2,b\n3,c\r\n4,d\r\n",
+            b"h,x\r\n1,a\r\n\n2,b\n\r\n3,c\r\n4,d\n",
+        ] {
+            let numbers: Vec<u64> = rows(text, CsvOptions::default())
+                .iter()
+                .map(|r| r.number)
+                .collect();
+            let want: Vec<u64> = text
+                .split(|&b| b == b'\n')
+                .enumerate()
+                .skip(1)
+                .filter(|(_, l)| !l.iter().all(|&b| b == b'\r'))
+                .map(|(i, _)| i as u64 + 1)
+                .collect();
+            assert_eq!(numbers, want, "{}", String::from_utf8_lossy(text));
         }
     }
 
@@ -373,6 +418,18 @@ mod tests {
     #[test]
     fn header_problems_fail_the_file() {
         assert!(CsvSource::from_reader(&b""[..], "t".into(), CsvOptions::default()).is_err());
+        // Found by fuzzing: a stray quote in the header swallowed every row into a column
+        // name (zero rows read), and a NUL in a name reached quarantine entries.
+        for header in [
+            &b"source_id,\"name,city\n1,a,b\n2,c,d\n"[..],
+            b"source_id,ci\0ty\n1,Ulm\n",
+        ] {
+            assert!(
+                CsvSource::from_reader(header, "t".into(), CsvOptions::default()).is_err(),
+                "{}",
+                String::from_utf8_lossy(header)
+            );
+        }
         assert!(
             CsvSource::from_reader(&b"a,a\n1,2\n"[..], "t".into(), CsvOptions::default()).is_err()
         );

@@ -47,6 +47,29 @@ impl Tap {
         kept.bytes[a..b.max(a)].to_vec()
     }
 
+    /// How many `\n` the kept bytes `from..to` hold, and the offset of the first byte at
+    /// or after `skip_from` that ends no line (a record's first byte: csv may report a
+    /// record as starting at the `\n` of the `\r\n` before it).
+    pub(super) fn newlines_to_content(&self, from: u64, skip_from: u64, to: u64) -> (u64, u64) {
+        let kept = self.kept();
+        let at = |o: u64| {
+            usize::try_from(o.saturating_sub(kept.start))
+                .unwrap_or(usize::MAX)
+                .min(kept.bytes.len())
+        };
+        let (a, s, b) = (at(from), at(skip_from), at(to));
+        let s = s.max(a);
+        let content = s + kept.bytes[s..b.max(s)]
+            .iter()
+            .take_while(|&&c| c == b'\r' || c == b'\n')
+            .count();
+        let newlines = kept.bytes[a..content]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count();
+        (newlines as u64, kept.start + content as u64)
+    }
+
     /// The adapter no longer needs the bytes before `offset`.
     pub(super) fn release(&self, offset: u64) {
         let mut kept = self.kept();
