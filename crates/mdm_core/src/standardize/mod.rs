@@ -156,9 +156,10 @@ pub fn clean(ty: AttrType, raw: &str, ctx: &StdContext) -> Cleaned {
         AttrType::Code => non_empty(text::fold_keep_punctuation(raw)),
     };
     match cleaned {
-        // A folded form that reads as a marker ("NA!" -> "na") is missing too; this also
-        // keeps `clean` idempotent on its own output. Not for codes: Namibia is "NA".
-        Cleaned::Valid(v) if is_folded_words(ty) && is_missing(&v) => Cleaned::Missing,
+        // A canonical form that reads as a marker ("NA!" -> "na", ", null" -> tax ID
+        // "NULL") is missing too, whatever the type; this also keeps `clean` idempotent
+        // on its own output. Not for countries: Namibia is "NA".
+        Cleaned::Valid(v) if ty != AttrType::Country && is_missing(&v) => Cleaned::Missing,
         // A country written as a marker in other letters ("ñä", "N.A.") is missing like
         // "na" itself; the name "Namibia" still gives "NA".
         Cleaned::Valid(_) if ty == AttrType::Country && is_missing(&fold_words(raw)) => {
@@ -166,22 +167,6 @@ pub fn clean(ty: AttrType, raw: &str, ctx: &StdContext) -> Cleaned {
         }
         other => other,
     }
-}
-
-fn is_folded_words(ty: AttrType) -> bool {
-    matches!(
-        ty,
-        AttrType::PersonName
-            | AttrType::OrganizationName
-            | AttrType::Street
-            | AttrType::City
-            | AttrType::Region
-            | AttrType::Text
-            | AttrType::Code
-            | AttrType::HouseNumber
-            | AttrType::Postcode
-            | AttrType::Identifier
-    )
 }
 
 /// Valid unless folding left nothing (a value of punctuation only).
@@ -259,6 +244,24 @@ mod tests {
         assert_eq!(
             clean(AttrType::Country, "Namibia", &ctx()),
             Cleaned::Valid("NA".into())
+        );
+    }
+
+    /// Found by fuzzing (benches/fuzz): canonical forms that were not fixed points.
+    #[test]
+    fn fuzz_found_canonical_forms_clean_to_themselves() {
+        let c = ctx();
+        // A tax ID whose canonical form is a marker is missing, not "NULL".
+        let tax = ",\r\n\rnull\n\r\n";
+        assert_eq!(clean(AttrType::TaxId, tax, &c), Cleaned::Missing);
+        // "+60 00 ..." gave "+6001..." (one trunk zero stripped), which cleaned to "+601...".
+        let raw = "0060001234\u{fffd}\u{fffd}5600\u{663}01";
+        let once = clean(AttrType::Phone, raw, &c);
+        assert_eq!(once, Cleaned::Valid("+601234560001".into()));
+        assert_eq!(clean(AttrType::Phone, "+601234560001", &c), once);
+        assert_eq!(
+            clean(AttrType::Phone, "+49 0030 1234560", &c),
+            Cleaned::Valid("+49301234560".into())
         );
     }
 

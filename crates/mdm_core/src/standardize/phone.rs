@@ -69,9 +69,11 @@ pub(crate) fn clean_phone(raw: &str, default_country: &str) -> Cleaned {
             return Cleaned::invalid("unknown country calling code");
         };
         let (cc, national) = digits.split_at(cc_len);
-        // "+49 030 ..." repeats the trunk zero; E.164 has none (Italy keeps its zero).
+        // "+49 030 ..." repeats the trunk zero; E.164 has none (Italy keeps its zero). All
+        // of them go: with one stripped, "+60 00 1..." gave "+6001..." and that cleaned
+        // again to "+601...", a canonical form that was not a fixed point (found by fuzzing).
         let national = match trunk_for_calling_code(cc) {
-            Some("0") => national.strip_prefix('0').unwrap_or(national),
+            Some("0") => national.trim_start_matches('0'),
             _ => national,
         };
         (format!("+{cc}{national}"), cc_len)
