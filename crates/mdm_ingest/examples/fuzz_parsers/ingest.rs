@@ -59,7 +59,9 @@ fn check_rows(rows: &[RawRow]) -> Result<u64, Finding> {
                 sig = sig.wrapping_mul(31).wrapping_add(rej.reason as u64 + 1);
             }
             Ok(fields) => {
-                sig = sig.wrapping_mul(31).wrapping_add(prepare(&mut p, fields, r.number)?);
+                sig = sig
+                    .wrapping_mul(31)
+                    .wrapping_add(prepare(&mut p, fields, r.number)?);
             }
         }
     }
@@ -73,10 +75,14 @@ fn prepare(p: &mut Preparer<'_>, fields: &Fields, number: u64) -> Result<u64, Fi
     let reversed = p.prepare(fields.iter().rev().cloned().collect());
     match (&once, &reversed) {
         (Ok(a), Ok(b)) if a != b => {
-            return Err(fail(format!("row {number}: column order changes the prepared row")))
+            return Err(fail(format!(
+                "row {number}: column order changes the prepared row"
+            )))
         }
         (Ok(_), Err(_)) | (Err(_), Ok(_)) => {
-            return Err(fail(format!("row {number}: column order decides staged or quarantined")))
+            return Err(fail(format!(
+                "row {number}: column order decides staged or quarantined"
+            )))
         }
         _ => {}
     }
@@ -84,10 +90,15 @@ fn prepare(p: &mut Preparer<'_>, fields: &Fields, number: u64) -> Result<u64, Fi
         Ok(row) => {
             let id = &row.source_id;
             if id.is_empty() || id.trim() != id || id.contains('\0') || id.chars().count() > 256 {
-                return Err(fail(format!("row {number}: staged source_id {id:?} is not a key")));
+                return Err(fail(format!(
+                    "row {number}: staged source_id {id:?} is not a key"
+                )));
             }
             if row.content_hash.len() != 64 {
-                return Err(fail(format!("row {number}: content hash {}", row.content_hash)));
+                return Err(fail(format!(
+                    "row {number}: content hash {}",
+                    row.content_hash
+                )));
             }
             let attrs: serde_json::Map<String, serde_json::Value> =
                 serde_json::from_str(&row.attributes)
@@ -138,8 +149,22 @@ pub fn csv(input: &[u8]) -> Result<Outcome, Finding> {
     for r in &rows {
         if let Ok(f) = &r.content {
             if f.len() != columns.len() {
-                return Err(fail(format!("row {} staged with {} fields", r.number, f.len())));
+                return Err(fail(format!(
+                    "row {} staged with {} fields",
+                    r.number,
+                    f.len()
+                )));
             }
+        }
+    }
+    if std::env::var_os("FUZZ_SHOW").is_some() {
+        for r in &rows {
+            let what = r.content.as_ref().map(|f| format!("{f:?}"));
+            println!(
+                "row {}: {:?}",
+                r.number,
+                what.map_err(|e| (&e.detail, &e.raw))
+            );
         }
     }
     let sig = check_rows(&rows)?;
@@ -173,13 +198,18 @@ fn csv_lines_covered(input: &[u8], rows: &[RawRow]) -> Result<(), Finding> {
     }
     let quote_free = !input.contains(&b'"') && !bare_cr(input);
     let mut expected = 0;
-    for (i, line) in lines.iter().enumerate().skip(1) {
+    // csv skips blank lines before the header too.
+    let header = lines.iter().position(|l| !l.iter().all(|&b| b == b'\r'));
+    for (i, line) in lines.iter().enumerate().skip(header.map_or(1, |h| h + 1)) {
         if line.iter().all(|&b| b == b'\r') {
             continue;
         }
         expected += 1;
         if !covered[i + 1] {
-            return Err(fail(format!("line {} is in no row: silently dropped", i + 1)));
+            return Err(fail(format!(
+                "line {} is in no row: silently dropped",
+                i + 1
+            )));
         }
     }
     if quote_free && rows.len() != expected {
@@ -237,7 +267,11 @@ pub fn ndjson(input: &[u8]) -> Result<Outcome, Finding> {
             return Err(fail(format!(
                 "line {}: a JSON object is {}",
                 r.number,
-                if object { "quarantined" } else { "read as a row" }
+                if object {
+                    "quarantined"
+                } else {
+                    "read as a row"
+                }
             )));
         }
     }
@@ -259,11 +293,19 @@ pub fn json_array(input: &[u8]) -> Result<Outcome, Finding> {
     let elements = oracle.unwrap_or_default();
     let rows = collect(&mut src)?;
     if rows.len() != elements.len() {
-        return Err(fail(format!("{} rows from {} elements", rows.len(), elements.len())));
+        return Err(fail(format!(
+            "{} rows from {} elements",
+            rows.len(),
+            elements.len()
+        )));
     }
     for (i, (r, e)) in rows.iter().zip(&elements).enumerate() {
         if r.number != i as u64 + 1 || r.content.is_ok() != e.is_object() {
-            return Err(fail(format!("element {} read as row {} wrongly", i + 1, r.number)));
+            return Err(fail(format!(
+                "element {} read as row {} wrongly",
+                i + 1,
+                r.number
+            )));
         }
     }
     Ok(Outcome(check_rows(&rows)?))

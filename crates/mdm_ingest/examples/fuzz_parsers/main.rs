@@ -153,7 +153,8 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("panic at {at}: {msg}"));
+        *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("panic at {at}: {msg}"));
     }));
 }
 
@@ -284,9 +285,9 @@ fn shown(input: &[u8]) -> String {
 fn save(dir: &Path, prefix: &str, input: &[u8]) -> PathBuf {
     let _ = std::fs::create_dir_all(dir);
     // FNV-1a: names the file by its content, so the same input is saved once.
-    let hash = input
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = input.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let path = dir.join(format!("{prefix}-{hash:016x}"));
     if let Err(e) = std::fs::write(&path, input) {
         eprintln!("cannot save {}: {e}", path.display());
@@ -316,7 +317,10 @@ impl Watchdog {
             if began != u64::MAX && now.saturating_sub(began) > HANG.as_millis() as u64 {
                 let input = c.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 let path = save(&out, &format!("{name}-hang"), &input);
-                println!("HANG {name}: one input ran over {HANG:?}; saved {}", path.display());
+                println!(
+                    "HANG {name}: one input ran over {HANG:?}; saved {}",
+                    path.display()
+                );
                 std::process::exit(3);
             }
         });

@@ -11,9 +11,20 @@ pub fn value_for(ty: AttrType, rng: &mut Rng) -> String {
         AttrType::PersonName => pick(
             rng,
             &[
-                "Anna", "Jürgen", "Dr. Seán O'Brien Jr.", "Zoë", "Marie-Claire", "Bob", "Robert",
-                "Müller", "van der Berg", "Nguyễn Văn An", "Smith-Jones", "de la Cruz",
-                "Schmidt, Anna", "MR JOHN SMITH III",
+                "Anna",
+                "Jürgen",
+                "Dr. Seán O'Brien Jr.",
+                "Zoë",
+                "Marie-Claire",
+                "Bob",
+                "Robert",
+                "Müller",
+                "van der Berg",
+                "Nguyễn Văn An",
+                "Smith-Jones",
+                "de la Cruz",
+                "Schmidt, Anna",
+                "MR JOHN SMITH III",
             ],
         ),
         AttrType::OrganizationName => pick(
@@ -29,42 +40,109 @@ pub fn value_for(ty: AttrType, rng: &mut Rng) -> String {
         ),
         AttrType::Date => pick(
             rng,
-            &["1987-03-09", "9 Mar 1987", "03/09/1987", "31.12.1999", "19870309", "1. Januar 2001"],
+            &[
+                "1987-03-09",
+                "9 Mar 1987",
+                "03/09/1987",
+                "31.12.1999",
+                "19870309",
+                "1. Januar 2001",
+            ],
         ),
         AttrType::Gender => pick(rng, &["m", "F", "Frau", "Herr", "male", "x"]),
         AttrType::Email => pick(
             rng,
-            &["a10@example.com", "<John.Doe@Example.COM>", "anna.schmidt+x@mail.de", "x@y"],
+            &[
+                "a10@example.com",
+                "<John.Doe@Example.COM>",
+                "anna.schmidt+x@mail.de",
+                "x@y",
+            ],
         ),
         AttrType::Phone => pick(
             rng,
-            &["030 / 123 456-0", "+49 30 1234560", "(212) 555-0100", "0049301234560", "+1-212-555-0100 ext 5"],
+            &[
+                "030 / 123 456-0",
+                "+49 30 1234560",
+                "(212) 555-0100",
+                "0049301234560",
+                "+1-212-555-0100 ext 5",
+            ],
         ),
         AttrType::Street => pick(
             rng,
-            &["Hauptstr. 12a", "Rue de la Paix 5", "10 Downing St", "Bahnhofstraße 1-3", "c/o Meier, Am Markt 1"],
+            &[
+                "Hauptstr. 12a",
+                "Rue de la Paix 5",
+                "10 Downing St",
+                "Bahnhofstraße 1-3",
+                "c/o Meier, Am Markt 1",
+            ],
         ),
         AttrType::HouseNumber => pick(rng, &["12", "12 A", "1-3", "5/7", "7½"]),
         AttrType::City | AttrType::Region => pick(
             rng,
-            &["Berlin", "München", "St. Gallen", "Frankfurt am Main", "Île-de-France", "Zürich"],
+            &[
+                "Berlin",
+                "München",
+                "St. Gallen",
+                "Frankfurt am Main",
+                "Île-de-France",
+                "Zürich",
+            ],
         ),
         AttrType::Postcode => pick(rng, &["10115", "sw1a 1aa", "D-80331", "1010", "75008"]),
-        AttrType::Country => pick(rng, &["DE", "Deutschland", "Germany", "CH", "Namibia", "USA", "U.K."]),
+        AttrType::Country => pick(
+            rng,
+            &[
+                "DE",
+                "Deutschland",
+                "Germany",
+                "CH",
+                "Namibia",
+                "USA",
+                "U.K.",
+            ],
+        ),
         AttrType::Identifier => pick(rng, &["ab-12.3", "K-000123", "123/456"]),
         AttrType::TaxId => pick(rng, &["DE 136 695 976", "ATU13585627", "GB123456789"]),
         AttrType::Gtin => pick(rng, &["4006381333931", "00012345600012", "96385074"]),
-        AttrType::Iban => pick(rng, &["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432"]),
+        AttrType::Iban => pick(
+            rng,
+            &["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432"],
+        ),
         AttrType::Duns => pick(rng, &["15-048-3782", "150483782"]),
-        AttrType::Url => pick(rng, &["https://WWW.Acme.com/About/", "acme.de", "http://xn--mller-kva.de/"]),
+        AttrType::Url => pick(
+            rng,
+            &[
+                "https://WWW.Acme.com/About/",
+                "acme.de",
+                "http://xn--mller-kva.de/",
+            ],
+        ),
         AttrType::Number | AttrType::Money => pick(
             rng,
-            &["1.234,50", "EUR 1.234,50", "1,234", "12", "-0.5", "1e3", "$ 99.99"],
+            &[
+                "1.234,50",
+                "EUR 1.234,50",
+                "1,234",
+                "12",
+                "-0.5",
+                "1e3",
+                "$ 99.99",
+            ],
         ),
         AttrType::Currency => pick(rng, &["€", "EUR", "usd", "Fr."]),
         AttrType::Text | AttrType::Code => pick(
             rng,
-            &["Größe XL", "Hinterhaus", "500 g", "2 x 1.5 l", "Ø 12 mm", "1/2\" thread"],
+            &[
+                "Größe XL",
+                "Hinterhaus",
+                "500 g",
+                "2 x 1.5 l",
+                "Ø 12 mm",
+                "1/2\" thread",
+            ],
         ),
     }
 }
@@ -103,7 +181,11 @@ pub fn csv(rules: &DomainRules, rng: &mut Rng) -> Vec<Vec<u8>> {
         let rows: Vec<_> = (0..12).map(|i| record(rules, rng, i)).collect();
         let sep = (delimiter as char).to_string();
         let mut text = String::from(if bom { "\u{feff}" } else { "" });
-        text += &rows[0].iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(&sep);
+        text += &rows[0]
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(&sep);
         text += eol;
         for r in &rows {
             let line: Vec<_> = r.iter().map(|(_, v)| csv_field(v, delimiter)).collect();
@@ -114,7 +196,9 @@ pub fn csv(rules: &DomainRules, rng: &mut Rng) -> Vec<Vec<u8>> {
     }
     // The issue's stray quote, and a quoted field over two lines that fits the header.
     seeds.push(b"source_id,given_name,family_name,email,phone,city\nID9,G9,F9,a9@example.com,,Ulm\nID10,\"Anna,Schmidt,a10@example.com,,Berlin\nID11,G11,F11,a11@example.com,,Ulm\nID12,G12,F12,a12@example.com,,Ulm\n".to_vec());
-    seeds.push(b"source_id,street,city\r\n1,\"Hauptstr. 1\r\nHinterhaus\",Ulm\r\n2,x,Bonn\r\n".to_vec());
+    seeds.push(
+        b"source_id,street,city\r\n1,\"Hauptstr. 1\r\nHinterhaus\",Ulm\r\n2,x,Bonn\r\n".to_vec(),
+    );
     seeds
 }
 
@@ -136,14 +220,19 @@ pub fn ndjson(rules: &DomainRules, rng: &mut Rng) -> Vec<Vec<u8>> {
         }
         seeds.push(text.into_bytes());
     }
-    seeds.push(b"{\"source_id\":1,\"n\":2.5e10,\"b\":true,\"x\":null,\"a\":[1,{\"k\":\"v\"}]}\n\n[1]\n".to_vec());
+    seeds.push(
+        b"{\"source_id\":1,\"n\":2.5e10,\"b\":true,\"x\":null,\"a\":[1,{\"k\":\"v\"}]}\n\n[1]\n"
+            .to_vec(),
+    );
     seeds
 }
 
 pub fn json_array(rules: &DomainRules, rng: &mut Rng) -> Vec<Vec<u8>> {
     let mut seeds = Vec::new();
     for n in [1, 5, 10] {
-        let items: Vec<_> = (0..n).map(|i| json_object(&record(rules, rng, i))).collect();
+        let items: Vec<_> = (0..n)
+            .map(|i| json_object(&record(rules, rng, i)))
+            .collect();
         seeds.push(format!("[{}]", items.join(",\n")).into_bytes());
     }
     seeds.push(br#"[{"source_id":"1","n":12,"a":[1,2],"o":{"x":null}},"x",3,null,[],{}]"#.to_vec());
