@@ -31,7 +31,9 @@ pub struct MatchArgs {
     /// Also write scored pairs (review or better, and overridden ones) with explanations.
     #[arg(long)]
     pub pairs: Option<PathBuf>,
-    /// Print candidate pairs per blocking rule (and capped blocks) before scoring.
+    /// Print candidate pairs per blocking rule, the matches the model expects among them
+    /// (all, and those no other rule finds: what dropping the rule would lose) and the
+    /// largest capped blocks.
     #[arg(long)]
     pub explain_blocking: bool,
     /// Train parameters on these files and save them here.
@@ -96,7 +98,7 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
         eprintln!("{phase:<11} {:>8.3} s", d.as_secs_f64());
     }
     if args.explain_blocking {
-        explain_blocking(&res);
+        explain_blocking(&rules, &res)?;
     }
     eprintln!(
         "candidate pairs {}, matches {}, review {}, clusters {}",
@@ -295,20 +297,30 @@ fn write_pairs(
     Ok(())
 }
 
-/// Candidate pairs per blocking rule, and the largest capped blocks (by key hash: values
-/// are personal data and never printed).
-fn explain_blocking(res: &pipeline::MatchResult) {
+/// Candidate pairs per blocking rule with the matches the model expects among them (all,
+/// and those no other rule finds), and the largest capped blocks (by key hash: values are
+/// personal data and never printed).
+fn explain_blocking(
+    rules: &mdm_core::DomainRules,
+    res: &pipeline::MatchResult,
+) -> anyhow::Result<()> {
+    let scores = pipeline::score_candidates(rules, &res.features, &res.params)?;
+    let report = mdm_core::model_report::build(rules, &res.params, res.features.len(), &scores);
     eprintln!(
-        "blocking: {} records, {} candidate pairs after removing repeats",
+        "blocking: {} records, {} candidate pairs after removing repeats; expected matches \
+         are sums of match probabilities, `alone` counts what no other rule finds",
         res.features.len(),
         res.candidate_pairs
     );
-    for r in &res.blocking {
+    for (r, b) in res.blocking.iter().zip(&report.blocking) {
         eprintln!(
-            "  {:<40} pairs {:>12}  new {:>12}  capped blocks {:>5}  pairs skipped {:>12}",
+            "  {:<40} pairs {:>11} (expected matches {:>10.1})  alone {:>10} ({:>9.1})  \
+             capped blocks {:>5}  pairs skipped {:>11}",
             r.rule,
             r.pairs,
-            r.new_pairs,
+            b.expected_matches,
+            b.only_pairs,
+            b.expected_only_matches,
             r.capped.len(),
             r.skipped_pairs
         );
@@ -316,4 +328,5 @@ fn explain_blocking(res: &pipeline::MatchResult) {
             eprintln!("      capped key #{hash:016x}: {size} records");
         }
     }
+    Ok(())
 }

@@ -435,13 +435,15 @@ fn blocking(h: &mut String, r: &ModelReport) {
     h.push_str(
         "<table><tr><th class=\"l\">rule</th><th>candidate pairs</th><th class=\"l\"></th>\
          <th>expected matches</th><th class=\"l\"></th><th>new pairs</th>\
-         <th>expected new matches</th><th>capped blocks</th><th>pairs skipped</th></tr>\n",
+         <th>expected new matches</th><th>pairs only it finds</th>\
+         <th>expected matches only it finds</th><th>capped blocks</th><th>pairs skipped</th></tr>\n",
     );
     for b in &r.blocking {
         let _ = writeln!(
             h,
             "<tr><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td><td>{:.1}</td>\
-             <td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{}</td></tr>",
+             <td class=\"l\">{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td>{:.1}</td>\
+             <td>{}</td><td>{}</td></tr>",
             esc(&b.rule),
             count(b.pairs),
             bar(b.pairs as f64, max_pairs, GREY),
@@ -449,6 +451,8 @@ fn blocking(h: &mut String, r: &ModelReport) {
             bar(b.expected_matches, max_exp, GREEN),
             count(b.new_pairs),
             b.expected_new_matches,
+            count(b.only_pairs),
+            b.expected_only_matches,
             b.capped_blocks,
             count(b.skipped_pairs)
         );
@@ -457,7 +461,8 @@ fn blocking(h: &mut String, r: &ModelReport) {
         "</table>\n<p class=\"note\">Candidate pairs: pairs the rule produced (some also by \
          other rules); expected matches: the sum of their match probabilities. New pairs and \
          expected new matches count only the pairs no earlier rule produced: a rule whose \
-         expected new matches are near zero finds nothing the others miss. Pairs in a block \
+         expected new matches are near zero finds nothing the others miss. The last two \
+         count the pairs no other rule produced: the matches lost if the rule were dropped. Pairs in a block \
          larger than <code>max_block_size</code> are skipped and never compared.</p>\n",
     );
 }

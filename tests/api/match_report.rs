@@ -159,6 +159,16 @@ fn report_agrees_with_pairs_params_and_blocking() {
             .expect("pairs");
         assert_eq!(num(&b["pairs"]) as u64, pairs, "{rule}");
         assert!(num(&b["expected_matches"]) <= pairs as f64 + 1e-9);
+        // What the rule alone finds is printed as well, and is part of what it found first.
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let alone = words
+            .iter()
+            .position(|w| *w == "alone")
+            .and_then(|i| words[i + 1].parse::<u64>().ok())
+            .expect("alone");
+        assert_eq!(num(&b["only_pairs"]) as u64, alone, "{rule}");
+        assert!(alone <= num(&b["new_pairs"]) as u64, "{rule}");
+        assert!(num(&b["expected_only_matches"]) <= num(&b["expected_new_matches"]) + 1e-9);
         expected_new += num(&b["expected_new_matches"]);
     }
     assert!(close(

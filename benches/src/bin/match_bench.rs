@@ -200,6 +200,7 @@ fn show_errors(
         }
     }
     println!("true pairs {truth}: candidates {compared}, of which in one cluster {merged}");
+    lost_signatures(&prepared, res, &members, &set);
     if let Ok(path) = std::env::var("MATCH_BENCH_DUMP") {
         dump_errors(&path, rules, g, res, &set);
     }
@@ -230,6 +231,96 @@ fn show_errors(
                 );
             }
         }
+    }
+}
+
+/// Counts the true pairs lost by blocking (`never`) or by scoring and clustering (`apart`)
+/// per evidence signature: the comparisons both records carry, `=` top level, `~` a lower
+/// one, `x` else. Shows which shapes of shared evidence the rules do not reach.
+fn lost_signatures(
+    prepared: &pipeline::Prepared,
+    res: &pipeline::MatchResult,
+    members: &HashMap<u64, Vec<u32>>,
+    cands: &std::collections::HashSet<(u32, u32)>,
+) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for rs in members.values() {
+        for (i, &a) in rs.iter().enumerate() {
+            for &b in &rs[i + 1..] {
+                let (a, b) = (a.min(b), a.max(b));
+                if res.clusters[a as usize] == res.clusters[b as usize] {
+                    continue;
+                }
+                let e = prepared.explain(&res.params, a as usize, b as usize);
+                let sig: Vec<String> = e
+                    .terms
+                    .iter()
+                    .filter(|t| t.level != "missing")
+                    .map(|t| {
+                        let mark = match t.level.as_str() {
+                            "exact" => '=',
+                            "else" => 'x',
+                            _ => '~',
+                        };
+                        format!("{}{mark}", t.comparison)
+                    })
+                    .collect();
+                let kind = if cands.contains(&(a, b)) {
+                    "apart"
+                } else {
+                    "never"
+                };
+                *counts
+                    .entry(format!("{kind} {}", sig.join(" ")))
+                    .or_default() += 1;
+            }
+        }
+    }
+    // Ceiling: true pairs joined, directly or through the entity's other records, by two
+    // records that both carry something beyond names (names alone are not identifying).
+    let weak = [
+        "given_name",
+        "family_name",
+        "organization_name",
+        "gender",
+        "city",
+    ];
+    let (mut reachable, mut total) = (0usize, 0usize);
+    for rs in members.values() {
+        let mut comp: Vec<usize> = (0..rs.len()).collect();
+        fn root(c: &mut [usize], mut i: usize) -> usize {
+            while c[i] != i {
+                i = c[i];
+            }
+            i
+        }
+        for i in 0..rs.len() {
+            for j in i + 1..rs.len() {
+                let e = prepared.explain(&res.params, rs[i] as usize, rs[j] as usize);
+                if e.terms
+                    .iter()
+                    .any(|t| t.level != "missing" && !weak.contains(&t.comparison.as_str()))
+                {
+                    let (ri, rj) = (root(&mut comp, i), root(&mut comp, j));
+                    comp[ri] = rj;
+                }
+            }
+        }
+        for i in 0..rs.len() {
+            for j in i + 1..rs.len() {
+                total += 1;
+                reachable += usize::from(root(&mut comp, i) == root(&mut comp, j));
+            }
+        }
+    }
+    println!(
+        "  recall ceiling (pairs joined by more than names): {reachable} of {total} = {:.4}",
+        reachable as f64 / total as f64
+    );
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    for (sig, n) in v.iter().take(40) {
+        println!("  lost {n:>6}  {sig}");
     }
 }
 

@@ -116,6 +116,12 @@ pub struct BlockingReport {
     /// Pairs no earlier rule produced, and the sum of their match probabilities.
     pub new_pairs: u64,
     pub expected_new_matches: f64,
+    /// Pairs no other rule produced, and the sum of their match probabilities: what
+    /// dropping the rule would lose.
+    #[serde(default)]
+    pub only_pairs: u64,
+    #[serde(default)]
+    pub expected_only_matches: f64,
     pub capped_blocks: usize,
     pub skipped_pairs: u64,
 }
@@ -283,6 +289,8 @@ pub fn build(
                 expected_matches: expected,
                 new_pairs: r.new_pairs,
                 expected_new_matches: 0.0,
+                only_pairs: 0,
+                expected_only_matches: 0.0,
                 capped_blocks: r.capped.len(),
                 skipped_pairs: r.skipped_pairs,
             }
@@ -313,16 +321,28 @@ pub fn build(
     }
 }
 
-/// Expected matches among the pairs each rule was first to produce.
+/// Expected matches among the pairs each rule was first to produce, and among those it
+/// alone produced.
 fn with_new_matches(
     mut blocking: Vec<BlockingReport>,
     scores: &CandidateScores,
 ) -> Vec<BlockingReport> {
     let mut claimed = vec![false; scores.pairs.len()];
+    let mut producers = vec![0u8; scores.pairs.len()];
+    for (_, produced) in &scores.rules {
+        for &i in produced {
+            producers[i as usize] = producers[i as usize].saturating_add(1);
+        }
+    }
     for (b, (_, produced)) in blocking.iter_mut().zip(&scores.rules) {
         for &i in produced {
+            let p = scores.pairs[i as usize].probability;
             if !std::mem::replace(&mut claimed[i as usize], true) {
-                b.expected_new_matches += scores.pairs[i as usize].probability;
+                b.expected_new_matches += p;
+            }
+            if producers[i as usize] == 1 {
+                b.only_pairs += 1;
+                b.expected_only_matches += p;
             }
         }
     }
