@@ -343,6 +343,12 @@ pub struct ServerSettings {
     /// Seconds a verified token is trusted before the database is asked again (a revoked
     /// token stops working within this time); 0 asks every time.
     pub token_cache_secs: u64,
+    /// Writes (pushes, upserts, steward actions) per second each token may sustain, per
+    /// server; more are answered 429 with `Retry-After`. 0: no limit (the default).
+    pub writes_per_second: u32,
+    /// Writes a token may make at once before `writes_per_second` applies; 0: one second's
+    /// worth.
+    pub write_burst: u32,
 }
 
 impl Default for ServerSettings {
@@ -354,6 +360,8 @@ impl Default for ServerSettings {
             max_push_bytes: 32 * 1024 * 1024,
             max_json_bytes: 256 * 1024,
             token_cache_secs: 5,
+            writes_per_second: 0,
+            write_burst: 0,
         }
     }
 }

@@ -37,6 +37,10 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
     c.max_push_bytes = s.max_push_bytes;
     c.max_json_bytes = s.max_json_bytes;
     c.token_cache = Duration::from_secs(s.token_cache_secs);
+    c.write_limits = mdm_api::WriteLimits {
+        per_second: s.writes_per_second,
+        burst: s.write_burst,
+    };
     c.ingest_chunk_size = settings.ingest.chunk_size;
     c.mappings = settings
         .systems

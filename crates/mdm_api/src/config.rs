@@ -24,6 +24,8 @@ pub struct ApiConfig {
     pub token_cache: Duration,
     /// Rows per transaction when loading pushed records.
     pub ingest_chunk_size: usize,
+    /// Per-token rate limit of writes (pushes, upserts, steward actions).
+    pub write_limits: WriteLimits,
     /// Column mappings of declared systems (by upper-case system name).
     pub mappings: BTreeMap<String, BTreeMap<String, String>>,
     /// Declared systems and their trust ranks, mirrored into the store at start.
@@ -70,6 +72,17 @@ pub struct WebhookPolicy {
     pub allow_hosts: Vec<String>,
 }
 
+/// A token bucket per token over its writes (`crate::rate_limit`): `burst` writes at once,
+/// refilled at `per_second`; a write beyond it is answered 429 with `Retry-After`. Reads are
+/// never limited. Kept in memory per server process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteLimits {
+    /// Writes per second a token may sustain; 0 turns the limit off (the default).
+    pub per_second: u32,
+    /// Writes a token may make at once before the rate applies; 0: `per_second`.
+    pub burst: u32,
+}
+
 impl Default for WebhookPolicy {
     fn default() -> Self {
         Self {
@@ -97,6 +110,7 @@ impl ApiConfig {
             max_json_bytes: 256 * 1024,
             token_cache: Duration::from_secs(5),
             ingest_chunk_size: 10_000,
+            write_limits: WriteLimits::default(),
             mappings: BTreeMap::new(),
             declared_systems: Vec::new(),
             consumers: Vec::new(),

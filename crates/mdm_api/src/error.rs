@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | 400 | `invalid_parameter` | a path or query parameter is malformed |
 //! | 400 | `invalid_body` | the body is not what the endpoint takes |
+//! | 400 | `invalid_idempotency_key` | the `Idempotency-Key` header is empty, too long or not visible ASCII |
 //! | 401 | `unauthorized` | no bearer token, or an unknown or revoked one |
 //! | 403 | `forbidden` | the token's role (or system) does not allow this |
 //! | 404 | `not_found` | no such route |
@@ -19,9 +20,12 @@
 //! | 409 | `ack_beyond_feed` | an acknowledgement names an event that does not exist yet |
 //! | 409 | `version_conflict` | a steward acted on a stale version (`current_version` says which is current) |
 //! | 409 | `conflict` | the action contradicts the current state (e.g. an opposite decision) |
+//! | 409 | `idempotency_key_in_flight` | a request with this `Idempotency-Key` is still running |
 //! | 422 | `invalid_action` | the steward action cannot apply to this record |
+//! | 422 | `idempotency_key_reused` | the `Idempotency-Key` was used for a different request |
 //! | 413 | `payload_too_large` | the body exceeds the configured limit |
 //! | 415 | `unsupported_media_type` | the body's content type is not accepted here |
+//! | 429 | `rate_limited` | the token's write rate limit is spent (`Retry-After` says when to retry) |
 //! | 503 | `not_ready` | the database cannot be reached |
 //! | 503 | `busy` | a writer holds the change feed; retry shortly |
 //! | 500 | `internal` | a bug or an unexpected database error (see the log) |
@@ -40,6 +44,8 @@ pub struct ApiError {
     pub detail: String,
     /// For `version_conflict`: the golden record's current version.
     pub current_version: Option<i32>,
+    /// For `rate_limited`: seconds until a retry may succeed (the `Retry-After` header).
+    pub retry_after: Option<u64>,
 }
 
 /// The problem document.
@@ -67,6 +73,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             current_version: None,
+            retry_after: None,
         }
     }
     pub fn bad_param(detail: impl Into<String>) -> Self {
@@ -86,6 +93,33 @@ impl ApiError {
     }
     pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+    /// 429 `rate_limited`, retry after `secs` seconds.
+    pub fn rate_limited(secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("this token's write rate limit is spent; retry in {secs} s"),
+            )
+        }
+    }
+    /// 422 `idempotency_key_reused`.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request (method, path, query, content type or body differ) within 24 hours; use a new key",
+        )
+    }
+    /// 409 `idempotency_key_in_flight`.
+    pub fn idempotency_key_in_flight() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_in_flight",
+            "a request with this Idempotency-Key is still running; retry shortly for its answer",
+        )
     }
     /// A 500 whose cause is logged here and kept out of the body.
     pub fn internal(cause: impl fmt::Display) -> Self {
@@ -131,6 +165,9 @@ impl ResponseError for ApiError {
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         res.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }

@@ -9,6 +9,8 @@
 //! - [`realtime`] and the upsert module: one record against the golden records with the
 //!   nightly run's frozen model.
 //! - [`openapi`]: the document, generated from the handlers.
+//! - [`idempotency`] and [`rate_limit`]: the guard of write routes (`Idempotency-Key`
+//!   replays, per-token rate limits answered 429).
 //!
 //! Architecture invariant: no SQL here. Every query is a function of `mdm_store`, run on the
 //! blocking pool through [`state::AppState::db`] (or inline for short SQLite reads). No
@@ -19,9 +21,11 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod feed;
+pub mod idempotency;
 pub mod metrics;
 pub mod nats;
 pub mod openapi;
+pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 mod server;
@@ -31,5 +35,5 @@ pub mod webhook_signature;
 pub mod webhook_target;
 pub mod webhooks;
 
-pub use config::{ApiConfig, ConsumerConfig, WebhookPolicy};
+pub use config::{ApiConfig, ConsumerConfig, WebhookPolicy, WriteLimits};
 pub use server::{routes as configure_routes, serve, ServeError};

@@ -3,6 +3,7 @@
 
 use crate::config::ApiConfig;
 use crate::error::{json_error, ApiError};
+use crate::idempotency::{json_writes, pushes, upserts};
 use crate::metrics::Metrics;
 use crate::routes::{admin, audit, feed, golden, health, matching, push, steward};
 use crate::state::AppState;
@@ -10,6 +11,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,7 +115,9 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
     Ok(())
 }
 
-/// Every route, with JSON/query/path extractor errors answered as problems.
+/// Every route, with JSON/query/path extractor errors answered as problems. Write routes
+/// (pushes, upserts, steward actions) are wrapped in the write guard
+/// (`crate::idempotency`: rate limit and `Idempotency-Key`).
 pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     cfg.app_data(
         web::JsonConfig::default()
@@ -141,41 +145,68 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
             .insert_header((actix_web::http::header::LOCATION, "/docs/"))
             .finish()
     })))
-    .service(resource("/v1/{domain}/records/{system}").route(web::post().to(push::push)))
+    .service(
+        resource("/v1/{domain}/records/{system}")
+            .route(web::post().to(push::push))
+            .wrap(from_fn(pushes)),
+    )
     .service(resource("/v1/{domain}/golden").route(web::get().to(golden::search)))
     .service(resource("/v1/{domain}/golden/{id}").route(web::get().to(golden::get)))
     .service(resource("/v1/{domain}/golden/{id}/history").route(web::get().to(golden::history)))
     .service(resource("/v1/{domain}/xref/{system}/{source_id}").route(web::get().to(golden::xref)))
-    .service(resource("/v1/{domain}/match").route(web::post().to(matching::match_record)))
+    .service(
+        resource("/v1/{domain}/match")
+            .route(web::post().to(matching::match_record))
+            .wrap(from_fn(upserts)),
+    )
     .service(resource("/v1/whoami").route(web::get().to(steward::whoami)))
     .service(resource("/v1/audit").route(web::get().to(audit::search)))
     .service(resource("/v1/audit/export").route(web::get().to(audit::export)))
     .service(resource("/v1/dashboard").route(web::get().to(audit::dashboard)))
     .service(resource("/v1/{domain}/review").route(web::get().to(steward::review)))
     .service(resource("/v1/{domain}/review/{id}").route(web::get().to(steward::review_item)))
-    .service(resource("/v1/{domain}/review/{id}/assign").route(web::post().to(steward::assign)))
+    .service(
+        resource("/v1/{domain}/review/{id}/assign")
+            .route(web::post().to(steward::assign))
+            .wrap(from_fn(json_writes)),
+    )
     .service(
         resource("/v1/{domain}/decisions")
             .route(web::get().to(steward::decisions))
-            .route(web::post().to(steward::decide)),
+            .route(web::post().to(steward::decide))
+            .wrap(from_fn(json_writes)),
     )
     .service(
-        resource("/v1/{domain}/decisions/{id}/withdraw").route(web::post().to(steward::withdraw)),
+        resource("/v1/{domain}/decisions/{id}/withdraw")
+            .route(web::post().to(steward::withdraw))
+            .wrap(from_fn(json_writes)),
     )
-    .service(resource("/v1/{domain}/golden/{id}/merge").route(web::post().to(steward::merge)))
-    .service(resource("/v1/{domain}/golden/{id}/split").route(web::post().to(steward::split)))
     .service(
-        resource("/v1/{domain}/golden/{id}/undo-merge").route(web::post().to(steward::undo_merge)),
+        resource("/v1/{domain}/golden/{id}/merge")
+            .route(web::post().to(steward::merge))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/golden/{id}/split")
+            .route(web::post().to(steward::split))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/golden/{id}/undo-merge")
+            .route(web::post().to(steward::undo_merge))
+            .wrap(from_fn(json_writes)),
     )
     .service(resource("/v1/{domain}/golden/{id}/members").route(web::get().to(steward::members)))
     .service(resource("/v1/{domain}/golden/{id}/locks").route(web::get().to(steward::locks)))
     .service(
         resource("/v1/{domain}/golden/{id}/attributes/{attribute}")
-            .route(web::put().to(steward::edit)),
+            .route(web::put().to(steward::edit))
+            .wrap(from_fn(json_writes)),
     )
     .service(
         resource("/v1/{domain}/golden/{id}/attributes/{attribute}/lock")
-            .route(web::delete().to(steward::unlock)),
+            .route(web::delete().to(steward::unlock))
+            .wrap(from_fn(json_writes)),
     )
     .configure(crate::console::routes)
     .service(resource("/v1/changes").route(web::get().to(feed::changes)))

@@ -25,6 +25,8 @@ pub struct AppState {
     pub feed_written: Arc<tokio::sync::Notify>,
     /// Steward actions that change golden records run one at a time (each reconciles).
     pub steward_actions: Arc<Mutex<()>>,
+    /// Per-token write rate limit; None when off.
+    pub write_limiter: Option<crate::rate_limit::WriteLimiter>,
     inline_reads: bool,
 }
 
@@ -37,6 +39,7 @@ impl AppState {
         Self {
             pool,
             tokens: TokenCache::new(config.token_cache),
+            write_limiter: crate::rate_limit::WriteLimiter::new(config.write_limits),
             config,
             metrics,
             rules: Mutex::new(HashMap::new()),

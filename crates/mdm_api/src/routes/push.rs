@@ -4,6 +4,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::idempotency::KEY_DOC;
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -72,6 +73,7 @@ pub struct QuarantineEntry {
         ("domain" = String, Path, description = "customer, product, supplier, ..."),
         ("system" = String, Path, description = "Source system, e.g. ERP"),
         PushQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC),
     ),
     request_body(description = "A JSON array of records, or NDJSON (one record per line)",
         content((Vec<Object> = "application/json"), (String = "application/x-ndjson"))),

@@ -6,6 +6,7 @@
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::idempotency::KEY_DOC;
 use crate::routes::golden::{view, GoldenView};
 use crate::routes::matching::std_context;
 use crate::state::AppState;
@@ -131,7 +132,8 @@ pub struct AssignRequest {
 
 /// Assigns a review item to a steward.
 #[utoipa::path(post, path = "/v1/{domain}/review/{id}/assign", tag = "steward",
-    params(("domain" = String, Path, description = "Domain"), ("id" = i64, Path, description = "Review item id")),
+    params(("domain" = String, Path, description = "Domain"), ("id" = i64, Path, description = "Review item id"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = AssignRequest,
     responses((status = 200, description = "The item", body = Object)),
     security(("bearer" = [])))]
@@ -179,7 +181,8 @@ pub struct DecisionRequest {
 
 /// Records a decision on a pair of source records; the next reconcile honours it.
 #[utoipa::path(post, path = "/v1/{domain}/decisions", tag = "steward",
-    params(("domain" = String, Path, description = "Domain")),
+    params(("domain" = String, Path, description = "Domain"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = DecisionRequest,
     responses((status = 201, description = "The decision (the same one again if it was already made)", body = DecisionView),
         (status = 404, description = "`not_found`: a record is not staged", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -296,7 +299,8 @@ pub struct ReasonBody {
 
 /// Withdraws a decision: the next reconcile no longer honours it.
 #[utoipa::path(post, path = "/v1/{domain}/decisions/{id}/withdraw", tag = "steward",
-    params(("domain" = String, Path, description = "Domain"), ("id" = i64, Path, description = "Decision id")),
+    params(("domain" = String, Path, description = "Domain"), ("id" = i64, Path, description = "Decision id"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = ReasonBody,
     responses((status = 200, description = "The withdrawn decision", body = DecisionView),
         (status = 409, description = "`conflict`: already withdrawn", body = crate::error::Problem, content_type = "application/problem+json")),
@@ -419,7 +423,8 @@ const CONFLICT_DOC: &str = "`version_conflict` (with `current_version`) or `conf
 /// Merges two golden records (the ID sharing most source records survives; the other
 /// redirects to it). Applied at once; publishes a `merged` event.
 #[utoipa::path(post, path = "/v1/{domain}/golden/{id}/merge", tag = "steward",
-    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID")),
+    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = MergeRequest,
     responses((status = 200, description = "`{survivor, retired, run_id}`", body = Object),
         (status = 409, description = CONFLICT_DOC, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -444,7 +449,8 @@ pub async fn merge(
 /// Splits a source record out of a golden record into one of its own. Applied at once;
 /// publishes `split` events.
 #[utoipa::path(post, path = "/v1/{domain}/golden/{id}/split", tag = "steward",
-    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID")),
+    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = SplitRequest,
     responses((status = 200, description = "`{golden_id, new_golden_id, run_id}`", body = Object),
         (status = 409, description = CONFLICT_DOC, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -472,7 +478,8 @@ pub async fn split(
 
 /// Undoes a merge: the records the retired ID brought get a golden record of their own.
 #[utoipa::path(post, path = "/v1/{domain}/golden/{id}/undo-merge", tag = "steward",
-    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID (the survivor)")),
+    params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID (the survivor)"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = UndoMergeRequest,
     responses((status = 200, description = "`{golden_id, restored, run_id}`", body = Object),
         (status = 409, description = CONFLICT_DOC, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -497,7 +504,8 @@ pub async fn undo_merge(
 /// Sets a golden value; it stays locked against survivorship until unlocked.
 #[utoipa::path(put, path = "/v1/{domain}/golden/{id}/attributes/{attribute}", tag = "steward",
     params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID"),
-        ("attribute" = String, Path, description = "Canonical attribute name")),
+        ("attribute" = String, Path, description = "Canonical attribute name"),
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     request_body = EditRequest,
     responses((status = 200, description = "The golden record after the edit", body = GoldenView),
         (status = 409, description = CONFLICT_DOC, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -522,7 +530,8 @@ pub async fn edit(
 /// Removes a steward lock; survivorship decides the value again.
 #[utoipa::path(delete, path = "/v1/{domain}/golden/{id}/attributes/{attribute}/lock", tag = "steward",
     params(("domain" = String, Path, description = "Domain"), ("id" = String, Path, description = "Golden ID"),
-        ("attribute" = String, Path, description = "Canonical attribute name"), UnlockQuery),
+        ("attribute" = String, Path, description = "Canonical attribute name"), UnlockQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = KEY_DOC)),
     responses((status = 200, description = "The golden record after the unlock", body = GoldenView),
         (status = 404, description = "`not_found`: the attribute is not locked", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = CONFLICT_DOC, body = crate::error::Problem, content_type = "application/problem+json")),
