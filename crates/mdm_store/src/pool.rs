@@ -43,7 +43,11 @@ pub fn build(url: &str, size: u32, timeout: Duration) -> Result<DbPool, StoreErr
         // A few warm connections, so a request rarely waits for one to be opened.
         .min_idle(Some(size.clamp(1, 4)))
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        // A PostgreSQL connection breaks for good when the server restarts; unchecked, the
+        // pool handed the dead ones out again and every request answered 500 until `mdm
+        // serve` was restarted (benches/crash/pg_kill.sh). One `SELECT 1` per checkout
+        // finds them; a SQLite connection is a file and cannot break this way.
+        .test_on_check_out(is_postgres(url))
         .build(Manager {
             url: url.to_string(),
         })
@@ -51,6 +55,10 @@ pub fn build(url: &str, size: u32, timeout: Duration) -> Result<DbPool, StoreErr
             url: crate::redact(url),
             message: e.to_string(),
         })
+}
+
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// A round trip to the database, for readiness probes.
@@ -68,4 +76,30 @@ where
     E: From<diesel::result::Error>,
 {
     conn.write_transaction(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestDb;
+
+    /// PostgreSQL restarted under the server: every pooled connection is dead. The next
+    /// checkout must open a new one rather than hand out a dead one.
+    #[test]
+    fn pool_replaces_connections_the_server_closed() {
+        let Some(db) = TestDb::postgres() else {
+            return;
+        };
+        let pool = build(db.url(), 2, Duration::from_secs(10)).unwrap();
+        ping(&mut pool.get().unwrap()).unwrap();
+        let mut killer = crate::open(db.url()).unwrap();
+        on_backend!(&mut killer, c => diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).execute(c))
+        .unwrap();
+        for _ in 0..4 {
+            ping(&mut pool.get().unwrap()).expect("a live connection after the kill");
+        }
+    }
 }
