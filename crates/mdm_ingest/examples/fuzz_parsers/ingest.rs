@@ -175,7 +175,11 @@ pub fn csv(input: &[u8]) -> Result<Outcome, Finding> {
 /// Every non-blank physical line after the header belongs to a row: a row starts on it, a
 /// staged row's multi-line field runs over it, or a rejection's raw text spans it.
 fn csv_lines_covered(input: &[u8], rows: &[RawRow]) -> Result<(), Finding> {
-    let lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+    let mut lines: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
+    // A BOM alone on the first line is a blank line to csv.
+    if let Some(first) = lines.first_mut() {
+        *first = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(first);
+    }
     let mut covered = vec![false; lines.len() + 1];
     for r in rows {
         let extra = match &r.content {
