@@ -80,6 +80,9 @@ pub struct IngestSettings {
     pub max_quarantine_share: f64,
     /// Quarantined rows stored per batch; beyond it they are counted, not stored.
     pub max_quarantined_rows: u64,
+    /// A CSV or NDJSON line (a JSON array's element) longer than this many bytes is
+    /// quarantined without being read into memory.
+    pub max_line_bytes: usize,
     /// A load batch still `running` with no progress for this long is taken as left by a
     /// process that died, and settled as failed when `mdm serve` or `mdm ingest` starts.
     pub stale_batch_secs: u64,
@@ -159,6 +162,7 @@ struct RawIngest {
     stale_batch_secs: u64,
     max_quarantine_share: f64,
     max_quarantined_rows: u64,
+    max_line_bytes: usize,
 }
 
 impl Settings {
@@ -188,6 +192,10 @@ impl Settings {
             .set_default(
                 "ingest.max_quarantined_rows",
                 mdm_ingest::load::DEFAULT_MAX_QUARANTINED_ROWS as i64,
+            )?
+            .set_default(
+                "ingest.max_line_bytes",
+                mdm_ingest::adapters::DEFAULT_MAX_LINE_BYTES as i64,
             )?;
         let config_file = match &global.config {
             Some(path) if !path.exists() => {
@@ -241,6 +249,9 @@ impl Settings {
         if !(0.0..=1.0).contains(&raw.ingest.max_quarantine_share) {
             bail!("ingest.max_quarantine_share must be between 0 and 1 (a share of the rows read)");
         }
+        if raw.ingest.max_line_bytes == 0 {
+            bail!("ingest.max_line_bytes must be at least 1");
+        }
         if raw.ingest.chunk_size == 0 {
             bail!("ingest.chunk_size must be at least 1");
         }
@@ -271,6 +282,7 @@ impl Settings {
                 stale_batch_secs: raw.ingest.stale_batch_secs,
                 max_quarantine_share: raw.ingest.max_quarantine_share,
                 max_quarantined_rows: raw.ingest.max_quarantined_rows,
+                max_line_bytes: raw.ingest.max_line_bytes,
             },
             server: raw.server,
             consumers,

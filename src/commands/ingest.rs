@@ -65,7 +65,9 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
     };
     let summary = match &args.file {
         Some(path) => {
-            let mut source = open_file(path, &args, declared.and_then(|s| s.delimiter))?;
+            let delimiter = declared.and_then(|s| s.delimiter);
+            let max_line = settings.ingest.max_line_bytes;
+            let mut source = open_file(path, &args, delimiter, max_line)?;
             mdm_ingest::load_with_limits(
                 &mut conn,
                 &rules,
@@ -104,6 +106,7 @@ fn open_file(
     path: &Path,
     args: &IngestArgs,
     configured: Option<u8>,
+    max_line_bytes: usize,
 ) -> anyhow::Result<Box<dyn RecordSource>> {
     let format = args.format.unwrap_or_else(|| format_of(path));
     Ok(match format {
@@ -112,13 +115,15 @@ fn open_file(
                 Some(d) => Some(parse_delimiter(d).context("--delimiter")?),
                 None => configured,
             };
-            Box::new(CsvSource::open(path, CsvOptions { delimiter })?)
+            let options = CsvOptions { delimiter };
+            Box::new(CsvSource::open_capped(path, options, max_line_bytes)?)
         }
-        Format::Ndjson => Box::new(NdjsonSource::open(path)?),
+        Format::Ndjson => Box::new(NdjsonSource::open(path)?.max_line_bytes(max_line_bytes)),
         Format::Json => {
             let body =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            Box::new(JsonArraySource::parse(path.display().to_string(), &body)?)
+            let source = JsonArraySource::parse(path.display().to_string(), &body)?;
+            Box::new(source.max_element_bytes(max_line_bytes))
         }
     })
 }

@@ -12,6 +12,7 @@ backends!(
     mostly_bad_rows_fail_the_load_and_stage_nothing,
     a_tenth_bad_loads_and_stored_quarantine_is_capped,
     a_refused_load_leaves_staging_as_it_was,
+    overlong_lines_quarantined_and_nothing_lost,
 );
 
 fn every_reason_quarantined_nothing_lost(case: &Case) {
@@ -438,4 +439,91 @@ fn a_refused_load_leaves_staging_as_it_was(case: &Case) {
         mdm_store::staging::status_counts(&mut case.conn(), "customer", "ERP").unwrap(),
         (500, 500, 100)
     );
+}
+
+/// Issue 21: a 200 MB single NDJSON line took 475 MB of memory. A line longer than
+/// ingest.max_line_bytes (here 64 KiB) is quarantined unread, naming file, line and length,
+/// and every other row loads; rows in the file, counted here, = new + changed + unchanged
+/// + quarantined. The same for a CSV line and a JSON array's element.
+fn overlong_lines_quarantined_and_nothing_lost(case: &Case) {
+    let long = "x".repeat(5 << 20);
+    let mut csv = String::from("source_id,given_name,city\n");
+    let mut ndjson = String::new();
+    let mut json = Vec::new();
+    for i in 0..300 {
+        let note = if i == 150 { long.as_str() } else { "Anna" };
+        csv += &format!("C{i},{note},Ulm\n");
+        let object = serde_json::json!({"source_id": format!("N{i}"), "given_name": note});
+        ndjson += &format!("{object}\n");
+        json.push(object);
+    }
+    let json = serde_json::to_string(&json).unwrap();
+    // (system, file, its text, the long row's number, the long row's length)
+    let long_ndjson = ndjson.lines().nth(150).unwrap().len();
+    let long_json =
+        serde_json::to_string(&serde_json::json!({"source_id": "N150", "given_name": long}))
+            .unwrap()
+            .len();
+    let cases = [
+        (
+            "ERP",
+            "long.csv",
+            &csv,
+            152,
+            csv.lines().nth(151).unwrap().len(),
+        ),
+        ("CRM", "long.ndjson", &ndjson, 151, long_ndjson),
+        ("MES", "long.json", &json, 151, long_json),
+    ];
+    for (system, name, body, long_row, long_len) in cases {
+        let file = case.write(name, body);
+        let out = run_ok(
+            case.mdm()
+                .env("MDM__INGEST__MAX_LINE_BYTES", "65536")
+                .args([
+                    "ingest", "--domain", "customer", "--source", system, "--json",
+                ])
+                .arg(&file),
+        );
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // Counted independently of the readers: data lines of the CSV and NDJSON files,
+        // objects of the JSON array.
+        let rows = match name {
+            "long.csv" => body
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .count(),
+            "long.ndjson" => body.lines().filter(|l| !l.trim().is_empty()).count(),
+            _ => serde_json::from_str::<Vec<serde_json::Value>>(body)
+                .unwrap()
+                .len(),
+        } as u64;
+        assert_eq!(rows, 300);
+        let (read, new, changed, unchanged, _, quarantined) = counts(&s);
+        assert_eq!(read, rows, "{name}: {s}");
+        assert_eq!(new + changed + unchanged + quarantined, rows, "{name}: {s}");
+        assert_eq!((new, quarantined), (299, 1), "{name}: {s}");
+        assert_eq!(case.live(system).len(), 299);
+        let batch = s["batch_id"].as_i64().unwrap();
+        let q = mdm_store::quarantine::for_batch(&mut case.conn(), batch).unwrap();
+        assert_eq!(q.len(), 1, "{name}");
+        let q = &q[0];
+        assert_eq!(
+            (q.row_number, q.reason.as_str()),
+            (long_row, "malformed_row")
+        );
+        let what = if name == "long.json" {
+            "array element"
+        } else {
+            "line"
+        };
+        let expected = format!(
+            "{what} {long_row} of {} is {long_len} bytes long, more than \
+             ingest.max_line_bytes (65536)",
+            file.display()
+        );
+        assert!(q.detail.contains(&expected), "{name}: {}", q.detail);
+        assert!(q.raw.as_ref().is_some_and(|r| r.len() < 2048), "{name}");
+    }
 }

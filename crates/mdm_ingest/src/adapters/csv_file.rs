@@ -1,11 +1,14 @@
 //! CSV adapter: a header row naming the columns, then one record per row. Handles quoting,
 //! a configurable delimiter (sniffed from the header when not given), UTF-8 with or without
 //! a byte-order mark, and Windows line ends. Reads byte records so a row with invalid UTF-8
-//! is quarantined rather than failing the file.
+//! is quarantined rather than failing the file. A line longer than `ingest.max_line_bytes`
+//! never reaches the CSV parser (`lines::LineCap` skips it unread) and is quarantined
+//! naming its line and length; an overlong header line fails the file.
 
 use super::csv_tap::{Tap, TapReader};
+use super::lines::{LineCap, SkippedLines, DEFAULT_MAX_LINE_BYTES};
 use super::{cap_raw, RecordSource, RowSink};
-use crate::row::{ColumnName, QuarantineReason, Rejection};
+use crate::row::{ColumnName, QuarantineReason, RawRow, Rejection};
 use crate::IngestError;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -18,7 +21,10 @@ pub struct CsvOptions {
 }
 
 pub struct CsvSource<R: Read> {
-    reader: csv::Reader<TapReader<BufReader<R>>>,
+    reader: csv::Reader<TapReader<LineCap<BufReader<R>>>>,
+    /// Lines the parser never saw because they were too long, to be quarantined in order.
+    skipped: SkippedLines,
+    max_line_bytes: usize,
     /// A copy of the bytes of the record being read, for recovering a broken one.
     tap: Tap,
     shape: Shape,
@@ -40,22 +46,43 @@ pub(super) struct Shape {
 
 impl CsvSource<File> {
     pub fn open(path: &Path, options: CsvOptions) -> Result<Self, IngestError> {
+        Self::open_capped(path, options, DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// `open` with lines longer than `max_line_bytes` quarantined unread
+    /// (`ingest.max_line_bytes`).
+    pub fn open_capped(
+        path: &Path,
+        options: CsvOptions,
+        max_line_bytes: usize,
+    ) -> Result<Self, IngestError> {
         let file = File::open(path).map_err(|source| IngestError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_reader(file, path.display().to_string(), options)
+        Self::from_reader_capped(file, path.display().to_string(), options, max_line_bytes)
     }
 }
 
 impl<R: Read> CsvSource<R> {
     pub fn from_reader(input: R, label: String, options: CsvOptions) -> Result<Self, IngestError> {
+        Self::from_reader_capped(input, label, options, DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// `from_reader` with lines longer than `max_line_bytes` quarantined unread.
+    pub fn from_reader_capped(
+        input: R,
+        label: String,
+        options: CsvOptions,
+        max_line_bytes: usize,
+    ) -> Result<Self, IngestError> {
         let mut input = BufReader::with_capacity(256 * 1024, input);
         let first_line = first_line(&mut input).map_err(|e| input_err(&label, e.to_string()))?;
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| sniff_delimiter(&first_line));
         let tap = Tap::default();
+        let (input, skipped) = LineCap::new(input, max_line_bytes);
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -64,6 +91,16 @@ impl<R: Read> CsvSource<R> {
         let header = reader
             .byte_headers()
             .map_err(|e| input_err(&label, format!("reading the header: {e}")))?;
+        if let Some((_, long, _)) = lock(&skipped).iter().find(|(line, ..)| *line == 1) {
+            return Err(input_err(
+                &label,
+                format!(
+                    "the header line is {} bytes long, more than ingest.max_line_bytes \
+                     ({max_line_bytes}) allows",
+                    long.bytes
+                ),
+            ));
+        }
         let mut columns: Vec<ColumnName> = Vec::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
             let name = std::str::from_utf8(name)
@@ -102,6 +139,8 @@ impl<R: Read> CsvSource<R> {
         let line = reader.position().line();
         Ok(Self {
             reader,
+            skipped,
+            max_line_bytes,
             tap,
             shape: Shape {
                 label,
@@ -176,13 +215,14 @@ impl<R: Read> RecordSource for CsvSource<R> {
         let mut rec = csv::ByteRecord::new();
         loop {
             match self.reader.read_byte_record(&mut rec) {
-                Ok(false) => return Ok(()),
+                Ok(false) => return self.emit_skipped(u64::MAX, sink),
                 Ok(true) => {
                     let from = rec.position().map_or(0, |p| p.byte());
                     let to = self.reader.position().byte();
                     let tap = &self.tap;
                     let (before, start) = tap.newlines_to_content(self.counted_to, from, to);
                     let number = self.line + before;
+                    self.emit_skipped(number, sink)?;
                     self.shape
                         .emit(&rec, number, &|| tap.slice(from, to), sink)?;
                     let (inside, _) = tap.newlines_to_content(start, to, to);
@@ -193,6 +233,34 @@ impl<R: Read> RecordSource for CsvSource<R> {
             }
         }
     }
+}
+
+impl<R: Read> CsvSource<R> {
+    /// Quarantines the overlong lines before line `before`, in line order.
+    fn emit_skipped(&self, before: u64, sink: &mut RowSink<'_>) -> Result<(), IngestError> {
+        let due: Vec<_> = {
+            let mut skipped = lock(&self.skipped);
+            let n = skipped
+                .iter()
+                .take_while(|(line, ..)| *line < before)
+                .count();
+            skipped.drain(..n).collect()
+        };
+        for (number, long, prefix) in due {
+            let what = format!("line {number}");
+            let rejection = long.rejection(&what, &self.shape.label, self.max_line_bytes, &prefix);
+            sink(RawRow {
+                number,
+                content: Err(rejection),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn lock(skipped: &SkippedLines) -> std::sync::MutexGuard<'_, Vec<super::lines::Skipped>> {
+    // Only this adapter's thread touches it; a poisoned lock still holds valid entries.
+    skipped.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(super) fn input_err(label: &str, message: String) -> IngestError {
@@ -294,6 +362,69 @@ mod tests {
                 .collect();
             assert_eq!(numbers, want, "{}", String::from_utf8_lossy(text));
         }
+    }
+
+    /// Each row's line number, and the detail and raw text of a rejected one.
+    fn capped(text: &[u8], max: usize) -> Vec<(u64, Option<(String, String)>)> {
+        let mut src =
+            CsvSource::from_reader_capped(text, "t.csv".into(), CsvOptions::default(), max)
+                .unwrap();
+        let mut out = Vec::new();
+        src.for_each_row(&mut |r| {
+            let bad = r
+                .content
+                .err()
+                .map(|e| (e.detail, e.raw.unwrap_or_default()));
+            out.push((r.number, bad));
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn an_overlong_line_is_quarantined_unread() {
+        for eol in ["\n", "\r\n"] {
+            let long = format!("2,{}", "x".repeat(5000));
+            let text = format!(
+                "source_id,city{eol}1,Ulm{eol}{long}{eol}3,Bonn{eol}4,\"Hof{eol}Aue\"{eol}5,Kiel"
+            );
+            let rows = capped(text.as_bytes(), 100);
+            let numbers: Vec<u64> = rows.iter().map(|r| r.0).collect();
+            assert_eq!(numbers, [2, 3, 4, 5, 7], "{eol:?}");
+            let bad: Vec<_> = rows.iter().filter_map(|r| r.1.as_ref()).collect();
+            assert_eq!(bad.len(), 1, "{rows:?}");
+            let (detail, raw) = bad[0];
+            assert!(
+                detail.contains("line 3 of t.csv is 5002 bytes long")
+                    && detail.contains("ingest.max_line_bytes (100)"),
+                "{detail}"
+            );
+            assert!(
+                raw.starts_with("2,xxx") && raw.len() < 1100,
+                "{}",
+                raw.len()
+            );
+        }
+        // The last line, without a line end; a line of exactly the cap is read.
+        let text = format!("h,x\n1,{}\n2,{}", "a".repeat(98), "b".repeat(99));
+        let rows = capped(text.as_bytes(), 100);
+        assert_eq!((rows[0].0, rows[0].1.is_none()), (2, true));
+        assert_eq!((rows[1].0, rows[1].1.is_some()), (3, true));
+        // An overlong header fails the file.
+        let text = format!("{}\n1\n", "h".repeat(200));
+        let err = CsvSource::from_reader_capped(
+            text.as_bytes(),
+            "t.csv".into(),
+            CsvOptions::default(),
+            100,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string().contains("header line is 200 bytes long"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,11 +7,13 @@ mod csv_file;
 mod csv_recover;
 mod csv_tap;
 mod json_array;
+mod lines;
 mod ndjson;
 mod sql;
 
 pub use csv_file::{CsvOptions, CsvSource};
 pub use json_array::JsonArraySource;
+pub use lines::DEFAULT_MAX_LINE_BYTES;
 pub use ndjson::NdjsonSource;
 pub use sql::SqlSource;
 

@@ -1,16 +1,19 @@
 //! NDJSON adapter: one JSON object per line. Blank lines are skipped; a line that is not a
-//! JSON object, or not UTF-8, is quarantined and reading goes on.
+//! JSON object, or not UTF-8, or longer than `ingest.max_line_bytes` (skipped unread, see
+//! `lines`), is quarantined and reading goes on.
 
+use super::lines::{read_line, Line, DEFAULT_MAX_LINE_BYTES};
 use super::{cap_raw, json_object_fields, RecordSource, RowSink};
 use crate::row::{QuarantineReason, RawRow, Rejection};
 use crate::IngestError;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 pub struct NdjsonSource<R: Read> {
     label: String,
     input: BufReader<R>,
+    max_line_bytes: usize,
 }
 
 impl NdjsonSource<File> {
@@ -28,7 +31,14 @@ impl<R: Read> NdjsonSource<R> {
         Self {
             label,
             input: BufReader::with_capacity(256 * 1024, input),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
+    }
+
+    /// Lines longer than this many bytes are quarantined unread (`ingest.max_line_bytes`).
+    pub fn max_line_bytes(mut self, max: usize) -> Self {
+        self.max_line_bytes = max;
+        self
     }
 }
 
@@ -41,18 +51,26 @@ impl<R: Read> RecordSource for NdjsonSource<R> {
         let mut line = Vec::with_capacity(1024);
         let mut number = 0u64;
         loop {
-            line.clear();
-            let n = self
-                .input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| IngestError::Input {
+            let read = read_line(&mut self.input, &mut line, self.max_line_bytes).map_err(|e| {
+                IngestError::Input {
                     label: self.label.clone(),
                     message: e.to_string(),
-                })?;
-            if n == 0 {
-                return Ok(());
-            }
+                }
+            })?;
             number += 1;
+            match read {
+                Line::Eof => return Ok(()),
+                Line::Read => {}
+                Line::TooLong(long) => {
+                    let what = format!("line {number}");
+                    let max = self.max_line_bytes;
+                    sink(RawRow {
+                        number,
+                        content: Err(long.rejection(&what, &self.label, max, &line)),
+                    })?;
+                    continue;
+                }
+            }
             let mut bytes = line.as_slice();
             if number == 1 {
                 bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -122,5 +140,39 @@ mod tests {
                 (5, QuarantineReason::InvalidUtf8)
             ]
         );
+    }
+
+    #[test]
+    fn an_overlong_line_is_quarantined_unread() {
+        let mut text = b"{\"source_id\":\"1\"}\n".to_vec();
+        let start = text.len();
+        text.extend_from_slice(b"{\"source_id\":\"2\",\"note\":\"");
+        text.extend(std::iter::repeat_n(b'x', 5 << 20));
+        text.extend_from_slice(b"\"}");
+        let len = text.len() - start;
+        text.extend_from_slice(b"\r\n{\"source_id\":\"3\"}\n");
+        let mut src =
+            NdjsonSource::from_reader(&text[..], "big.ndjson".into()).max_line_bytes(4096);
+        let mut rows = Vec::new();
+        src.for_each_row(&mut |r| {
+            rows.push(r);
+            Ok(())
+        })
+        .unwrap();
+        let numbers: Vec<_> = rows.iter().map(|r| (r.number, r.content.is_ok())).collect();
+        assert_eq!(numbers, [(1, true), (2, false), (3, true)]);
+        let bad = rows[1].content.as_ref().unwrap_err();
+        assert_eq!(bad.reason, QuarantineReason::MalformedRow);
+        assert!(
+            bad.detail
+                .contains(&format!("line 2 of big.ndjson is {len} bytes long")),
+            "{}",
+            bad.detail
+        );
+        assert!(bad
+            .raw
+            .as_ref()
+            .unwrap()
+            .starts_with("{\"source_id\":\"2\""));
     }
 }
