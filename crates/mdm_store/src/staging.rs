@@ -284,6 +284,9 @@ pub struct RolledBack {
 /// deleted are current again. Versions of the batch that a later batch has since replaced
 /// or deleted stay, as history of that later batch's change. Run it in a write transaction.
 /// `seen_batch_id` notes on unchanged versions are left: only the batch itself reads them.
+/// A reconcile run that read the batch's committed chunks while it ran keeps what it made
+/// of them until a full run (`reconcile --full`): an incremental run finds no rows of the
+/// batch any more, and the restored versions are older than its last read.
 pub fn roll_back_batch(conn: &mut DbConnection, batch_id: i64) -> Result<RolledBack, StoreError> {
     let mut done = RolledBack::default();
     let mut after = 0i64;
