@@ -42,6 +42,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
         burst: s.write_burst,
     };
     c.ingest_chunk_size = settings.ingest.chunk_size;
+    c.max_line_bytes = settings.ingest.max_line_bytes;
     c.mappings = settings
         .systems
         .iter()

@@ -13,6 +13,7 @@ backends!(
     a_tenth_bad_loads_and_stored_quarantine_is_capped,
     a_refused_load_leaves_staging_as_it_was,
     overlong_lines_quarantined_and_nothing_lost,
+    overlong_pushed_line_and_element_quarantined,
 );
 
 fn every_reason_quarantined_nothing_lost(case: &Case) {
@@ -526,4 +527,43 @@ fn overlong_lines_quarantined_and_nothing_lost(case: &Case) {
         assert!(q.detail.contains(&expected), "{name}: {}", q.detail);
         assert!(q.raw.as_ref().is_some_and(|r| r.len() < 2048), "{name}");
     }
+}
+
+/// The server applies ingest.max_line_bytes to pushes: an NDJSON line and a JSON array
+/// element over it are quarantined and listed in the answer; the other records load.
+fn overlong_pushed_line_and_element_quarantined(case: &Case) {
+    let server = crate::server::Server::start(case, &[("MDM__INGEST__MAX_LINE_BYTES", "1024")]);
+    let tok = case.token("writer", Some("WEB"));
+    let long = "x".repeat(4096);
+    let ndjson = format!(
+        "{{\"source_id\":\"W1\"}}\n{{\"source_id\":\"W2\",\"given_name\":\"{long}\"}}\n{{\"source_id\":\"W3\"}}\n"
+    );
+    let json = serde_json::json!([{"source_id": "W4"}, {"source_id": "W5", "given_name": long}]);
+    let line = format!(
+        "line 2 of http:WEB is {} bytes",
+        ndjson.lines().nth(1).unwrap().len()
+    );
+    let element = format!(
+        "array element 2 of http:WEB is {} bytes",
+        json[1].to_string().len()
+    );
+    let bodies = [
+        ("application/x-ndjson", ndjson.into_bytes(), line),
+        ("application/json", json.to_string().into_bytes(), element),
+    ];
+    for (content_type, body, detail) in bodies {
+        let r = server
+            .post("/v1/customer/records/WEB", Some(&tok), content_type, body)
+            .ok();
+        let q = &r["quarantine"][0];
+        assert_eq!(
+            (q["row"].as_i64(), q["reason"].as_str()),
+            (Some(2), Some("malformed_row")),
+            "{r}"
+        );
+        let text = q["detail"].as_str().unwrap();
+        assert!(text.contains(&detail) && text.contains("(1024)"), "{text}");
+    }
+    let staged: Vec<String> = case.live("WEB").into_iter().map(|v| v.source_id).collect();
+    assert_eq!(staged, ["W1", "W3", "W4"]);
 }

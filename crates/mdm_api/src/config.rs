@@ -24,6 +24,9 @@ pub struct ApiConfig {
     pub token_cache: Duration,
     /// Rows per transaction when loading pushed records.
     pub ingest_chunk_size: usize,
+    /// An NDJSON line or JSON array element of a push longer than this is quarantined
+    /// unread (`ingest.max_line_bytes`).
+    pub max_line_bytes: usize,
     /// Per-token rate limit of writes (pushes, upserts, steward actions).
     pub write_limits: WriteLimits,
     /// Column mappings of declared systems (by upper-case system name).
@@ -110,6 +113,7 @@ impl ApiConfig {
             max_json_bytes: 256 * 1024,
             token_cache: Duration::from_secs(5),
             ingest_chunk_size: 10_000,
+            max_line_bytes: mdm_ingest::adapters::DEFAULT_MAX_LINE_BYTES,
             write_limits: WriteLimits::default(),
             mappings: BTreeMap::new(),
             declared_systems: Vec::new(),

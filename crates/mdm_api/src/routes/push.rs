@@ -110,6 +110,7 @@ pub async fn push(
             .unwrap_or_default(),
     );
     let chunk_size = state.config.ingest_chunk_size;
+    let max_line = state.config.max_line_bytes;
     let snapshot = query.snapshot;
     let label = format!("http:{system}");
     let summary = state
@@ -117,9 +118,12 @@ pub async fn push(
             let mut source: Box<dyn RecordSource> = match format {
                 Format::Json => Box::new(
                     JsonArraySource::parse(label, &body)
-                        .map_err(|e| ApiError::bad_body(e.to_string()))?,
+                        .map_err(|e| ApiError::bad_body(e.to_string()))?
+                        .max_element_bytes(max_line),
                 ),
-                Format::Ndjson => Box::new(NdjsonSource::from_reader(&body[..], label)),
+                Format::Ndjson => {
+                    Box::new(NdjsonSource::from_reader(&body[..], label).max_line_bytes(max_line))
+                }
             };
             let opts = LoadOptions {
                 domain: &rules.domain,
