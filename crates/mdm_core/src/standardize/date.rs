@@ -53,6 +53,12 @@ fn iso_date(d: NaiveDate) -> String {
 /// Any year is returned; `clean` applies the year range. A time after the date
 /// (`1987-03-09T10:00:00Z`, `09.03.1987 10:00`) is ignored.
 pub fn parse_date(raw: &str, order: DateOrder) -> Option<NaiveDate> {
+    let (y, m, d) = read_ymd(raw, order)?;
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// The year, month and day a date is written as, before checking that they exist.
+fn read_ymd(raw: &str, order: DateOrder) -> Option<(i32, u32, u32)> {
     let date_part = strip_time(raw.trim());
     let tokens = tokenize(date_part)?;
     let nums: SmallVec<[(u32, usize); 3]> = tokens
@@ -157,8 +163,8 @@ fn is_noise_word(w: &str) -> bool {
 }
 
 /// `19870309`.
-fn compact(v: u32) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt((v / 10_000) as i32, (v / 100) % 100, v % 100)
+fn compact(v: u32) -> Option<(i32, u32, u32)> {
+    Some(((v / 10_000) as i32, (v / 100) % 100, v % 100))
 }
 
 /// Three numbers: year first when it is 4 wide, else day/month by the numbers or `order`.
@@ -167,9 +173,9 @@ fn numeric(
     b: (u32, usize),
     c: (u32, usize),
     order: DateOrder,
-) -> Option<NaiveDate> {
+) -> Option<(i32, u32, u32)> {
     if a.1 == 4 {
-        return NaiveDate::from_ymd_opt(a.0 as i32, b.0, c.0);
+        return Some((a.0 as i32, b.0, c.0));
     }
     if !(c.1 == 2 || c.1 == 4) || a.1 > 2 || b.1 > 2 {
         return None;
@@ -183,11 +189,11 @@ fn numeric(
         order == DateOrder::DayFirst
     };
     let (day, month) = if day_first { (a.0, b.0) } else { (b.0, a.0) };
-    NaiveDate::from_ymd_opt(year, month, day)
+    Some((year, month, day))
 }
 
 /// A month name and two numbers: the 4-wide one (or the one over 31) is the year.
-fn with_month_name(a: (u32, usize), b: (u32, usize), month: u32) -> Option<NaiveDate> {
+fn with_month_name(a: (u32, usize), b: (u32, usize), month: u32) -> Option<(i32, u32, u32)> {
     let (day, year) = if a.1 == 4 || (a.0 > 31 && b.1 <= 2) {
         (b, a)
     } else {
@@ -196,7 +202,70 @@ fn with_month_name(a: (u32, usize), b: (u32, usize), month: u32) -> Option<Naive
     if day.1 > 2 || !(year.1 == 2 || year.1 == 4) {
         return None;
     }
-    NaiveDate::from_ymd_opt(full_year(year), month, day.0)
+    Some((full_year(year), month, day.0))
+}
+
+/// What is wrong with a value that is not a date, for a quarantine entry: why the year,
+/// month and day it is written as do not exist (`1980-02-30: February has no day 30`), or
+/// `not a date` when it does not read as one at all. Both day/month orders are tried; a
+/// reading with a real month explains better than one without.
+pub fn why_not_a_date(raw: &str) -> String {
+    let mut best: Option<(bool, String)> = None;
+    for order in [DateOrder::DayFirst, DateOrder::MonthFirst] {
+        let Some((y, m, d)) = read_ymd(raw, order) else {
+            continue;
+        };
+        let Some(why) = impossible_ymd(y, m, d) else {
+            continue;
+        };
+        let real_month = (1..=12).contains(&m);
+        if best
+            .as_ref()
+            .is_none_or(|(had_month, _)| real_month && !had_month)
+        {
+            best = Some((real_month, why));
+        }
+    }
+    match best {
+        Some((_, why)) => format!("{}: {why}", raw.trim()),
+        None => "not a date".into(),
+    }
+}
+
+/// Why year `y`, month `m`, day `d` is no date, or None when it is one.
+fn impossible_ymd(y: i32, m: u32, d: u32) -> Option<String> {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    if !(1..=12).contains(&m) {
+        return Some(format!("there is no month {m}"));
+    }
+    if d == 0 {
+        return Some("there is no day 0".into());
+    }
+    let first = NaiveDate::from_ymd_opt(y, m, 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let days = (next - first).num_days() as u32;
+    if d <= days {
+        return None;
+    }
+    let month = NAMES[(m - 1) as usize];
+    Some(if m == 2 && d == 29 {
+        format!("{y} is not a leap year, so February has no day 29")
+    } else {
+        format!("{month} has no day {d}")
+    })
 }
 
 fn full_year((v, width): (u32, usize)) -> i32 {
@@ -337,6 +406,27 @@ mod tests {
         assert_eq!(d("01.02.05", DayFirst).as_deref(), Some("2005-02-01"));
         assert_eq!(d("01.02.30", DayFirst).as_deref(), Some("2030-02-01"));
         assert_eq!(d("01.02.31", DayFirst).as_deref(), Some("1931-02-01"));
+    }
+
+    #[test]
+    fn why_not_a_date_names_the_impossible_part() {
+        for (raw, want) in [
+            ("1980-02-30", "1980-02-30: February has no day 30"),
+            (
+                "1981-02-29",
+                "1981-02-29: 1981 is not a leap year, so February has no day 29",
+            ),
+            ("19870431", "19870431: April has no day 31"),
+            ("1987-13-01", "1987-13-01: there is no month 13"),
+            ("31/02/1987", "31/02/1987: February has no day 31"),
+            ("02/31/1987", "02/31/1987: February has no day 31"),
+            ("0.3.1987", "0.3.1987: there is no day 0"),
+            (" 31 June 1990 ", "31 June 1990: June has no day 31"),
+            ("yesterday", "not a date"),
+        ] {
+            assert_eq!(why_not_a_date(raw), want, "{raw}");
+        }
+        assert!(parse_date("1980-02-29", DayFirst).is_some(), "a leap day");
     }
 
     #[test]

@@ -199,7 +199,7 @@ pub fn basic_check(ty: AttrType, raw: &str) -> Result<(), String> {
             {
                 Ok(())
             } else {
-                Err("not a date".into())
+                Err(date::why_not_a_date(raw))
             }
         }
         AttrType::Number | AttrType::Money => {
