@@ -56,9 +56,9 @@ impl CsvSource<File> {
         options: CsvOptions,
         max_line_bytes: usize,
     ) -> Result<Self, IngestError> {
-        let file = File::open(path).map_err(|source| IngestError::Io {
+        let file = File::open(path).map_err(|error| IngestError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::from_reader_capped(file, path.display().to_string(), options, max_line_bytes)
     }
@@ -478,6 +478,25 @@ mod tests {
     }
 
     #[test]
+    fn stray_quote_says_which_lines_it_swallowed() {
+        let text = "source_id,given_name,city\n1,Anna,Ulm\n2,Bernd,Bonn\n3,\"Carl,Hof\n4,Dora,Kiel\n5,Emil,Aue\n6,Gus,Ulm\"x\n7,Ida,Hof\n";
+        let r = rows(text.as_bytes(), CsvOptions::default());
+        let bad: Vec<(u64, &str)> = r
+            .iter()
+            .filter_map(|row| Some((row.number, row.content.as_ref().err()?.detail.as_str())))
+            .collect();
+        assert_eq!(
+            bad,
+            [(
+                4,
+                "unterminated quote: an unclosed quote in `given_name` at line 4 of t.csv runs \
+                 to line 7; line 4 is quarantined, lines 5-7 are read as rows of their own"
+            )]
+        );
+        assert_eq!(r.len(), 7, "every data line is a row");
+    }
+
+    #[test]
     fn stray_quote_quarantines_its_line_only() {
         for eol in ["\n", "\r\n"] {
             let mut text = format!("source_id,given_name,family_name,email,phone,city{eol}");
@@ -503,7 +522,14 @@ mod tests {
             assert_eq!(bad.reason, QuarantineReason::MalformedRow);
             assert_eq!(bad.field.as_deref(), Some("given_name"));
             assert!(bad.detail.contains("unterminated quote"), "{}", bad.detail);
-            assert!(bad.detail.contains("line 12 of t.csv"), "{}", bad.detail);
+            assert!(
+                bad.detail.contains(
+                    "at line 12 of t.csv runs to line 1001; line 12 is quarantined, \
+                     lines 13-1001 are read as rows of their own"
+                ),
+                "{}",
+                bad.detail
+            );
             assert_eq!(
                 bad.raw.as_deref(),
                 Some("ID10,\"Anna,Schmidt,a10@example.com,,Berlin")

@@ -41,9 +41,13 @@ impl Shape {
             Some(i) => (&raw[..i], &raw[i + 1..]),
             None => (raw, &[][..]),
         };
+        let spanned = raw
+            .iter()
+            .rposition(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(0, |end| bytecount_newlines(&raw[..end]));
         sink(RawRow {
             number,
-            content: Err(self.unterminated_quote(first, number)),
+            content: Err(self.unterminated_quote(first, number, number + spanned as u64)),
         })?;
         self.reparse(rest, number + 1, sink)
     }
@@ -84,8 +88,9 @@ impl Shape {
             .from_reader(bytes)
     }
 
-    /// The quarantine entry for the line a stray quote opened on.
-    fn unterminated_quote(&self, line: &[u8], number: u64) -> Rejection {
+    /// The quarantine entry for the line a stray quote opened on; the quoted field ran on to
+    /// line `last`.
+    fn unterminated_quote(&self, line: &[u8], number: u64, last: u64) -> Rejection {
         // On its own the line parses with the open quote's field last.
         let at = self.fields_on(line).saturating_sub(1);
         let field = self
@@ -93,12 +98,19 @@ impl Shape {
             .get(at)
             .map_or_else(|| format!("field {}", at + 1), |c| c.to_string());
         let text = String::from_utf8_lossy(line);
+        let rest = match last.saturating_sub(number) {
+            0 => String::new(),
+            1 => format!(", line {last} is read as a row of its own"),
+            _ => format!(
+                ", lines {}-{last} are read as rows of their own",
+                number + 1
+            ),
+        };
         Rejection::new(
             QuarantineReason::MalformedRow,
             format!(
-                "unterminated quote: the quoted field `{field}` on line {number} of {} runs \
-                 over the line breaks after it and the record does not fit the header; this \
-                 line is quarantined and the lines after it are read as rows of their own",
+                "unterminated quote: an unclosed quote in `{field}` at line {number} of {} \
+                 runs to line {last}; line {number} is quarantined{rest}",
                 self.label
             ),
         )
