@@ -1,7 +1,6 @@
 //! Aggregate queries for the run report: staged records per system and status, and
 //! data-quality findings (quarantined rows) per system and reason.
 
-use crate::schema::quarantined_rows::dsl as qr;
 use crate::schema::staging_records::dsl as sr;
 use crate::{DbConnection, StoreError};
 use diesel::prelude::*;
@@ -22,17 +21,16 @@ pub fn staged_counts(
         .load(conn)?)
 }
 
-/// (system, reason, rows) of quarantined rows of a domain.
+/// (system, reason, rows) of quarantined rows of a domain, each distinct row counted once
+/// however often the same file was re-loaded ([`crate::quarantine::summary`]).
 pub fn quarantine_counts(
     conn: &mut DbConnection,
     domain: &str,
 ) -> Result<Vec<(String, String, i64)>, StoreError> {
-    Ok(qr::quarantined_rows
-        .filter(qr::domain.eq(domain))
-        .group_by((qr::system, qr::reason))
-        .select((qr::system, qr::reason, diesel::dsl::count_star()))
-        .order((qr::system, qr::reason))
-        .load(conn)?)
+    Ok(crate::quarantine::summary(conn, Some(domain))?
+        .into_iter()
+        .map(|(_, system, reason, n)| (system, reason, n))
+        .collect())
 }
 
 #[derive(QueryableByName)]
