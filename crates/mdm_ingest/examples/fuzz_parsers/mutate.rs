@@ -143,7 +143,10 @@ fn mutate_once(rng: &mut Rng, v: &mut Vec<u8>, other: &[u8]) {
             v[i] = *rng.pick(BYTES);
         }
         2 => v.insert(at, *rng.pick(BYTES)),
-        3 | 4 => insert(v, at, rng.pick(TOKENS)),
+        3 | 4 => {
+            let token: &[u8] = rng.pick(TOKENS);
+            insert(v, at, token)
+        }
         5 if !v.is_empty() => {
             let from = rng.below(v.len());
             let len = 1 + rng.below(16);
