@@ -118,6 +118,27 @@ fn demo_runs_end_to_end() {
         "{}",
         active.len()
     );
+    // Golden records a downstream system can trust: no filler phone or e-mail over a
+    // member's valid one, no address assembled from several source records, no phone
+    // given another country's code than the record's (issue 22's three counts).
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demo.join("report.json")).unwrap()).unwrap();
+    let q = &report["golden_quality"];
+    assert_eq!(
+        q["golden_records"].as_u64(),
+        Some(active.len() as u64),
+        "{q}"
+    );
+    for defect in [
+        "placeholders_published",
+        "groups_from_several_records",
+        "phones_against_country",
+    ] {
+        assert_eq!(q[defect].as_u64(), Some(0), "{defect}: {q}");
+    }
+    assert!(stdout.contains("golden record defects: 0 "), "{stdout}");
+    let html = std::fs::read_to_string(demo.join("report.html")).unwrap();
+    assert!(html.contains("Golden record defects"));
     // Running it again changes nothing (same data, incremental run).
     let out = run_ok(mdm_in(dir.path()).args(["demo", "--entities", "300"]));
     assert!(

@@ -81,7 +81,7 @@ pub fn upsert(
         )?;
         mdm_store::xref::mark_realtime(c, domain, &[(system.to_string(), key.to_string(), seen)])?;
         if created {
-            create_golden(c, rules, &gid, run_id, record_key, values)?;
+            create_golden(c, rules, ctx, &gid, run_id, record_key, values)?;
         }
         Ok::<_, mdm_store::StoreError>(())
     })?;
@@ -151,9 +151,11 @@ fn stage(
 }
 
 /// A new golden record of one member: its survivorship, first version and `created` event.
+#[allow(clippy::too_many_arguments)]
 fn create_golden(
     c: &mut DbConnection,
     rules: &DomainRules,
+    ctx: &StdContext,
     id: &str,
     run_id: i64,
     key: RecordKey,
@@ -161,17 +163,16 @@ fn create_golden(
 ) -> Result<(), mdm_store::StoreError> {
     let now = mdm_store::now();
     let source = (key.system.to_string(), key.source_id.to_string());
-    let golden = survive(
+    let member = Contributor::from_raw(
         rules,
-        &[Contributor {
-            key,
-            trust_rank: mdm_store::LOWEST_TRUST,
-            loaded_at: now.and_utc().timestamp_micros(),
-            batch_id: 0,
-            values,
-        }],
-        &BTreeMap::new(),
+        ctx,
+        key,
+        mdm_store::LOWEST_TRUST,
+        now.and_utc().timestamp_micros(),
+        0,
+        &values,
     );
+    let golden = survive(rules, &[member], &BTreeMap::new());
     let attributes = golden.attributes_json(rules).to_string();
     let lineage = golden.lineage_stored(rules);
     let domain = rules.domain.clone();

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod compare;
 pub mod evaluate;
 pub mod explain;
+pub mod golden_quality;
 pub mod identify;
 pub mod learn;
 pub mod lineage;

@@ -5,13 +5,19 @@
 //! Every strategy is a ranking key; the strategies of an attribute compare candidates
 //! lexicographically and the record key `(system, source_id)` breaks what is left, so the
 //! result never depends on the order the records arrive in. A steward-locked value always
-//! wins. Empty values and null markers (`NULL`, `n/a`, ...) never survive.
+//! wins. Only valid values survive: empty values, null markers (`NULL`, `n/a`, ...), values
+//! standardization rejects and placeholders (a dummy phone, `noemail@...`, `1900-01-01`)
+//! never do; where a cluster has nothing else, the golden attribute stays empty and its
+//! lineage says why (`rejected: placeholder phone number`).
+//!
+//! Attributes of a `[survivorship.groups]` group (an address) survive as a unit from the
+//! one source record the group's strategies choose: a golden address is one that a source
+//! had, never a street from one and a postcode from another.
 
 use crate::model::{AttrType, RecordKey};
-use crate::rules::survivorship::Strategy;
+use crate::rules::survivorship::{Group, Strategy};
 use crate::rules::DomainRules;
-use crate::standardize::is_missing;
-use crate::standardize::{clean, Cleaned, StdContext};
+use crate::standardize::{clean, placeholder_reason, Cleaned, StdContext};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -26,8 +32,118 @@ pub struct Contributor {
     pub loaded_at: i64,
     /// The load batch of the current version.
     pub batch_id: i64,
-    /// Raw values aligned with `DomainRules::attributes`.
+    /// Valid values in their golden form ([`eligible`]), aligned with
+    /// `DomainRules::attributes`.
     pub values: Vec<Option<String>>,
+    /// Why a value the record holds cannot survive (invalid or a placeholder), aligned
+    /// like `values`.
+    pub rejected: Vec<Option<String>>,
+}
+
+impl Contributor {
+    /// A source record's raw values as survivorship sees them: each valid value in its
+    /// golden form, read in the record's own country ([`record_context`]; pass the
+    /// [`cluster_context`] as `ctx`), and the reason for each value that cannot survive.
+    pub fn from_raw(
+        rules: &DomainRules,
+        ctx: &StdContext,
+        key: RecordKey,
+        trust_rank: i32,
+        loaded_at: i64,
+        batch_id: i64,
+        raw: &[Option<String>],
+    ) -> Contributor {
+        let ctx = record_context(rules, ctx, raw);
+        let (values, rejected) = rules
+            .attributes
+            .iter()
+            .zip(raw)
+            .map(
+                |(a, v)| match v.as_deref().map(|v| eligible(a.ty, v, &ctx)) {
+                    Some(Eligible::Valid(v)) => (Some(v), None),
+                    Some(Eligible::Rejected(why)) => (None, Some(why)),
+                    Some(Eligible::Missing) | None => (None, None),
+                },
+            )
+            .unzip();
+        Contributor {
+            key,
+            trust_rank,
+            loaded_at,
+            batch_id,
+            values,
+            rejected,
+        }
+    }
+}
+
+/// The standardization context of one record: its own country (when it has a valid one)
+/// before the given default, so a national phone number of a US record becomes +1.
+pub fn record_context(rules: &DomainRules, ctx: &StdContext, raw: &[Option<String>]) -> StdContext {
+    StdContext {
+        default_country: country_of(rules, ctx, raw).unwrap_or_else(|| ctx.default_country.clone()),
+        date_order: ctx.date_order,
+    }
+}
+
+/// The context for a cluster's records: the country most of its records name (the
+/// smallest code on a tie) as the default for records that name none, before the
+/// configured default. A CRM record without an address, clustered with a US customer's
+/// ERP record, reads its national phone number as American, not as the hub's default.
+pub fn cluster_context<'a>(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    members: impl IntoIterator<Item = &'a [Option<String>]>,
+) -> StdContext {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for raw in members {
+        if let Some(c) = country_of(rules, ctx, raw) {
+            *counts.entry(c).or_default() += 1;
+        }
+    }
+    let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
+    StdContext {
+        default_country: top.map_or_else(|| ctx.default_country.clone(), |(c, _)| c.clone()),
+        date_order: ctx.date_order,
+    }
+}
+
+/// A record's own valid country code, if it has one.
+fn country_of(rules: &DomainRules, ctx: &StdContext, raw: &[Option<String>]) -> Option<String> {
+    rules
+        .attributes
+        .iter()
+        .zip(raw)
+        .find(|(a, _)| a.ty == AttrType::Country)
+        .and_then(|(_, v)| v.as_deref())
+        .and_then(|v| match clean(AttrType::Country, v, ctx) {
+            Cleaned::Valid(c) if c.len() == 2 => Some(c),
+            _ => None,
+        })
+}
+
+/// What survivorship may do with one raw value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Eligible {
+    /// Empty or a null marker: nothing to choose.
+    Missing,
+    /// A valid value in its golden form ([`canonical_value`]).
+    Valid(String),
+    /// Present but invalid or a placeholder: never published; the reason.
+    Rejected(String),
+}
+
+/// Classifies one raw value for survivorship.
+pub fn eligible(ty: AttrType, raw: &str, ctx: &StdContext) -> Eligible {
+    match clean(ty, raw, ctx) {
+        Cleaned::Missing => Eligible::Missing,
+        Cleaned::Invalid { reason } => Eligible::Rejected(reason),
+        Cleaned::Valid(v) => match placeholder_reason(ty, &v) {
+            Some(why) => Eligible::Rejected(why.to_string()),
+            None if structured(ty) => Eligible::Valid(v),
+            None => Eligible::Valid(raw.trim().to_string()),
+        },
+    }
 }
 
 /// Where a golden value came from.
@@ -98,10 +214,16 @@ impl Golden {
 /// differ in format count as one for `frequent`; other types keep the source's spelling,
 /// trimmed. `None` for a missing value or null marker.
 pub fn canonical_value(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<String> {
-    if !present(Some(raw)) {
-        return None;
+    match clean(ty, raw, ctx) {
+        Cleaned::Missing => None,
+        Cleaned::Valid(v) if structured(ty) => Some(v),
+        _ => Some(raw.trim().to_string()),
     }
-    let structured = matches!(
+}
+
+/// Types whose golden form is the standardized one.
+fn structured(ty: AttrType) -> bool {
+    matches!(
         ty,
         AttrType::Date
             | AttrType::Email
@@ -111,13 +233,7 @@ pub fn canonical_value(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<Stri
             | AttrType::Currency
             | AttrType::Gtin
             | AttrType::Iban
-    );
-    if structured {
-        if let Cleaned::Valid(v) = clean(ty, raw, ctx) {
-            return Some(v);
-        }
-    }
-    Some(raw.trim().to_string())
+    )
 }
 
 /// Chooses the golden values of one cluster. `locks` maps attribute name -> lock.
@@ -128,90 +244,133 @@ pub fn survive(
 ) -> Golden {
     let completeness: Vec<usize> = members
         .iter()
-        .map(|m| m.values.iter().filter(|v| present(v.as_deref())).count())
+        .map(|m| m.values.iter().filter(|v| v.is_some()).count())
         .collect();
-    let mut values = Vec::with_capacity(rules.attributes.len());
-    let mut lineage = Vec::with_capacity(rules.attributes.len());
+    let n = rules.attributes.len();
+    let mut values: Vec<Option<String>> = vec![None; n];
+    let mut lineage: Vec<Option<Lineage>> = vec![None; n];
+    let from = |m: &Contributor, rule: String| Lineage {
+        system: m.key.system.to_string(),
+        source_id: m.key.source_id.to_string(),
+        batch_id: Some(m.batch_id),
+        rule,
+    };
+    for (name, group) in &rules.survivorship.groups {
+        let idx: Vec<usize> = group
+            .attributes
+            .iter()
+            .filter_map(|a| rules.index_of(a))
+            .collect();
+        if let Some((w, rule)) = pick_group(members, &idx, group) {
+            for &i in &idx {
+                if let Some(v) = &members[w].values[i] {
+                    values[i] = Some(v.clone());
+                    lineage[i] = Some(from(&members[w], format!("{rule} (group {name})")));
+                }
+            }
+        }
+    }
     for (i, attr) in rules.attributes.iter().enumerate() {
         if let Some(lock) = locks.get(&attr.name) {
-            values.push(Some(lock.value.clone()));
-            lineage.push(Some(Lineage {
+            values[i] = Some(lock.value.clone());
+            lineage[i] = Some(Lineage {
                 system: "STEWARD".into(),
                 source_id: lock.locked_by.clone(),
                 batch_id: None,
                 rule: "steward_lock".into(),
-            }));
+            });
             continue;
         }
-        let strategies = rules.survivorship.strategies_for(&attr.name);
-        match pick(members, &completeness, i, strategies) {
-            Some((winner, rule)) => {
-                let m = &members[winner];
-                values.push(m.values[i].as_deref().map(|v| v.trim().to_string()));
-                lineage.push(Some(Lineage {
-                    system: m.key.system.to_string(),
-                    source_id: m.key.source_id.to_string(),
-                    batch_id: Some(m.batch_id),
-                    rule,
-                }));
+        if rules.survivorship.group_of(&attr.name).is_none() {
+            let strategies = rules.survivorship.strategies_for(&attr.name);
+            if let Some((w, rule)) = pick(members, &completeness, i, strategies) {
+                values[i] = members[w].values[i].clone();
+                lineage[i] = Some(from(&members[w], rule));
             }
-            None => {
-                values.push(None);
-                lineage.push(None);
-            }
+        }
+        if values[i].is_none() {
+            lineage[i] = rejection(members, i).map(|(m, why)| from(m, format!("rejected: {why}")));
         }
     }
     Golden { values, lineage }
 }
 
-fn present(v: Option<&str>) -> bool {
-    v.is_some_and(|s| !s.trim().is_empty() && !is_missing(s))
+/// Where a cluster holds values of attribute `i` and none can survive: the first record (by
+/// key) with a rejected value, and why. Its lineage tells readers why the value is empty.
+fn rejection(members: &[Contributor], i: usize) -> Option<(&Contributor, &str)> {
+    if members.iter().any(|m| m.values[i].is_some()) {
+        return None;
+    }
+    members
+        .iter()
+        .filter_map(|m| m.rejected[i].as_deref().map(|why| (m, why)))
+        .min_by(|a, b| a.0.key.cmp(&b.0.key))
 }
 
-/// Case-folded, trimmed form under which values count as equal for `frequent`.
-fn fold(v: &str) -> String {
-    v.trim().to_lowercase()
+/// The one member a group's values come from, among those with a valid value of the group,
+/// and the strategy that decided. `complete` counts the group's valid values, `frequent`
+/// the members holding the same values, `longest` their total length.
+fn pick_group(members: &[Contributor], idx: &[usize], group: &Group) -> Option<(usize, String)> {
+    let tuple = |m: usize| -> Vec<String> {
+        idx.iter()
+            .map(|&i| {
+                members[m].values[i]
+                    .as_deref()
+                    .map(fold)
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let count = |m: usize| {
+        idx.iter()
+            .filter(|&&i| members[m].values[i].is_some())
+            .count()
+    };
+    let length = |m: usize| -> usize {
+        idx.iter()
+            .filter_map(|&i| members[m].values[i].as_deref())
+            .map(|v| v.chars().count())
+            .sum()
+    };
+    let cands: Vec<usize> = (0..members.len()).filter(|&m| count(m) > 0).collect();
+    let mut freq: HashMap<Vec<String>, usize> = HashMap::new();
+    if group.strategies.contains(&Strategy::Frequent) {
+        for &m in &cands {
+            *freq.entry(tuple(m)).or_default() += 1;
+        }
+    }
+    rank(members, cands, &group.strategies, |s, a, b| match s {
+        Strategy::Complete => count(b).cmp(&count(a)),
+        Strategy::Longest => length(b).cmp(&length(a)),
+        Strategy::Frequent => freq[&tuple(b)].cmp(&freq[&tuple(a)]),
+        _ => by_record(members, s, a, b),
+    })
 }
 
-/// The winning member for attribute `i` and the strategy that decided, or None when no
-/// member has a value.
-fn pick(
+/// Orders of the strategies that look at the record, not the value.
+fn by_record(members: &[Contributor], s: Strategy, a: usize, b: usize) -> Ordering {
+    let (x, y) = (&members[a], &members[b]);
+    match s {
+        Strategy::Trust => x.trust_rank.cmp(&y.trust_rank),
+        Strategy::Recent => (y.loaded_at, y.batch_id).cmp(&(x.loaded_at, x.batch_id)),
+        Strategy::FirstNonEmpty => (x.loaded_at, x.batch_id).cmp(&(y.loaded_at, y.batch_id)),
+        Strategy::Complete | Strategy::Longest | Strategy::Frequent => Ordering::Equal,
+    }
+}
+
+/// The best candidate under `strategies` (each later one breaking the earlier ones' ties,
+/// the record key breaking what is left) and the strategy that made it unique.
+fn rank(
     members: &[Contributor],
-    completeness: &[usize],
-    i: usize,
+    cands: Vec<usize>,
     strategies: &[Strategy],
+    cmp_by: impl Fn(Strategy, usize, usize) -> Ordering,
 ) -> Option<(usize, String)> {
-    let cands: Vec<usize> = (0..members.len())
-        .filter(|&m| present(members[m].values[i].as_deref()))
-        .collect();
     match cands.len() {
         0 => return None,
         1 => return Some((cands[0], "only_value".into())),
         _ => {}
     }
-    let mut freq: HashMap<String, usize> = HashMap::new();
-    if strategies.contains(&Strategy::Frequent) {
-        for &m in &cands {
-            *freq.entry(fold(value(members, m, i))).or_default() += 1;
-        }
-    }
-    let cmp_by = |s: Strategy, a: usize, b: usize| -> Ordering {
-        let (x, y) = (&members[a], &members[b]);
-        match s {
-            Strategy::Trust => x.trust_rank.cmp(&y.trust_rank),
-            Strategy::Recent => (y.loaded_at, y.batch_id).cmp(&(x.loaded_at, x.batch_id)),
-            Strategy::FirstNonEmpty => (x.loaded_at, x.batch_id).cmp(&(y.loaded_at, y.batch_id)),
-            Strategy::Complete => completeness[b].cmp(&completeness[a]),
-            Strategy::Longest => {
-                let len = |m: usize| value(members, m, i).trim().chars().count();
-                len(b).cmp(&len(a))
-            }
-            Strategy::Frequent => {
-                let f = |m: usize| freq[&fold(value(members, m, i))];
-                f(b).cmp(&f(a))
-            }
-        }
-    };
     let full = |a: usize, b: usize| -> Ordering {
         strategies
             .iter()
@@ -227,6 +386,42 @@ fn pick(
         .find(|&&s| cmp_by(s, w, r).is_ne())
         .map_or("tie_break", |s| s.name());
     Some((w, rule.to_string()))
+}
+
+/// Case-folded, trimmed form under which values count as equal for `frequent`.
+fn fold(v: &str) -> String {
+    v.trim().to_lowercase()
+}
+
+/// The winning member for attribute `i` and the strategy that decided, or None when no
+/// member has a valid value.
+fn pick(
+    members: &[Contributor],
+    completeness: &[usize],
+    i: usize,
+    strategies: &[Strategy],
+) -> Option<(usize, String)> {
+    let cands: Vec<usize> = (0..members.len())
+        .filter(|&m| members[m].values[i].is_some())
+        .collect();
+    let mut freq: HashMap<String, usize> = HashMap::new();
+    if strategies.contains(&Strategy::Frequent) {
+        for &m in &cands {
+            *freq.entry(fold(value(members, m, i))).or_default() += 1;
+        }
+    }
+    rank(members, cands, strategies, |s, a, b| match s {
+        Strategy::Complete => completeness[b].cmp(&completeness[a]),
+        Strategy::Longest => {
+            let len = |m: usize| value(members, m, i).chars().count();
+            len(b).cmp(&len(a))
+        }
+        Strategy::Frequent => {
+            let f = |m: usize| freq[&fold(value(members, m, i))];
+            f(b).cmp(&f(a))
+        }
+        _ => by_record(members, s, a, b),
+    })
 }
 
 fn value(members: &[Contributor], m: usize, i: usize) -> &str {
@@ -263,33 +458,33 @@ mod tests {
         r
     }
 
-    fn c(sys: &str, id: &str, trust: i32, at: i64, vals: [Option<&str>; 3]) -> Contributor {
-        Contributor {
-            key: RecordKey {
-                system: SystemName::parse(sys).unwrap(),
-                source_id: SourceKey::parse(id).unwrap(),
-            },
-            trust_rank: trust,
-            loaded_at: at,
-            batch_id: at,
-            values: vals.iter().map(|v| v.map(String::from)).collect(),
+    fn key(sys: &str, id: &str) -> RecordKey {
+        RecordKey {
+            system: SystemName::parse(sys).unwrap(),
+            source_id: SourceKey::parse(id).unwrap(),
         }
+    }
+
+    fn c(sys: &str, id: &str, trust: i32, at: i64, vals: [Option<&str>; 3]) -> Contributor {
+        let raw: Vec<Option<String>> = vals.iter().map(|v| v.map(String::from)).collect();
+        let ctx = StdContext::default();
+        Contributor::from_raw(&rules(&[]), &ctx, key(sys, id), trust, at, at, &raw)
     }
 
     #[test]
     fn trust_then_recent_by_default() {
         let r = rules(&[]);
         let ms = vec![
-            c("CRM", "1", 2, 10, [Some("Ann"), Some("a@x"), None]),
+            c("CRM", "1", 2, 10, [Some("Ann"), Some("a@x.de"), None]),
             c("ERP", "9", 1, 5, [Some("Anna"), None, Some("NULL")]),
-            c("MES", "3", 2, 20, [None, Some("b@x"), Some("Ulm")]),
+            c("MES", "3", 2, 20, [None, Some("b@x.de"), Some("Ulm")]),
         ];
         let g = survive(&r, &ms, &BTreeMap::new());
         assert_eq!(g.values[0].as_deref(), Some("Anna"));
         assert_eq!(g.lineage[0].as_ref().unwrap().rule, "trust");
         assert_eq!(g.lineage[0].as_ref().unwrap().system, "ERP");
         // Equal trust: the more recent load wins, and `recent` is named as the decider.
-        assert_eq!(g.values[1].as_deref(), Some("b@x"));
+        assert_eq!(g.values[1].as_deref(), Some("b@x.de"));
         assert_eq!(g.lineage[1].as_ref().unwrap().rule, "recent");
         // A null marker is not a value: the only real value survives.
         assert_eq!(g.values[2].as_deref(), Some("Ulm"));
@@ -389,16 +584,181 @@ mod tests {
             0i64..5,
             proptest::collection::vec(proptest::option::of("[a-c]{0,3}"), 3),
         )
-            .prop_map(|(s, id, t, at, vals)| Contributor {
-                key: RecordKey {
-                    system: SystemName::parse(&format!("S{s}")).unwrap(),
-                    source_id: SourceKey::parse(&format!("r{id}")).unwrap(),
-                },
-                trust_rank: t,
-                loaded_at: at,
-                batch_id: at,
-                values: vals,
+            .prop_map(|(s, id, t, at, vals)| {
+                let k = key(&format!("S{s}"), &format!("r{id}"));
+                Contributor::from_raw(&rules(&[]), &StdContext::default(), k, t, at, at, &vals)
             })
+    }
+
+    /// A customer-like domain with an address group.
+    fn address_rules() -> DomainRules {
+        let attr = |name: &str, ty| crate::model::Attribute {
+            name: name.into(),
+            ty,
+            description: None,
+        };
+        let mut r = DomainRules {
+            domain: "t".into(),
+            description: None,
+            attributes: vec![
+                attr("phone", AttrType::Phone),
+                attr("street", AttrType::Street),
+                attr("postcode", AttrType::Postcode),
+                attr("city", AttrType::City),
+                attr("country", AttrType::Country),
+            ],
+            matching: Default::default(),
+            survivorship: Default::default(),
+        };
+        r.survivorship.default = vec![Strategy::Recent, Strategy::Trust];
+        r.survivorship.groups.insert(
+            "address".into(),
+            Group {
+                attributes: ["street", "postcode", "city", "country"]
+                    .map(String::from)
+                    .into(),
+                strategies: vec![Strategy::Complete, Strategy::Recent],
+            },
+        );
+        r
+    }
+
+    fn member(r: &DomainRules, sys: &str, at: i64, vals: [Option<&str>; 5]) -> Contributor {
+        let raw: Vec<Option<String>> = vals.iter().map(|v| v.map(String::from)).collect();
+        Contributor::from_raw(r, &StdContext::default(), key(sys, "1"), 1, at, at, &raw)
+    }
+
+    #[test]
+    fn an_address_survives_whole_from_one_record() {
+        let r = address_rules();
+        // CRM is newer but has only a city; ERP has the whole address. Per attribute,
+        // `recent` would publish CRM's city with ERP's street and postcode.
+        let ms = vec![
+            member(
+                &r,
+                "ERP",
+                1,
+                [
+                    None,
+                    Some("Main St 1"),
+                    Some("75201"),
+                    Some("Dallas"),
+                    Some("US"),
+                ],
+            ),
+            member(&r, "CRM", 2, [None, None, None, Some("Houston"), None]),
+        ];
+        let g = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(g.values[3].as_deref(), Some("Dallas"));
+        let sources: Vec<&str> = g.lineage[1..]
+            .iter()
+            .map(|l| l.as_ref().unwrap().system.as_str())
+            .collect();
+        assert_eq!(sources, ["ERP"; 4]);
+        assert_eq!(
+            g.lineage[1].as_ref().unwrap().rule,
+            "complete (group address)"
+        );
+        // Equally complete: the newer record's address, all of it; a part it lacks stays
+        // empty rather than being filled from another record.
+        let ms = vec![
+            member(
+                &r,
+                "ERP",
+                1,
+                [None, Some("Main St 1"), Some("75201"), Some("Dallas"), None],
+            ),
+            member(
+                &r,
+                "CRM",
+                2,
+                [None, Some("Elm St 5"), None, Some("Houston"), Some("US")],
+            ),
+        ];
+        let g = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(g.values[1].as_deref(), Some("Elm St 5"));
+        assert_eq!(g.values[2], None);
+        assert_eq!(g.lineage[2], None);
+    }
+
+    #[test]
+    fn placeholders_and_invalid_values_never_win() {
+        let r = address_rules();
+        // The newer record's phone is a filler: the older real one survives.
+        let ms = vec![
+            member(
+                &r,
+                "ERP",
+                1,
+                [Some("+44 7831 865581"), None, None, None, None],
+            ),
+            member(
+                &r,
+                "CRM",
+                2,
+                [Some("+49 000 000000"), None, None, None, None],
+            ),
+        ];
+        let g = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(g.values[0].as_deref(), Some("+447831865581"));
+        // Fillers only: no golden phone, and the lineage says why.
+        let ms = vec![
+            member(&r, "ERP", 1, [Some("0000000000"), None, None, None, None]),
+            member(&r, "CRM", 2, [Some("0"), None, None, None, None]),
+        ];
+        let g = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(g.values[0], None);
+        let l = g.lineage[0].as_ref().expect("a finding");
+        assert!(l.rule.starts_with("rejected: "), "{}", l.rule);
+        for (ty, v) in [
+            (AttrType::Email, "noemail@example.com"),
+            (AttrType::Date, "1900-01-01"),
+            (AttrType::Gtin, "4006381333932"),
+        ] {
+            assert!(
+                matches!(
+                    eligible(ty, v, &StdContext::default()),
+                    Eligible::Rejected(_)
+                ),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_national_phone_takes_its_records_country() {
+        let r = address_rules();
+        let ms = vec![member(
+            &r,
+            "CRM",
+            1,
+            [Some("214 8954767"), None, None, None, Some("USA")],
+        )];
+        let g = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(g.values[0].as_deref(), Some("+12148954767"));
+    }
+
+    #[test]
+    fn a_record_without_a_country_takes_its_clusters() {
+        let r = address_rules();
+        let raw = |v: [Option<&str>; 5]| -> Vec<Option<String>> {
+            v.iter().map(|v| v.map(String::from)).collect()
+        };
+        let erp = raw([
+            Some("+1 214 8954767"),
+            None,
+            None,
+            Some("Dallas"),
+            Some("USA"),
+        ]);
+        let crm = raw([Some("214 8954767"), None, None, None, None]);
+        let ctx = cluster_context(&r, &StdContext::default(), [erp.as_slice(), crm.as_slice()]);
+        assert_eq!(ctx.default_country, "US");
+        let m = Contributor::from_raw(&r, &ctx, key("CRM", "1"), 1, 1, 1, &crm);
+        assert_eq!(m.values[0].as_deref(), Some("+12148954767"));
+        // No member names a country: the configured default.
+        let none = cluster_context(&r, &StdContext::default(), [crm.as_slice()]);
+        assert_eq!(none.default_country, "DE");
     }
 
     #[test]
@@ -438,10 +798,14 @@ mod tests {
             shuffled.rotate_left(k);
             shuffled.reverse();
             prop_assert_eq!(survive(&r, &shuffled, &BTreeMap::new()), g.clone());
-            // The winner of each attribute is a present value of some member.
+            // The winner of each attribute is a valid value of some member; an attribute
+            // with rejected values only is empty and says why.
             for (i, v) in g.values.iter().enumerate() {
-                let any = members.iter().any(|m| present(m.values[i].as_deref()));
+                let any = members.iter().any(|m| m.values[i].is_some());
                 prop_assert_eq!(v.is_some(), any);
+                let rejected = members.iter().any(|m| m.rejected[i].is_some());
+                let says_why = g.lineage[i].as_ref().is_some_and(|l| l.rule.starts_with("rejected: "));
+                prop_assert_eq!(says_why, !any && rejected);
             }
         }
     }

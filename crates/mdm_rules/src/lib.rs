@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 /// A rules file that could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    #[error("{file}: cannot read: {source}")]
+    /// The message carries the I/O error's (not `source()` too: said once in a chain).
+    #[error("{file}: cannot read: {error}")]
     Io {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{file}:{line}: key `{key}`: {message}")]
     Invalid {
@@ -57,9 +58,9 @@ pub fn parse(file: &Path, text: &str) -> Result<DomainRules, RulesError> {
 
 /// Reads and validates one rules file.
 pub fn load_file(path: &Path) -> Result<DomainRules, RulesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RulesError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| RulesError::Io {
         file: path.to_path_buf(),
-        source,
+        error,
     })?;
     parse(path, &text)
 }
@@ -186,6 +187,49 @@ fn validate_survivorship(rules: &DomainRules) -> Result<(), (String, String)> {
             ));
         }
     }
+    validate_groups(rules)
+}
+
+/// `[survivorship.groups]`: each group names attributes of the domain, at least two, each
+/// in one group only and without a strategy list of its own (the group's decides).
+fn validate_groups(rules: &DomainRules) -> Result<(), (String, String)> {
+    let s = &rules.survivorship;
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, g) in &s.groups {
+        let key = format!("survivorship.groups.{name}");
+        if g.attributes.len() < 2 {
+            return Err((key, "a group needs at least two attributes".into()));
+        }
+        if g.strategies.is_empty() {
+            return Err((key, "needs at least one strategy".into()));
+        }
+        for (i, st) in g.strategies.iter().enumerate() {
+            if g.strategies[..i].contains(st) {
+                return Err((key, format!("strategy `{}` is listed twice", st.name())));
+            }
+        }
+        for a in &g.attributes {
+            if rules.index_of(a).is_none() {
+                return Err((
+                    key,
+                    format!("`{a}` is not an attribute of domain `{}`", rules.domain),
+                ));
+            }
+            if seen.contains(&a.as_str()) {
+                return Err((key, format!("`{a}` is in more than one group")));
+            }
+            if s.attributes.contains_key(a) {
+                return Err((
+                    key,
+                    format!(
+                        "`{a}` also has strategies under [survivorship.attributes]; \
+                         the group's strategies decide it"
+                    ),
+                ));
+            }
+            seen.push(a);
+        }
+    }
     Ok(())
 }
 
@@ -280,6 +324,35 @@ mod tests {
         .unwrap();
         assert_eq!(ok.survivorship.strategies_for("email").len(), 2);
         assert_eq!(ok.survivorship.strategies_for("name").len(), 1);
+    }
+
+    #[test]
+    fn malformed_survivorship_groups_are_named() {
+        let head = "domain = \"x\"\n[attributes]\nstreet = { type = \"street\" }\ncity = { type = \"city\" }\nemail = { type = \"email\" }\n[survivorship]\n";
+        let err = |body: &str| {
+            parse(Path::new("x.toml"), &format!("{head}{body}"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("[survivorship.groups]\naddress = { attributes = [\"street\", \"town\"] }\n");
+        assert!(
+            e.contains("survivorship.groups.address") && e.contains("`town`"),
+            "{e}"
+        );
+        let e = err("[survivorship.groups]\naddress = { attributes = [\"street\"] }\n");
+        assert!(e.contains("at least two"), "{e}");
+        let e = err("[survivorship.groups]\na = { attributes = [\"street\", \"city\"] }\nb = { attributes = [\"city\", \"email\"] }\n");
+        assert!(e.contains("more than one group"), "{e}");
+        let e = err("[survivorship.attributes]\ncity = [\"trust\"]\n[survivorship.groups]\na = { attributes = [\"street\", \"city\"] }\n");
+        assert!(e.contains("the group's strategies decide it"), "{e}");
+        let ok = parse(
+            Path::new("x.toml"),
+            &format!("{head}[survivorship.groups]\naddress = {{ attributes = [\"street\", \"city\"] }}\n"),
+        )
+        .unwrap();
+        let (name, g) = ok.survivorship.group_of("city").expect("group");
+        assert_eq!((name, g.strategies.len()), ("address", 3));
+        assert!(ok.survivorship.group_of("email").is_none());
     }
 
     #[test]

@@ -65,7 +65,10 @@ pub fn run(opts: DemoOptions<'_>, progress: Progress<'_>) -> Result<DemoOutcome,
         ReconcileOptions::default(),
         progress,
     )?;
-    let report = crate::report::build(&mut conn, Some("customer"), Some(run.run_id))?;
+    let mut report = crate::report::build(&mut conn, Some("customer"), Some(run.run_id))?;
+    report.golden_quality = Some(crate::reconcile::golden_quality(
+        &mut conn, &rules, &opts.ctx,
+    )?);
     let (report_json, report_html) = report.write_to(opts.dir)?;
     Ok(DemoOutcome {
         data_dir,

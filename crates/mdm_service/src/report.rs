@@ -19,6 +19,10 @@ pub struct Report {
     pub duplicates: Duplicates,
     pub sources: Vec<SourceCounts>,
     pub quality: Vec<Finding>,
+    /// Defects of the published golden records (`mdm_core::golden_quality`), when the
+    /// caller had the domain's rules to check them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub golden_quality: Option<mdm_core::golden_quality::GoldenQuality>,
     pub review: Review,
 }
 
@@ -133,6 +137,7 @@ pub fn build(
         duplicates,
         sources,
         quality,
+        golden_quality: None,
         review: Review { pending, top },
     })
 }
@@ -249,6 +254,15 @@ impl Report {
         for f in &self.quality {
             let _ = writeln!(s, "    {} {}: {}", f.system, f.reason, f.rows);
         }
+        if let Some(q) = &self.golden_quality {
+            let _ = writeln!(
+                s,
+                "  golden record defects: {} placeholder or invalid phones/e-mails published over a valid one, \
+                 {} addresses (groups) assembled from several source records, \
+                 {} phones with another country's code than the record's",
+                q.placeholders_published, q.groups_from_several_records, q.phones_against_country
+            );
+        }
         let _ = writeln!(s, "  review backlog: {} pairs", self.review.pending);
         s
     }
@@ -315,6 +329,18 @@ impl Report {
             .iter()
             .map(|f| row(&[f.system.clone(), f.reason.clone(), f.rows.to_string()]))
             .collect();
+        let defects: String = self
+            .golden_quality
+            .iter()
+            .flat_map(|q| {
+                [
+                    ("placeholder or invalid phones and e-mails published over a member's valid one", q.placeholders_published),
+                    ("addresses (survivorship groups) assembled from several source records", q.groups_from_several_records),
+                    ("phones with another country's code than the golden record's, written without one", q.phones_against_country),
+                ]
+            })
+            .map(|(k, v)| row(&[k.to_string(), v.to_string()]))
+            .collect();
         let review: String = self
             .review
             .top
@@ -333,6 +359,7 @@ impl Report {
 <h2>Duplicates</h2><table>{dups}</table>
 <h2>Sources</h2><table><tr><th>system</th><th>current</th><th>deleted</th><th>quarantined</th><th>in golden records</th></tr>{sources}</table>
 <h2>Data quality (quarantine)</h2><table><tr><th>system</th><th>reason</th><th>rows</th></tr>{quality}</table>
+<h2>Golden record defects</h2><table><tr><th>defect</th><th>golden values</th></tr>{defects}</table>
 <h2>Review backlog: {pending} pairs</h2><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
 </body></html>
 "#,
@@ -360,7 +387,7 @@ impl Report {
     ) -> Result<(std::path::PathBuf, std::path::PathBuf), ServiceError> {
         let io = |path: &std::path::Path| {
             let path = path.to_path_buf();
-            move |source| ServiceError::Io { path, source }
+            move |error| ServiceError::Io { path, error }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let json = dir.join("report.json");

@@ -14,7 +14,7 @@ use crate::rules::matching::Level;
 use crate::rules::DomainRules;
 pub use crate::standardize::quantity::{parse_numbers, parse_quantity, Dimension, Numbers};
 use crate::standardize::{
-    address, canonical_given, clean, date, email, fold_words, ids, is_missing, organization, phone,
+    address, canonical_given, clean, date, email, fold_words, ids, is_missing, organization,
     Cleaned, StdContext,
 };
 use ahash::AHashMap;
@@ -388,15 +388,19 @@ pub fn make_value(ty: AttrType, raw: &str, phonetic: bool, ctx: &StdContext) -> 
         Cleaned::Valid(s) => s,
         Cleaned::Missing | Cleaned::Invalid { .. } => return None,
     };
+    // Fillers prove nothing: shared by unrelated records, they count as missing.
+    if crate::standardize::placeholder_reason(ty, &std).is_some() {
+        return None;
+    }
     let mut v = Value::default();
     let text = match ty {
         AttrType::Date => {
-            let d = date::yyyymmdd(&std).filter(|&d| !date::is_placeholder_date(d))?;
+            let d = date::yyyymmdd(&std)?;
             v.date = Some(d);
             format!("{d:08}")
         }
-        AttrType::Email => Some(std.to_lowercase()).filter(|e| !email::is_placeholder_email(e))?,
-        AttrType::Phone => Some(digits(&std)).filter(|d| !phone::is_placeholder_phone(d))?,
+        AttrType::Email => std.to_lowercase(),
+        AttrType::Phone => digits(&std),
         AttrType::Duns => digits(&std),
         // VAT numbers are written with and without their country prefix (DE123, 123).
         AttrType::TaxId => ids::vat_without_country(&fold_words(&std).replace(' ', "")).to_string(),

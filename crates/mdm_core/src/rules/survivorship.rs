@@ -9,7 +9,13 @@
 //! [survivorship.attributes]
 //! email      = ["recent", "trust"]
 //! given_name = ["frequent", "longest", "trust"]
+//! [survivorship.groups]
+//! address = { attributes = ["street", "postcode", "city"], strategies = ["complete", "recent"] }
 //! ```
+//!
+//! A group's attributes only make sense together (an address, a price with its currency):
+//! they survive as a unit from one source record, so no golden record shows a street from
+//! one source and a postcode from another.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,6 +30,23 @@ pub struct SurvivorshipRules {
     /// Attribute name -> strategies, first ranks, the rest break ties.
     #[serde(default)]
     pub attributes: BTreeMap<String, Vec<Strategy>>,
+    /// Group name -> attributes that survive together from one source record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Group>,
+}
+
+/// Attributes that survive as a unit, and how the one source record is chosen: `complete`
+/// counts the group's valid values, `frequent` the records holding the same values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub attributes: Vec<String>,
+    #[serde(default = "default_group_strategies")]
+    pub strategies: Vec<Strategy>,
+}
+
+fn default_group_strategies() -> Vec<Strategy> {
+    vec![Strategy::Complete, Strategy::Recent, Strategy::Trust]
 }
 
 fn default_strategies() -> Vec<Strategy> {
@@ -35,11 +58,20 @@ impl Default for SurvivorshipRules {
         Self {
             default: default_strategies(),
             attributes: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
 }
 
 impl SurvivorshipRules {
+    /// The group `attr` survives with, if any.
+    pub fn group_of(&self, attr: &str) -> Option<(&str, &Group)> {
+        self.groups
+            .iter()
+            .find(|(_, g)| g.attributes.iter().any(|a| a == attr))
+            .map(|(n, g)| (n.as_str(), g))
+    }
+
     /// The strategies that decide `attr`.
     pub fn strategies_for(&self, attr: &str) -> &[Strategy] {
         self.attributes

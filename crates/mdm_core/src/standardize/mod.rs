@@ -169,6 +169,24 @@ pub fn clean(ty: AttrType, raw: &str, ctx: &StdContext) -> Cleaned {
     }
 }
 
+/// Why a valid canonical value is a filler typed where the real one was unknown (a dummy
+/// phone, `noemail@...`, `1900-01-01`), or None for a real value. Matching counts such
+/// values as missing and survivorship never publishes them.
+pub fn placeholder_reason(ty: AttrType, canonical: &str) -> Option<&'static str> {
+    match ty {
+        AttrType::Phone => {
+            let digits: String = canonical.chars().filter(char::is_ascii_digit).collect();
+            phone::is_placeholder_phone(&digits).then_some("placeholder phone number")
+        }
+        AttrType::Email => email::is_placeholder_email(&canonical.to_lowercase())
+            .then_some("placeholder e-mail address"),
+        AttrType::Date => date::yyyymmdd(canonical)
+            .is_some_and(date::is_placeholder_date)
+            .then_some("placeholder date"),
+        _ => None,
+    }
+}
+
 /// Valid unless folding left nothing (a value of punctuation only).
 fn non_empty(folded: String) -> Cleaned {
     if folded.is_empty() {

@@ -21,6 +21,7 @@ mod incremental;
 mod input;
 mod matching;
 mod plan;
+mod quality;
 mod write;
 
 use crate::ServiceError;
@@ -31,6 +32,7 @@ use mdm_store::DbConnection;
 use std::time::Instant;
 
 pub use input::key_strings;
+pub use quality::golden_quality;
 pub use matching::stored_model;
 use matching::PendingModel;
 

@@ -263,26 +263,6 @@ fn membership_changed(
         || input.goldens[p as usize].members != members.len() as i32
 }
 
-/// The record's own country (when it has a valid one) as the default for its phones.
-fn record_context(rules: &DomainRules, ctx: &StdContext, values: &[Option<String>]) -> StdContext {
-    let country = rules
-        .attributes
-        .iter()
-        .zip(values)
-        .find(|(a, _)| a.ty == mdm_core::AttrType::Country)
-        .and_then(|(_, v)| v.as_deref())
-        .and_then(
-            |v| match mdm_core::standardize::clean(mdm_core::AttrType::Country, v, ctx) {
-                mdm_core::standardize::Cleaned::Valid(c) if c.len() == 2 => Some(c),
-                _ => None,
-            },
-        );
-    StdContext {
-        default_country: country.unwrap_or_else(|| ctx.default_country.clone()),
-        date_order: ctx.date_order,
-    }
-}
-
 fn survive_cluster(
     rules: &DomainRules,
     ctx: &StdContext,
@@ -290,26 +270,26 @@ fn survive_cluster(
     members: &[u32],
     ci: &ClusterIdentity,
 ) -> (String, String) {
+    let ctx = &survive::cluster_context(
+        rules,
+        ctx,
+        members
+            .iter()
+            .map(|&r| input.records[r as usize].values.as_slice()),
+    );
     let contributors: Vec<Contributor> = members
         .iter()
         .map(|&r| {
             let rec = &input.records[r as usize];
-            let ctx = &record_context(rules, ctx, &rec.values);
-            Contributor {
-                key: rec.key.clone(),
-                trust_rank: input.trust_of(rec.key.system.as_str()),
-                loaded_at: rec.loaded_at,
-                batch_id: rec.batch_id,
-                values: rules
-                    .attributes
-                    .iter()
-                    .zip(&rec.values)
-                    .map(|(a, v)| {
-                        v.as_deref()
-                            .and_then(|v| survive::canonical_value(a.ty, v, ctx))
-                    })
-                    .collect(),
-            }
+            Contributor::from_raw(
+                rules,
+                ctx,
+                rec.key.clone(),
+                input.trust_of(rec.key.system.as_str()),
+                rec.loaded_at,
+                rec.batch_id,
+                &rec.values,
+            )
         })
         .collect();
     let empty = BTreeMap::new();
