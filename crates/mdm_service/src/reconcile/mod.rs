@@ -32,9 +32,9 @@ use mdm_store::DbConnection;
 use std::time::Instant;
 
 pub use input::key_strings;
-pub use quality::golden_quality;
 pub use matching::stored_model;
 use matching::PendingModel;
+pub use quality::golden_quality;
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]
