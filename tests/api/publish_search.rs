@@ -9,7 +9,8 @@ use diesel::{QueryableByName, RunQueryDsl};
 
 backends!(
     search_finds_canonical_values_through_the_index,
-    search_follows_changed_values
+    search_follows_changed_values,
+    search_reads_a_national_phone_in_the_asked_country
 );
 
 #[derive(QueryableByName)]
@@ -197,4 +198,54 @@ fn search_follows_changed_values(case: &Case) {
         "SELECT count(*) AS n FROM golden_search WHERE attribute = 'email'",
     );
     assert_eq!(stored, active.len() as i64);
+}
+
+/// A phone written without its country code is found when the query names the country,
+/// as a record's own country decides how its national numbers are read.
+fn search_reads_a_national_phone_in_the_asked_country(case: &Case) {
+    case.generated_customers(200, &["ERP", "CRM"], 5, 1.0);
+    case.reconcile_customers();
+    let mut conn = case.conn();
+    let goldens = mdm_store::golden::load_active(&mut conn, "customer").unwrap();
+    let (id, country, national) = goldens
+        .iter()
+        .find_map(|g| {
+            let a: serde_json::Value = serde_json::from_str(&g.attributes).unwrap();
+            let (phone, country) = (a["phone"].as_str()?, a["country"].as_str()?);
+            let (code, trunk) = mdm_core::standardize::country_calling_code(country)?;
+            let rest = phone.strip_prefix(&format!("+{code}"))?;
+            (country != "DE").then(|| {
+                (
+                    g.golden_id.clone(),
+                    country.to_string(),
+                    format!("{trunk}{rest}"),
+                )
+            })
+        })
+        .expect("a golden record outside Germany with a phone");
+    let s = Server::start(case, &[]);
+    let tok = case.token("reader", None);
+    let found = |q: &[(&str, &str)]| -> Vec<String> {
+        let page: serde_json::Value = s
+            .client()
+            .get(s.url("/v1/customer/golden"))
+            .query(q)
+            .bearer_auth(&tok)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["golden_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        found(&[("phone", national.as_str()), ("country", country.as_str())]).contains(&id),
+        "{national} in {country}"
+    );
+    // Without the country the number is read as the configured default's (DE): not this one.
+    assert!(!found(&[("phone", national.as_str())]).contains(&id));
 }

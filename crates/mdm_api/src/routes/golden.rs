@@ -281,7 +281,7 @@ pub async fn xref(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
         ("lineage" = Option<bool>, Query, description = "Include lineage"),
         ("attributes" = Option<std::collections::BTreeMap<String, String>>, Query, style = Form, explode,
-            description = "attribute=value filters, e.g. family_name=Ng")),
+            description = "attribute=value filters, e.g. family_name=Ng; a phone without a country code is read in the `country` given, else the configured default")),
     responses(
         (status = 200, description = "A page of matching records, by golden ID", body = SearchPage),
         (status = 400, description = "`invalid_parameter`: an unknown attribute, a bad limit", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -298,7 +298,21 @@ pub async fn search(
     let domain = path.into_inner();
     let rules = state.rules(&domain)?;
     let (mut limit, mut cursor, mut lineage, mut filters) = (50i64, None, false, Vec::new());
-    for (k, v) in query.into_inner() {
+    let query = query.into_inner();
+    // The query reads like a record: a national phone number is in the country the query
+    // names (`country=US`), else in the configured default.
+    let mut asked: Vec<Option<String>> = vec![None; rules.attributes.len()];
+    for (k, v) in &query {
+        if let Some(i) = rules.index_of(k) {
+            asked[i] = Some(v.clone());
+        }
+    }
+    let ctx = mdm_core::survive::record_context(
+        &rules,
+        &crate::routes::matching::std_context(&state),
+        &asked,
+    );
+    for (k, v) in query {
         match k.as_str() {
             "limit" => {
                 limit = v
@@ -313,7 +327,6 @@ pub async fn search(
                 // Golden values are stored in canonical form (E.164 phones, folded e-mails,
                 // ...): look up the canonical form of what was asked, when it has one.
                 let ty = rules.attributes[rules.index_of(name).expect("checked")].ty;
-                let ctx = crate::routes::matching::std_context(&state);
                 let v = mdm_core::survive::canonical_value(ty, &v, &ctx).unwrap_or(v);
                 filters.push((k, v))
             }
