@@ -51,6 +51,8 @@ pub enum Command {
     Report(commands::report::ReportArgs),
     /// Export the xref or the golden records as CSV or NDJSON.
     Export(commands::export::ExportArgs),
+    /// List, show and export quarantined rows (data-quality findings).
+    Quarantine(commands::quarantine::QuarantineArgs),
     /// Generate sample data, ingest, reconcile and report, in ./mdm-demo.
     Demo(commands::demo::DemoArgs),
     /// Serve the publish API (golden records, xref, change feed, pushes, webhooks).

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod match_files;
 pub mod match_report;
 pub mod migrate;
+pub mod quarantine;
 pub mod reconcile;
 pub mod report;
 pub mod serve;
@@ -49,6 +50,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Export(a) => {
             let settings = Settings::load(&cli.global)?;
             export::run(a, &settings)
+        }
+        Command::Quarantine(a) => {
+            let settings = Settings::load(&cli.global)?;
+            quarantine::run(a, &settings)
         }
         Command::Demo(a) => {
             let settings = Settings::load(&cli.global)?;

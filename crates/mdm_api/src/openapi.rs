@@ -46,6 +46,9 @@ use utoipa::{Modify, OpenApi};
         routes::audit::search,
         routes::audit::export,
         routes::audit::dashboard,
+        routes::quality::quarantine,
+        routes::quality::quarantined_row,
+        routes::quality::summary,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
@@ -55,6 +58,7 @@ use utoipa::{Modify, OpenApi};
         (name = "feed", description = "The change feed and its per-consumer cursors"),
         (name = "admin", description = "Consumers, webhooks, dead letters"),
         (name = "steward", description = "Review queue, decisions, merge/split/edit of golden records, audit log, dashboard (steward or admin tokens)"),
+        (name = "quality", description = "Data-quality findings: quarantined rows with file, line, field, reason and raw text, and their counts (any token)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -5,7 +5,7 @@ use crate::config::ApiConfig;
 use crate::error::{json_error, ApiError};
 use crate::idempotency::{json_writes, pushes, upserts};
 use crate::metrics::Metrics;
-use crate::routes::{admin, audit, feed, golden, health, matching, push, steward};
+use crate::routes::{admin, audit, feed, golden, health, matching, push, quality, steward};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
@@ -163,6 +163,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(resource("/v1/audit").route(web::get().to(audit::search)))
     .service(resource("/v1/audit/export").route(web::get().to(audit::export)))
     .service(resource("/v1/dashboard").route(web::get().to(audit::dashboard)))
+    .service(resource("/v1/quality/quarantine").route(web::get().to(quality::quarantine)))
+    .service(resource("/v1/quality/quarantine/{id}").route(web::get().to(quality::quarantined_row)))
+    .service(resource("/v1/quality/summary").route(web::get().to(quality::summary)))
     .service(resource("/v1/{domain}/review").route(web::get().to(steward::review)))
     .service(resource("/v1/{domain}/review/{id}").route(web::get().to(steward::review_item)))
     .service(

@@ -7,6 +7,7 @@
 
 pub mod demo;
 pub mod export;
+pub mod quarantine;
 pub mod reconcile;
 pub mod report;
 pub mod steward;

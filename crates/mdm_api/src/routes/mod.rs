@@ -8,4 +8,5 @@ pub mod golden;
 pub mod health;
 pub mod matching;
 pub mod push;
+pub mod quality;
 pub mod steward;

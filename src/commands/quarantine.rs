@@ -1,0 +1,161 @@
+//! `mdm quarantine list|show|export`: the rows ingest quarantined, with file, line, field,
+//! reason and raw text, so a steward can fix the source. A row that several loads of the
+//! same file quarantined is listed once (`mdm_service::quarantine`).
+
+use crate::settings::Settings;
+use anyhow::Context;
+use mdm_service::export::Format;
+use mdm_service::quarantine::Finding;
+use mdm_store::quarantine::QuarantineFilter;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct QuarantineArgs {
+    #[command(subcommand)]
+    pub command: QuarantineCommand,
+}
+
+/// Which rows: all by default.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Which {
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// A source system.
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: Option<String>,
+    /// One load's rows (the `batch_id` that `mdm ingest` printed).
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+}
+
+impl Which {
+    fn filter(&self) -> QuarantineFilter {
+        QuarantineFilter {
+            domain: self.domain.clone(),
+            system: self.system.clone(),
+            batch_id: self.batch,
+            after_id: None,
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum QuarantineCommand {
+    /// List quarantined rows: id, system, file:line, field, reason, what is wrong.
+    List {
+        #[command(flatten)]
+        which: Which,
+        /// One JSON object per row (NDJSON).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one quarantined row in full, raw text included.
+    Show {
+        /// The row's id, as `list` shows it.
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write quarantined rows as CSV or NDJSON (by the file's extension).
+    Export {
+        #[command(flatten)]
+        which: Which,
+        /// Output file (`.ndjson`/`.jsonl` is NDJSON, anything else CSV; `-` for standard
+        /// output, as CSV).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(args: QuarantineArgs, settings: &Settings) -> anyhow::Result<()> {
+    let mut conn = mdm_store::open(&settings.database_url)?;
+    match args.command {
+        QuarantineCommand::List { which, json } => list(&mut conn, &which.filter(), json),
+        QuarantineCommand::Show { id, json } => {
+            let f = mdm_service::quarantine::get(&mut conn, id)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&f)?)?;
+            } else {
+                show(&mut out, &f)?;
+            }
+            Ok(())
+        }
+        QuarantineCommand::Export { which, out } => {
+            let stdout = out.as_os_str() == "-";
+            let format = Format::from_path(&out);
+            let mut w: Box<dyn Write> = if stdout {
+                Box::new(std::io::stdout().lock())
+            } else {
+                let f = std::fs::File::create(&out)
+                    .with_context(|| format!("creating {}", out.display()))?;
+                Box::new(std::io::BufWriter::new(f))
+            };
+            let n = mdm_service::quarantine::export(&mut conn, &which.filter(), format, &mut w)?;
+            w.flush()?;
+            if !stdout {
+                eprintln!("exported {n} quarantined rows to {}", out.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn list(
+    conn: &mut mdm_store::DbConnection,
+    filter: &QuarantineFilter,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        mdm_service::quarantine::export(conn, filter, Format::Ndjson, &mut out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "id\tdomain\tsystem\tsource:line\tfield\treason\tdetail"
+    )?;
+    let mut page = filter.clone();
+    let mut n = 0usize;
+    loop {
+        let rows = mdm_service::quarantine::list(conn, &page, 1000)?;
+        for r in &rows {
+            writeln!(
+                out,
+                "{}\t{}\t{}\t{}:{}\t{}\t{}\t{}",
+                r.id,
+                r.domain,
+                r.system,
+                r.source,
+                r.line,
+                r.field.as_deref().unwrap_or("-"),
+                r.reason,
+                r.detail
+            )?;
+        }
+        n += rows.len();
+        match rows.last() {
+            Some(last) if rows.len() == 1000 => page.after_id = Some(last.id),
+            _ => break,
+        }
+    }
+    eprintln!("{n} quarantined rows (`mdm quarantine show ID` shows one with its raw text)");
+    Ok(())
+}
+
+fn show(out: &mut dyn Write, f: &Finding) -> std::io::Result<()> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    writeln!(out, "id:             {}", f.id)?;
+    writeln!(out, "batch:          {}", f.batch_id)?;
+    writeln!(out, "domain:         {}", f.domain)?;
+    writeln!(out, "system:         {}", f.system)?;
+    writeln!(out, "file:           {}", f.source)?;
+    writeln!(out, "line:           {}", f.line)?;
+    writeln!(out, "source_id:      {}", opt(&f.source_id))?;
+    writeln!(out, "field:          {}", opt(&f.field))?;
+    writeln!(out, "reason:         {}", f.reason)?;
+    writeln!(out, "detail:         {}", f.detail)?;
+    writeln!(out, "raw:            {}", opt(&f.raw))?;
+    writeln!(out, "quarantined_at: {}", f.quarantined_at)
+}
