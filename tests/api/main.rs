@@ -18,6 +18,7 @@ mod publish_push;
 mod publish_read;
 mod publish_search;
 mod publish_webhooks;
+mod quality;
 mod quarantine;
 mod rate_limit;
 mod reconcile;

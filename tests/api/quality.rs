@@ -1,0 +1,280 @@
+//! Data-quality findings users can see (issue 22, item 4): quarantined rows with file, line,
+//! field, reason and raw text through `mdm quarantine list|show|export` and
+//! `GET /v1/quality/...`, messages that say what is wrong, and a re-load of the same bad
+//! file that does not count its rows twice.
+
+use crate::helpers::{backends, run_err, run_ok, text, Case};
+use crate::server::Server;
+
+backends!(
+    quality_api_lists_filters_pages_and_counts_a_reload_once,
+    quarantine_cli_lists_shows_and_exports,
+);
+
+/// Line 3: an impossible date (and markup in the raw text); line 4: a stray quote that runs
+/// to line 6.
+const ERP_BAD: &[u8] = b"source_id,given_name,birth_date,city\n\
+1,Anna,1987-03-09,Ulm\n\
+2,Bob,1980-02-30,<b>Kiel</b>\n\
+3,\"Carl,1990-01-01,Hof\n\
+4,Dora,1991-01-01,Aue\n\
+5,Emil,1992-01-01,Hof\n";
+
+/// Loads ERP's bad file twice and a CRM file with one bad row; returns the batch ids of
+/// the two ERP loads.
+fn load_bad_files(case: &Case) -> (i64, i64) {
+    let erp = case.write("erp_bad.csv", ERP_BAD);
+    let first = case.ingest_customers("ERP", &erp);
+    let again = case.ingest_customers("ERP", &erp);
+    assert_eq!(first["quarantined"], 2, "{first}");
+    assert_eq!(
+        again["quarantined"], 2,
+        "a re-load quarantines them again: {again}"
+    );
+    let crm = case.write(
+        "crm.csv",
+        "source_id,given_name,birth_date\nC1,Ina,1981-02-29\nC2,Jo,1980-01-01\n",
+    );
+    assert_eq!(case.ingest_customers("CRM", &crm)["quarantined"], 1);
+    (
+        first["batch_id"].as_i64().unwrap(),
+        again["batch_id"].as_i64().unwrap(),
+    )
+}
+
+fn quality_api_lists_filters_pages_and_counts_a_reload_once(case: &Case) {
+    let (first, again) = load_bad_files(case);
+    let server = Server::start(case, &[]);
+    let reader = case.token("reader", None);
+    let tok = Some(reader.as_str());
+
+    let page = server.get("/v1/quality/quarantine", tok).ok();
+    let rows = page["rows"].as_array().unwrap();
+    let got: Vec<(&str, i64, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["system"].as_str().unwrap(),
+                r["line"].as_i64().unwrap(),
+                r["field"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ERP", 3, "birth_date", "invalid_value"),
+            ("ERP", 4, "given_name", "malformed_row"),
+            ("CRM", 2, "birth_date", "invalid_value"),
+        ],
+        "each bad row once, though ERP's file was loaded twice: {page}"
+    );
+    assert!(page["next_after"].is_null(), "{page}");
+    let date = &rows[0];
+    assert_eq!(date["batch_id"], again, "the latest load's row: {date}");
+    assert!(date["source"].as_str().unwrap().ends_with("erp_bad.csv"));
+    assert_eq!(date["source_id"], "2");
+    assert!(
+        date["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("1980-02-30: February has no day 30"),
+        "{date}"
+    );
+    assert!(
+        date["raw"].as_str().unwrap().contains("<b>Kiel</b>"),
+        "{date}"
+    );
+    let quote = rows[1]["detail"].as_str().unwrap();
+    assert!(
+        quote.contains("an unclosed quote in `given_name` at line 4")
+            && quote.contains("runs to line 6; line 4 is quarantined, lines 5-6 are read"),
+        "{quote}"
+    );
+    assert_eq!(rows[1]["raw"], "3,\"Carl,1990-01-01,Hof");
+    assert!(rows[2]["detail"]
+        .as_str()
+        .unwrap()
+        .ends_with("1981-02-29: 1981 is not a leap year, so February has no day 29"));
+
+    // Paging: one row a page, following next_after, gives the same rows.
+    let mut ids = Vec::new();
+    let mut path = "/v1/quality/quarantine?limit=1".to_string();
+    loop {
+        let p = server.get(&path, tok).ok();
+        ids.extend(
+            p["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].clone()),
+        );
+        match p["next_after"].as_i64() {
+            Some(after) => path = format!("/v1/quality/quarantine?limit=1&after={after}"),
+            None => break,
+        }
+    }
+    let all: Vec<_> = rows.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, all);
+
+    // Filters.
+    let n = |path: &str| server.get(path, tok).ok()["rows"].as_array().unwrap().len();
+    assert_eq!(n("/v1/quality/quarantine?system=CRM"), 1);
+    assert_eq!(n("/v1/quality/quarantine?domain=customer&system=ERP"), 2);
+    assert_eq!(n("/v1/quality/quarantine?domain=product"), 0);
+    let batch = server
+        .get(&format!("/v1/quality/quarantine?batch={first}"), tok)
+        .ok();
+    assert!(
+        batch["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["batch_id"].as_i64(), r["line"].as_i64()))
+            .eq([(Some(first), Some(3)), (Some(first), Some(4))]),
+        "{batch}"
+    );
+
+    // One row; 404; a token is needed.
+    let id = date["id"].as_i64().unwrap();
+    let one = server
+        .get(&format!("/v1/quality/quarantine/{id}"), tok)
+        .ok();
+    assert_eq!(&one, date);
+    server
+        .get("/v1/quality/quarantine/999999", tok)
+        .problem(404, "not_found");
+    server
+        .get("/v1/quality/quarantine", None)
+        .problem(401, "unauthorized");
+
+    let summary = server.get("/v1/quality/summary", tok).ok();
+    assert_eq!(summary["quarantined"], 3, "{summary}");
+    let by: Vec<(&str, &str, i64)> = summary["by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["system"].as_str().unwrap(),
+                c["reason"].as_str().unwrap(),
+                c["rows"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("CRM", "invalid_value", 1),
+            ("ERP", "invalid_value", 1),
+            ("ERP", "malformed_row", 1)
+        ]
+    );
+    let other = server.get("/v1/quality/summary?domain=product", tok).ok();
+    assert_eq!(other["quarantined"], 0, "{other}");
+    // The report's data-quality figures count a re-loaded row once too.
+    let counts = mdm_store::reports::quarantine_counts(&mut case.conn(), "customer").unwrap();
+    assert_eq!(counts.iter().map(|c| c.2).sum::<i64>(), 3, "{counts:?}");
+    server.stop();
+}
+
+fn quarantine_cli_lists_shows_and_exports(case: &Case) {
+    let (first, _) = load_bad_files(case);
+    let mdm = |args: &[&str]| text(&run_ok(case.mdm().args(args)).stdout);
+
+    let listed = mdm(&["quarantine", "list"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and each bad row once:\n{listed}");
+    assert!(lines[1].contains("erp_bad.csv:3\tbirth_date\tinvalid_value\t"));
+    assert!(
+        lines[1].ends_with("1980-02-30: February has no day 30"),
+        "{listed}"
+    );
+    assert!(lines[2].contains("erp_bad.csv:4\tgiven_name\tmalformed_row\tunterminated quote"));
+    assert!(lines[3].contains("crm.csv:2\tbirth_date"), "{listed}");
+
+    let json = mdm(&["quarantine", "list", "--json", "--system", "ERP"]);
+    let rows: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{json}");
+    assert_eq!(
+        (&rows[0]["line"], &rows[0]["field"]),
+        (&3.into(), &"birth_date".into())
+    );
+    let batch = mdm(&[
+        "quarantine",
+        "list",
+        "--json",
+        "--batch",
+        &first.to_string(),
+    ]);
+    assert_eq!(batch.lines().count(), 2, "{batch}");
+    assert!(batch
+        .lines()
+        .all(|l| l.contains(&format!("\"batch_id\":{first},"))));
+    assert_eq!(
+        mdm(&["quarantine", "list", "--json", "--domain", "product"]),
+        ""
+    );
+
+    let id = rows[0]["id"].as_i64().unwrap().to_string();
+    let shown = mdm(&["quarantine", "show", &id]);
+    for want in [
+        "line:           3",
+        "field:          birth_date",
+        "reason:         invalid_value",
+        "not a valid date: 1980-02-30: February has no day 30",
+        "\"city\":\"<b>Kiel</b>\"",
+    ] {
+        assert!(shown.contains(want), "{want} in:\n{shown}");
+    }
+    assert!(shown
+        .lines()
+        .any(|l| l.starts_with("file:") && l.ends_with("erp_bad.csv")));
+    let shown: serde_json::Value =
+        serde_json::from_str(&mdm(&["quarantine", "show", &id, "--json"])).unwrap();
+    assert_eq!(shown, rows[0]);
+    let err = run_err(case.mdm().args(["quarantine", "show", "999999"]));
+    assert!(err.contains("no quarantined row has id 999999"), "{err}");
+
+    let out = case.path("findings.csv");
+    run_ok(case.mdm().args(["quarantine", "export", "--out"]).arg(&out));
+    let mut csv = csv::Reader::from_path(&out).unwrap();
+    let header: Vec<String> = csv.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "id",
+            "batch_id",
+            "domain",
+            "system",
+            "source",
+            "line",
+            "source_id",
+            "field",
+            "reason",
+            "detail",
+            "raw",
+            "quarantined_at"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(&records[1][10], "3,\"Carl,1990-01-01,Hof");
+    let nd = case.path("findings.ndjson");
+    run_ok(
+        case.mdm()
+            .args(["quarantine", "export", "--system", "CRM", "--out"])
+            .arg(&nd),
+    );
+    let nd = std::fs::read_to_string(nd).unwrap();
+    let crm: Vec<serde_json::Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(crm.len(), 1, "{nd}");
+    assert_eq!(crm[0]["system"], "CRM");
+}
