@@ -6,6 +6,7 @@ mod commands;
 mod settings;
 
 use clap::Parser;
+use std::io::IsTerminal;
 
 /// mimalloc: reconcile allocates and frees millions of small strings (keys, rows); glibc's
 /// allocator spends a sixth of an incremental run consolidating and unlinking chunks.
@@ -36,8 +37,10 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MDM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colours only for a person at a terminal: a log file or a CI capture gets plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -45,20 +45,61 @@ pub fn run(args: ExportArgs, settings: &Settings) -> anyhow::Result<()> {
     };
     let mut conn = mdm_store::open(&settings.database_url)?;
     let stdout = args.out.as_os_str() == "-";
+    let pipe_closed = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut out: Box<dyn Write> = if stdout {
-        Box::new(std::io::stdout().lock())
+        Box::new(Stdout {
+            inner: std::io::BufWriter::new(std::io::stdout().lock()),
+            closed: pipe_closed.clone(),
+        })
     } else {
         let f = std::fs::File::create(&args.out)
             .with_context(|| format!("creating {}", args.out.display()))?;
         Box::new(std::io::BufWriter::new(f))
     };
-    let n = match args.what {
-        What::Xref => mdm_service::export::xref(&mut conn, &rules.domain, format, &mut out)?,
-        What::Golden => mdm_service::export::golden(&mut conn, &rules, format, &mut out)?,
+    let written = match args.what {
+        What::Xref => mdm_service::export::xref(&mut conn, &rules.domain, format, &mut out),
+        What::Golden => mdm_service::export::golden(&mut conn, &rules, format, &mut out),
     };
-    out.flush()?;
+    let n = match written.map_err(anyhow::Error::from).and_then(|n| {
+        out.flush()?;
+        Ok(n)
+    }) {
+        // The reader went away (`mdm export ... --out - | head`): it has what it wanted.
+        Err(_) if pipe_closed.get() => return Ok(()),
+        r => r?,
+    };
     if !stdout {
         eprintln!("exported {n} rows to {}", args.out.display());
     }
     Ok(())
+}
+
+/// Standard output that remembers a closed pipe, so the export can end quietly (status 0)
+/// when its reader stops reading, whatever layer (CSV, JSON) the write error passed through.
+struct Stdout<W: Write> {
+    inner: W,
+    closed: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<W: Write> Stdout<W> {
+    fn note<T>(&self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed.set(true);
+            }
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
 }

@@ -74,7 +74,8 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        print_summary(&summary, args.json)?;
+        let idle_since = idle_since(&mut conn, &summary)?;
+        print_summary(&summary, idle_since, args.json)?;
     }
     Ok(())
 }
@@ -122,9 +123,60 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
     })
 }
 
-fn print_summary(s: &RunSummary, json: bool) -> anyhow::Result<()> {
+/// For an incremental run that found nothing staged, changed or deleted: the last completed
+/// run of the domain that did change something (earlier idle runs are skipped), which this
+/// one therefore left as it was.
+fn idle_since(conn: &mut mdm_store::DbConnection, s: &RunSummary) -> anyhow::Result<Option<i64>> {
+    let st = &s.stats;
+    let idle = s.mode == "incremental"
+        && st.dirty_records == 0
+        && st.vanished_records == 0
+        && st.events == 0
+        && s.counts == mdm_store::runs::RunCounts::default();
+    if !idle {
+        return Ok(None);
+    }
+    let earlier = mdm_store::runs::list(conn, &s.domain, 1000)?;
+    let last_busy = earlier
+        .iter()
+        .filter(|r| r.id < s.run_id && r.status == "completed")
+        .find(|r| !was_idle(r));
+    Ok(last_busy.map(|r| r.id))
+}
+
+/// A stored run that, like an idle one, changed nothing and read no change.
+fn was_idle(r: &mdm_store::runs::Run) -> bool {
+    let stats: serde_json::Value = serde_json::from_str(&r.stats).unwrap_or_default();
+    let zero = |k: &str| stats[k].as_u64() == Some(0);
+    r.mode == "incremental"
+        && [
+            r.records,
+            r.n_created,
+            r.n_updated,
+            r.n_merged,
+            r.n_split,
+            r.n_deleted,
+        ]
+        .iter()
+        .all(|n| *n == 0)
+        && zero("dirty_records")
+        && zero("vanished_records")
+        && zero("events")
+}
+
+fn print_summary(s: &RunSummary, idle_since: Option<i64>, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string(s)?);
+        let mut v = serde_json::to_value(s)?;
+        v["nothing_changed_since_run"] = idle_since.into();
+        println!("{v}");
+        return Ok(());
+    }
+    if let Some(earlier) = idle_since {
+        println!(
+            "reconciled {} (run {}, {}): nothing changed since run {earlier} \
+             (no record staged, changed or deleted)",
+            s.domain, s.run_id, s.mode
+        );
         return Ok(());
     }
     let c = &s.counts;

@@ -1,5 +1,6 @@
-//! `mdm serve`: the publish API (`mdm_api`). Prints `listening on http://ADDR` once bound,
-//! so scripts and tests can use `--listen 127.0.0.1:0` and read the port.
+//! `mdm serve`: the publish API (`mdm_api`). Prints `listening on http://ADDR` first once
+//! bound, so scripts and tests can use `--listen 127.0.0.1:0` and read the port, then where
+//! a person goes next: the steward console and the API docs.
 
 use crate::settings::Settings;
 use std::io::Write;
@@ -19,10 +20,27 @@ pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
     let config = api_config(settings, args.listen);
     mdm_api::serve(config, |addr| {
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = write!(out, "{}", start_lines(addr));
         let _ = out.flush();
     })?;
     Ok(())
+}
+
+/// What `mdm serve` prints once bound. The first line is the contract scripts read.
+fn start_lines(addr: std::net::SocketAddr) -> String {
+    // A wildcard address is where the server listens, not one a browser can open.
+    let mut browse = addr;
+    if addr.ip().is_unspecified() {
+        browse.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!(
+        "listening on http://{addr}\n\
+         steward console: http://{browse}/console (paste a steward token: mdm token create --role steward --label NAME)\n\
+         API docs: http://{browse}/docs/ (OpenAPI document: http://{browse}/openapi.json)\n"
+    )
 }
 
 /// The server's configuration from the layered settings.

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod console_e2e;
 mod febrl;
+mod first_hour;
 mod golden_cli;
 mod idempotency;
 mod ingest;

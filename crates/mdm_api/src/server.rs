@@ -23,13 +23,15 @@ use tracing::Instrument;
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] mdm_store::StoreError),
-    #[error("cannot listen on {addr}: {source}")]
+    // Each message carries its cause's, so none is also a `source()`: a printed chain
+    // (`{:#}`) says it once.
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         addr: String,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("server error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -91,9 +93,9 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
     }
     let server = server
         .bind(&config.listen)
-        .map_err(|source| ServeError::Bind {
+        .map_err(|error| ServeError::Bind {
             addr: config.listen.clone(),
-            source,
+            error,
         })?;
     let addr = server
         .addrs()
@@ -101,7 +103,7 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
         .copied()
         .ok_or_else(|| ServeError::Bind {
             addr: config.listen.clone(),
-            source: std::io::Error::other("no address bound"),
+            error: std::io::Error::other("no address bound"),
         })?;
     tracing::info!(%addr, "listening");
     on_bound(addr);
@@ -111,7 +113,7 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
     if let Some(nats) = &config.nats {
         crate::nats::spawn(state.clone(), nats.clone());
     }
-    running.await?;
+    running.await.map_err(ServeError::Io)?;
     Ok(())
 }
 

@@ -35,7 +35,7 @@ fn csv_err(e: csv::Error) -> ServiceError {
 fn io_err(e: std::io::Error) -> ServiceError {
     ServiceError::Io {
         path: "<export>".into(),
-        source: e,
+        error: e,
     }
 }
 

@@ -44,10 +44,11 @@ pub enum ServiceError {
         expected: i32,
         current: i32,
     },
-    #[error("{path}: {source}")]
+    /// The message carries the I/O error's (not `source()` too: said once in a chain).
+    #[error("{path}: {error}")]
     Io {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

@@ -9,8 +9,15 @@ pub enum StoreError {
     Connect { url: String, message: String },
     #[error("migrating the database failed: {0}")]
     Migration(String),
+    /// The message carries diesel's (not `source()` too: a printed chain says it once).
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("unexpected value in the database: {0}")]
     Corrupt(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        StoreError::Query(e)
+    }
 }

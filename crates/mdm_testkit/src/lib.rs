@@ -38,13 +38,14 @@ use std::path::{Path, PathBuf};
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum GenError {
-    #[error("{path}: {source}")]
+    // The messages carry their I/O or CSV error's (not `source()` too: said once in a chain).
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("{path}: {source}")]
-    Csv { path: PathBuf, source: csv::Error },
+    #[error("{path}: {error}")]
+    Csv { path: PathBuf, error: csv::Error },
     #[error("invalid generator configuration: {0}")]
     Config(String),
 }

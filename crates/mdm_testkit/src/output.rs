@@ -133,9 +133,9 @@ pub(crate) struct CsvBackend {
 }
 
 fn create(path: &Path) -> Result<csv::Writer<BufWriter<File>>, GenError> {
-    let file = File::create(path).map_err(|source| GenError::Io {
+    let file = File::create(path).map_err(|error| GenError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     Ok(csv::Writer::from_writer(BufWriter::with_capacity(
         1 << 20,
@@ -144,9 +144,9 @@ fn create(path: &Path) -> Result<csv::Writer<BufWriter<File>>, GenError> {
 }
 
 fn csv_err(path: &Path) -> impl Fn(csv::Error) -> GenError + '_ {
-    move |source| GenError::Csv {
+    move |error| GenError::Csv {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
@@ -156,9 +156,9 @@ impl CsvBackend {
         profiles: &[SystemProfile],
         rules: &DomainRules,
     ) -> Result<Self, GenError> {
-        std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
+        std::fs::create_dir_all(dir).map_err(|error| GenError::Io {
             path: dir.to_path_buf(),
-            source,
+            error,
         })?;
         let mut writers = Vec::new();
         for p in profiles {
@@ -213,15 +213,15 @@ impl Backend for CsvBackend {
 
     fn finish(&mut self) -> Result<(), GenError> {
         for (path, w) in &mut self.writers {
-            w.flush().map_err(|source| GenError::Io {
+            w.flush().map_err(|error| GenError::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
         }
         let (path, t) = &mut self.truth;
-        t.flush().map_err(|source| GenError::Io {
+        t.flush().map_err(|error| GenError::Io {
             path: path.clone(),
-            source,
+            error,
         })
     }
 }

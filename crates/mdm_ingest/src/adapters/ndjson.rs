@@ -18,9 +18,9 @@ pub struct NdjsonSource<R: Read> {
 
 impl NdjsonSource<File> {
     pub fn open(path: &Path) -> Result<Self, IngestError> {
-        let file = File::open(path).map_err(|source| IngestError::Io {
+        let file = File::open(path).map_err(|error| IngestError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Ok(Self::from_reader(file, path.display().to_string()))
     }

@@ -1,0 +1,160 @@
+//! A newcomer's first hour (issue 22, item 5), through the real binary: errors said once,
+//! a closed pipe ending quietly, plain logs off a terminal, `mdm serve` saying where to go,
+//! an idle incremental run saying so, `--json` results and a report that adds up.
+
+use crate::helpers::{backends, run_err, run_ok, text, Case};
+use crate::reconcile::{generated, reconcile};
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+
+backends!(
+    export_to_a_closed_pipe_ends_quietly,
+    idle_incremental_reconcile_says_nothing_changed
+);
+
+#[test]
+fn a_missing_input_file_is_named_once() {
+    let case = Case::sqlite();
+    let err = run_err(case.mdm().args([
+        "ingest",
+        "--domain",
+        "customer",
+        "--source",
+        "ERP",
+        "nosuch.csv",
+    ]));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: nosuch.csv: "), "{err}");
+    // The OS's reason, whatever its wording, once.
+    let os = std::fs::File::open(case.path("nosuch.csv"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err.matches(&os).count(), 1, "{err}");
+}
+
+fn export_to_a_closed_pipe_ends_quietly(case: &Case) {
+    generated(case, 1000, 3);
+    reconcile(case, &[]);
+    // The export must be larger than a pipe's buffer (64 KiB on Linux), or no write fails.
+    let file = case.path("golden.csv");
+    run_ok(
+        case.mdm()
+            .args(["export", "golden", "--domain", "customer", "--out"])
+            .arg(&file),
+    );
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size > 128 * 1024, "export too small to fill a pipe: {size}");
+    for format in ["csv", "ndjson"] {
+        let mut child = case
+            .mdm()
+            .args(["export", "golden", "--domain", "customer", "--out", "-"])
+            .args(["--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains("golden_id"), "{first}");
+        // The reader is gone (`| head -1`).
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{format}: {status}: {stderr}");
+        assert_eq!(stderr, "", "{format}");
+    }
+}
+
+#[test]
+fn logs_have_no_colour_codes_off_a_terminal() {
+    let case = Case::sqlite();
+    generated(&case, 50, 1);
+    let out = run_ok(
+        case.mdm()
+            .args(["-vv", "reconcile", "--domain", "customer"]),
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("INFO") || stderr.contains("DEBUG"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(!text(&out.stdout).contains('\u{1b}'));
+}
+
+#[test]
+fn serve_prints_the_console_and_docs_urls() {
+    let case = Case::sqlite();
+    let mut child = case
+        .mdm()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = || lines.next().unwrap().unwrap();
+    let (first, console, docs) = (next(), next(), next());
+    let base = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_string();
+    let url_in = |line: &str, path: &str| {
+        let url = format!("{base}{path}");
+        assert!(line.contains(&url), "{line} lacks {url}");
+        url
+    };
+    let client = reqwest::blocking::Client::new();
+    let console_url = url_in(&console, "/console");
+    let docs_url = url_in(&docs, "/docs/");
+    let openapi_url = url_in(&docs, "/openapi.json");
+    for url in [console_url, docs_url, openapi_url] {
+        let status = client.get(&url).send().map(|r| r.status());
+        assert!(
+            matches!(status, Ok(s) if s.is_success()),
+            "{url}: {status:?}"
+        );
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn idle_incremental_reconcile_says_nothing_changed(case: &Case) {
+    generated(case, 60, 2);
+    let first = reconcile(case, &[]);
+    assert!(first["nothing_changed_since_run"].is_null(), "{first}");
+    let run = |args: &[&str]| {
+        text(
+            &run_ok(
+                case.mdm()
+                    .args(["reconcile", "--domain", "customer"])
+                    .args(args),
+            )
+            .stdout,
+        )
+    };
+    let idle = run(&[]);
+    let since = format!("nothing changed since run {}", first["run_id"]);
+    assert!(idle.contains(&since), "{idle}");
+    let json = reconcile(case, &[]);
+    assert_eq!(json["nothing_changed_since_run"], first["run_id"], "{json}");
+    // A full run re-matches everything: it is not "nothing changed".
+    let full = run(&["--full"]);
+    assert!(!full.contains("nothing changed"), "{full}");
+    // A changed record: the run says what it did.
+    let f = case.write(
+        "one.csv",
+        "source_id,given_name,family_name,email\nX1,Ada,Lovelace,ada@example.com\n",
+    );
+    case.ingest_customers("ERP", &f);
+    let busy = run(&[]);
+    assert!(!busy.contains("nothing changed"), "{busy}");
+    assert!(busy.contains("created 1"), "{busy}");
+}
