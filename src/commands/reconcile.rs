@@ -132,7 +132,11 @@ fn idle_since(conn: &mut mdm_store::DbConnection, s: &RunSummary) -> anyhow::Res
         && st.dirty_records == 0
         && st.vanished_records == 0
         && st.events == 0
-        && s.counts == mdm_store::runs::RunCounts::default();
+        // review_items is the open backlog, not something this run did.
+        && mdm_store::runs::RunCounts {
+            review_items: 0,
+            ..s.counts
+        } == mdm_store::runs::RunCounts::default();
     if !idle {
         return Ok(None);
     }
