@@ -143,10 +143,7 @@ fn mutate_once(rng: &mut Rng, v: &mut Vec<u8>, other: &[u8]) {
             v[i] = *rng.pick(BYTES);
         }
         2 => v.insert(at, *rng.pick(BYTES)),
-        3 | 4 => {
-            let token: &[u8] = rng.pick(TOKENS);
-            insert(v, at, token)
-        }
+        3 | 4 => insert(v, at, rng.pick::<&[u8]>(TOKENS)),
         5 if !v.is_empty() => {
             let from = rng.below(v.len());
             let len = 1 + rng.below(16);
