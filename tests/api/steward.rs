@@ -60,6 +60,24 @@ fn review_queue_and_decisions(case: &Case) {
         .map(|i| i["priority"].as_f64().unwrap())
         .collect();
     assert!(prio.windows(2).all(|w| w[0] >= w[1]), "ordered: {prio:?}");
+    // Each record by its name (issue 22): given and family name of its staged version.
+    for side in items.iter().flat_map(|i| [&i["a"], &i["b"]]) {
+        let attrs = case.attributes(
+            side["system"].as_str().unwrap(),
+            side["source_id"].as_str().unwrap(),
+        );
+        let given_family: Vec<&str> = ["given_name", "family_name"]
+            .iter()
+            .filter_map(|k| attrs[k].as_str().map(str::trim).filter(|v| !v.is_empty()))
+            .collect();
+        if !given_family.is_empty() {
+            assert_eq!(side["name"], given_family.join(" "), "{side} {attrs}");
+        }
+    }
+    assert!(
+        items.iter().any(|i| i["a"]["name"].is_string()),
+        "names in the queue: {q}"
+    );
     let erp = s.get("/v1/customer/review?system=ERP&limit=500", t).ok();
     for i in erp["items"].as_array().unwrap() {
         assert!(

@@ -6,10 +6,14 @@
 //   MDM_BIN          the mdm binary; MDM_WORKDIR its working directory; MDM_DATABASE_URL
 //   E2E_SCREENSHOTS  where the screenshots go (default target/e2e-screenshots/)
 //   CHROMIUM         the browser (default /usr/bin/chromium)
-// Flow: sign in, queue, open a pair, decide "same" with the keyboard, reconcile, see both
-// records as members of one golden record, edit it (a stale version gets a clear 409),
-// unlock, see the decision in the audit log, dashboard, sign out.
-// The last stdout line is `E2E_RESULT {json}` with the decided pair; any failure exits 1.
+//   BAD_DETAIL, BAD_RAW  what the Data quality page must show for the row the test
+//                    quarantined (its message and a piece of its raw text, markup included)
+// Flow: sign in, queue (each record's name shown), open a pair, decide "same" with the
+// keyboard, reconcile, see both records as members of one golden record, edit it (a stale
+// version gets a clear 409), unlock, see the decision in the audit log, dashboard, its
+// link to Data quality (the quarantined row's reason and raw text, as text), sign out.
+// The last stdout line is `E2E_RESULT {json}` with the decided pair (and the names the
+// queue showed for it); any failure exits 1.
 
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
@@ -30,6 +34,8 @@ function fail(msg) {
 const base = need('CONSOLE_URL').replace(/\/$/, '');
 const token = need('STEWARD_TOKEN');
 const mdm = need('MDM_BIN');
+const badDetail = need('BAD_DETAIL');
+const badRaw = need('BAD_RAW');
 const shots = resolve(process.env.E2E_SCREENSHOTS || 'target/e2e-screenshots');
 mkdirSync(shots, { recursive: true });
 
@@ -81,15 +87,28 @@ try {
     b: { system: await first.getAttribute('data-b-system'), source_id: await first.getAttribute('data-b-source') },
   };
   check(pair.a.system && pair.a.source_id && pair.b.system && pair.b.source_id, 'the queue row names both records');
-  const rows = await page.getByRole('table', { name: 'Review queue' }).getByRole('row').count();
+  const queueTable = page.getByRole('table', { name: 'Review queue' });
+  const rows = await queueTable.getByRole('row').count();
   check(rows > 1, 'the queue lists pairs');
+  // Each record by its name (over system and ID), not only its ID.
+  const firstRow = queueTable.getByRole('row').nth(1);
+  for (const [i, s] of [[0, 'a'], [1, 'b']]) {
+    const cell = firstRow.getByRole('cell').nth(1 + i);
+    const name = cell.locator('.name');
+    pair[s].name = (await name.count()) ? (await name.textContent()).trim() : null;
+    check((await cell.textContent()).includes(pair[s].source_id), `the queue shows record ${s}'s ID`);
+  }
+  const names = await queueTable.locator('.rec .name').allTextContents();
+  check(names.length >= rows - 1 && names.every((x) => x.trim()), `the queue names the records (${names.length} names in ${rows - 1} rows)`);
+  const label = await first.getAttribute('aria-label');
+  for (const s of [pair.a, pair.b]) if (s.name) check(label.includes(s.name), `the link's label names ${s.name}: ${label}`);
   await page.getByLabel('Assignment').selectOption('unassigned');
   await page.getByRole('link', { name: /^Review pair / }).first().waitFor();
   await page.getByLabel('Assignment').selectOption('');
   await shot('queue');
 
   step = 'compare view';
-  await page.getByRole('link', { name: `Review pair ${pair.a.system} ${pair.a.source_id} and ${pair.b.system} ${pair.b.source_id}` }).click();
+  await page.getByRole('link', { name: label, exact: true }).click();
   await page.getByRole('heading', { name: 'Compare pair' }).waitFor();
   const comparisons = page.getByRole('table', { name: 'Comparisons' });
   await comparisons.waitFor();
@@ -185,6 +204,21 @@ try {
   check((await page.getByRole('img', { name: /Duplicate rate per source system/ }).count()) >= 1, 'the dashboard charts the duplicate rate');
   check((await page.getByRole('table', { name: /Last runs of customer/ }).getByRole('row').count()) >= 3, 'the dashboard lists both runs');
   await shot('dashboard');
+
+  step = 'data quality, from the dashboard';
+  await page.getByRole('link', { name: /^Data quality of customer/ }).click();
+  await page.getByRole('heading', { name: /Data quality/ }).waitFor();
+  const quarantined = page.getByRole('table', { name: 'Quarantined rows', exact: true });
+  await quarantined.waitFor();
+  const bad = quarantined.getByRole('row').filter({ hasText: badDetail });
+  check((await bad.count()) === 1, `one row says "${badDetail}"`);
+  check((await bad.getByText('invalid_value', { exact: true }).count()) === 1, 'the row shows its reason');
+  check((await bad.getByText('birth_date', { exact: true }).count()) === 1, 'the row shows its field');
+  check((await bad.locator('code.raw').textContent()).includes(badRaw), 'the row shows its raw text, markup as text');
+  check((await quarantined.locator('b, img, script').count()) === 0, 'raw text never becomes markup');
+  const perReason = page.getByRole('table', { name: 'Quarantined rows per system and reason' });
+  check((await perReason.getByRole('row').filter({ hasText: 'invalid_value' }).count()) >= 1, 'the counts per reason are shown');
+  await shot('quality');
 
   step = 'sign out';
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -41,6 +41,7 @@ static ASSETS: &[Asset] = &[
     asset!("golden.js", JS),
     asset!("audit.js", JS),
     asset!("dashboard.js", JS),
+    asset!("quality.js", JS),
 ];
 
 /// Only this origin's scripts and styles (no inline code); API calls go to the same origin.

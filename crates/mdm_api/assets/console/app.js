@@ -1,5 +1,5 @@
 // The console shell: sign-in state, the domain picker, and hash routing to the pages
-// (#/dashboard, #/queue, #/review/DOMAIN/ID, #/golden[/DOMAIN/ID], #/audit).
+// (#/dashboard, #/queue, #/review/DOMAIN/ID, #/golden[/DOMAIN/ID], #/audit, #/quality).
 
 import { get, token, signOut } from './api.js';
 import { h, mount, newView, toast, staleToast, isTyping } from './dom.js';
@@ -9,6 +9,7 @@ import * as queue from './queue.js';
 import * as compare from './compare.js';
 import * as golden from './golden.js';
 import * as audit from './audit.js';
+import * as quality from './quality.js';
 
 const WHO = 'mdm.steward.who';
 const DOMAIN = 'mdm.steward.domain';
@@ -31,6 +32,7 @@ const pages = {
   review: (domain, id) => compare.render(ctx, domain, Number(id)),
   golden: (domain, id) => golden.render(ctx, domain, id),
   audit: () => audit.render(ctx),
+  quality: () => quality.render(ctx),
 };
 
 async function route() {
@@ -89,7 +91,7 @@ document.getElementById('domain').addEventListener('change', (e) => {
   ctx.domain = e.target.value;
   const page = location.hash.replace(/^#\/?/, '').split('/')[0];
   // Pages of one record belong to the old domain: go to the new domain's list instead.
-  ctx.go(`#/${{ review: 'queue', golden: 'golden', dashboard: 'dashboard', audit: 'audit' }[page] || 'queue'}`);
+  ctx.go(`#/${{ review: 'queue', golden: 'golden', dashboard: 'dashboard', audit: 'audit', quality: 'quality' }[page] || 'queue'}`);
 });
 
 document.getElementById('signout').addEventListener('click', () => {

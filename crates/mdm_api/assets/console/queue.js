@@ -29,7 +29,10 @@ export function page(domain, f = filters()) {
   return get(`/v1/${seg(domain)}/review${qs({ system: f.system, assigned: f.assigned, limit: LIMIT, offset: f.offset })}`);
 }
 
-const side = (s) => h('span.rec', h('span.sys', s.system), ' ', s.source_id);
+/** A record as the queue shows it: its name (when it has one) over its system and ID. */
+const side = (s) => h('span.rec',
+  s.name ? h('span.name', s.name) : null,
+  h('span.key', h('span.sys', s.system), ' ', s.source_id));
 
 export async function render(ctx) {
   const root = main();
@@ -66,7 +69,8 @@ export async function render(ctx) {
   }
   const open = (it) => ctx.go(`#/review/${seg(domain)}/${it.id}`);
   const rows = data.items.map((it) => {
-    const label = `${it.a.system} ${it.a.source_id} and ${it.b.system} ${it.b.source_id}`;
+    const who = (s) => `${s.name ? `${s.name} (${s.system} ${s.source_id})` : `${s.system} ${s.source_id}`}`;
+    const label = `${who(it.a)} and ${who(it.b)}`;
     const assign = h('button', {
       type: 'button',
       'aria-label': `Assign to me: ${label}`,

@@ -85,7 +85,7 @@ pub async fn review(
 ) -> Result<HttpResponse, ApiError> {
     p.require_steward()?;
     let domain = path.into_inner();
-    state.rules(&domain)?;
+    let rules = state.rules(&domain)?;
     let q = q.into_inner();
     let filter = QueueFilter {
         system: q.system,
@@ -98,7 +98,7 @@ pub async fn review(
     };
     let limit = q.limit.clamp(1, 500);
     let (total, items) = state
-        .db(move |c| Ok(queue::list(c, &domain, &filter, q.offset, limit)?))
+        .db(move |c| Ok(queue::list(c, &rules, &filter, q.offset, limit)?))
         .await?;
     Ok(HttpResponse::Ok().json(QueuePage { total, items }))
 }

@@ -7,7 +7,7 @@ use crate::ServiceError;
 use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::Prepared;
 use mdm_core::standardize::StdContext;
-use mdm_core::DomainRules;
+use mdm_core::{AttrType, DomainRules};
 use mdm_store::decisions::{PairKey, ReviewItem};
 use mdm_store::DbConnection;
 use serde::Serialize;
@@ -34,6 +34,10 @@ pub struct Side {
     pub system: String,
     pub source_id: String,
     pub golden_id: String,
+    /// The record's name as a steward reads it ([`display_name`]); in the queue's pages
+    /// only, absent when the record has none or is no longer staged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -62,14 +66,15 @@ pub fn priority(probability: f64, cluster_size: i64, best_trust_rank: i32) -> f6
     (p * 10_000.0).round() / 10_000.0
 }
 
-/// The queue of a domain: `(total after filtering, one page)`.
+/// The queue of a domain: `(total after filtering, one page)`, each record with its name.
 pub fn list(
     conn: &mut DbConnection,
-    domain: &str,
+    rules: &DomainRules,
     filter: &QueueFilter,
     offset: usize,
     limit: usize,
 ) -> Result<(usize, Vec<QueueItem>), ServiceError> {
+    let domain = rules.domain.as_str();
     let mut items = ranked(conn, domain)?;
     items.retain(|i| {
         let system_ok = filter
@@ -84,7 +89,70 @@ pub fn list(
         system_ok && assigned_ok
     });
     let total = items.len();
-    Ok((total, items.into_iter().skip(offset).take(limit).collect()))
+    let mut page: Vec<QueueItem> = items.into_iter().skip(offset).take(limit).collect();
+    name_sides(conn, rules, &mut page)?;
+    Ok((total, page))
+}
+
+/// Fills in each side's name from its current staged version.
+fn name_sides(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    page: &mut [QueueItem],
+) -> Result<(), ServiceError> {
+    let mut keys: Vec<(String, String)> = page
+        .iter()
+        .flat_map(|i| [&i.a, &i.b])
+        .map(|s| (s.system.clone(), s.source_id.clone()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let names: HashMap<(String, String), String> =
+        mdm_store::matchstate::current_by_keys(conn, &rules.domain, &keys)?
+            .into_iter()
+            .filter_map(|r| {
+                let attrs = serde_json::from_str(&r.attributes).ok()?;
+                Some(((r.system, r.source_id), display_name(rules, &attrs)?))
+            })
+            .collect();
+    for side in page.iter_mut().flat_map(|i| [&mut i.a, &mut i.b]) {
+        side.name = names
+            .get(&(side.system.clone(), side.source_id.clone()))
+            .cloned();
+    }
+    Ok(())
+}
+
+/// A record's name for people: given and family name, else a full name, else another
+/// person name, else an attribute called `name` (products, suppliers), else an
+/// organization name.
+pub fn display_name(
+    rules: &DomainRules,
+    attrs: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    let value = |name: &str| {
+        text_of(attrs.get(name))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let given_family: Vec<String> = ["given_name", "family_name"]
+        .into_iter()
+        .filter_map(value)
+        .collect();
+    if !given_family.is_empty() {
+        return Some(given_family.join(" "));
+    }
+    let of_type = |ty: AttrType| {
+        rules
+            .attributes
+            .iter()
+            .filter(|a| a.ty == ty)
+            .find_map(|a| value(&a.name))
+    };
+    value("full_name")
+        .or_else(|| of_type(AttrType::PersonName))
+        .or_else(|| value("name"))
+        .or_else(|| of_type(AttrType::OrganizationName))
 }
 
 /// Every open item of a domain, highest priority first (ties by id).
@@ -130,11 +198,13 @@ fn to_item(r: &ReviewItem, size: i64, best_trust: i32, assigned_to: Option<Strin
             system: r.a_system.clone(),
             source_id: r.a_source_id.clone(),
             golden_id: r.a_golden_id.clone(),
+            name: None,
         },
         b: Side {
             system: r.b_system.clone(),
             source_id: r.b_source_id.clone(),
             golden_id: r.b_golden_id.clone(),
+            name: None,
         },
         probability: r.probability,
         weight: r.weight,
