@@ -42,7 +42,7 @@ pub enum Command {
     /// Load a CSV or NDJSON file (or a configured SQL source) into staging.
     Ingest(commands::ingest::IngestArgs),
     /// Apply database migrations (they are also applied on every start).
-    Migrate,
+    Migrate(commands::migrate::MigrateArgs),
     /// The nightly run: match staged records, survive, assign stable IDs, publish changes.
     Reconcile(commands::reconcile::ReconcileArgs),
     /// Refine the match model with steward decisions, then re-score every pair.

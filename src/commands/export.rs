@@ -2,7 +2,7 @@
 //! records as CSV or NDJSON (by the file's extension, or --format).
 
 use crate::settings::Settings;
-use anyhow::Context;
+use anyhow::{bail, Context};
 use mdm_service::export::Format;
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +20,9 @@ pub struct ExportArgs {
     /// Output format (default: from the extension; .ndjson/.jsonl is NDJSON, else CSV).
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
+    /// Print the summary (rows, file) as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +48,9 @@ pub fn run(args: ExportArgs, settings: &Settings) -> anyhow::Result<()> {
     };
     let mut conn = mdm_store::open(&settings.database_url)?;
     let stdout = args.out.as_os_str() == "-";
+    if stdout && args.json {
+        bail!("--json prints a summary on standard output, where --out - writes the rows: give --out a file");
+    }
     let pipe_closed = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut out: Box<dyn Write> = if stdout {
         Box::new(Stdout {
@@ -68,7 +74,10 @@ pub fn run(args: ExportArgs, settings: &Settings) -> anyhow::Result<()> {
         Err(_) if pipe_closed.get() => return Ok(()),
         r => r?,
     };
-    if !stdout {
+    if args.json {
+        let v = serde_json::json!({ "rows": n, "out": args.out.display().to_string() });
+        println!("{v}");
+    } else if !stdout {
         eprintln!("exported {n} rows to {}", args.out.display());
     }
     Ok(())

@@ -31,9 +31,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let settings = Settings::load(&cli.global)?;
             ingest::run(a, &settings)
         }
-        Command::Migrate => {
+        Command::Migrate(a) => {
             let settings = Settings::load(&cli.global)?;
-            migrate::run(&settings)
+            migrate::run(a, &settings)
         }
         Command::Train(a) => {
             let settings = Settings::load(&cli.global)?;

@@ -14,6 +14,9 @@ pub struct ReportArgs {
     /// Directory for report.json and report.html.
     #[arg(long, default_value = "mdm-report")]
     pub out: PathBuf,
+    /// Print the report as JSON (what report.json holds) instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -27,8 +30,13 @@ pub fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<()> {
     report.golden_quality = Some(mdm_service::reconcile::golden_quality(
         &mut conn, &rules, &ctx,
     )?);
-    print!("{}", report.text());
     let (json, html) = report.write_to(&args.out)?;
-    println!("written: {}  {}", json.display(), html.display());
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        eprintln!("written: {}  {}", json.display(), html.display());
+    } else {
+        print!("{}", report.text());
+        println!("written: {}  {}", json.display(), html.display());
+    }
     Ok(())
 }

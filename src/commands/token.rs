@@ -9,6 +9,9 @@ use mdm_api::auth::Role;
 pub struct TokenArgs {
     #[command(subcommand)]
     pub command: TokenCommand,
+    /// Print the result as JSON (create: one object; list: an array; revoke: one object).
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -58,12 +61,39 @@ pub fn run(args: TokenArgs, settings: &Settings) -> anyhow::Result<()> {
                 system.as_ref().map(|s| s.as_str()),
                 label.as_deref(),
             )?;
-            println!("{}", t.token);
+            if args.json {
+                let v = serde_json::json!({
+                    "id": t.id,
+                    "token": t.token,
+                    "role": role.as_str(),
+                    "system": system.as_ref().map(|s| s.as_str()),
+                    "label": label,
+                });
+                println!("{v}");
+            } else {
+                println!("{}", t.token);
+            }
             eprintln!(
                 "created {} token {} (shown only now; store it safely)",
                 role.as_str(),
                 t.id
             );
+        }
+        TokenCommand::List if args.json => {
+            let tokens: Vec<serde_json::Value> = mdm_store::tokens::list(&mut conn)?
+                .into_iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "id": t.id,
+                        "role": t.role,
+                        "system": t.system,
+                        "label": t.label,
+                        "created_at": rfc3339(t.created_at),
+                        "revoked_at": t.revoked_at.map(rfc3339),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::from(tokens));
         }
         TokenCommand::List => {
             println!("id\trole\tsystem\tlabel\tcreated_at\trevoked_at");
@@ -85,8 +115,18 @@ pub fn run(args: TokenArgs, settings: &Settings) -> anyhow::Result<()> {
             if !mdm_store::tokens::revoke(&mut conn, id.trim())? {
                 bail!("no live token has id `{id}` (see `mdm token list`)");
             }
-            println!("revoked token {id}");
+            if args.json {
+                println!("{}", serde_json::json!({ "revoked": id }));
+            } else {
+                println!("revoked token {id}");
+            }
         }
     }
     Ok(())
+}
+
+/// A stored UTC timestamp as RFC 3339 with its zone (`2026-01-31T08:00:00Z`).
+fn rfc3339(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

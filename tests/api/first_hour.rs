@@ -166,3 +166,139 @@ fn idle_incremental_reconcile_says_nothing_changed(case: &Case) {
     assert!(!busy.contains("nothing changed"), "{busy}");
     assert!(busy.contains("created 1"), "{busy}");
 }
+
+backends!(
+    report_json_is_nested_and_its_counts_add_up,
+    json_on_commands_that_print_a_result
+);
+
+fn report_json_is_nested_and_its_counts_add_up(case: &Case) {
+    generated(case, 1000, 3);
+    reconcile(case, &[]);
+    let dir = case.path("rep");
+    let out = run_ok(case.mdm().args(["report", "--json", "--out"]).arg(&dir));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json is JSON");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r, file, "--json prints what report.json holds");
+    // Nested objects, not JSON in strings; times with their zone.
+    let run = &r["run"];
+    assert!(run["stats"].is_object(), "{run}");
+    assert!(run["stats"]["timings"]["match"].is_f64(), "{run}");
+    for t in ["started_at", "finished_at"] {
+        let at = run[t].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok(),
+            "{t}: {at}"
+        );
+        assert!(at.ends_with('Z'), "{t}: {at}");
+    }
+    let walk = |v: &serde_json::Value| -> Vec<String> {
+        let mut strings = vec![];
+        let mut stack = vec![v.clone()];
+        while let Some(v) = stack.pop() {
+            match v {
+                serde_json::Value::String(s) => strings.push(s),
+                serde_json::Value::Array(a) => stack.extend(a),
+                serde_json::Value::Object(o) => stack.extend(o.into_iter().map(|(_, v)| v)),
+                _ => {}
+            }
+        }
+        strings
+    };
+    for s in walk(&r) {
+        assert!(!s.trim_start().starts_with('{'), "JSON in a string: {s}");
+    }
+    // The counts add up.
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"));
+    let (g, d) = (&r["golden"], &r["duplicates"]);
+    assert_eq!(
+        n(&g["source_records"]),
+        n(&g["active"]) + n(&d["redundant_records"]),
+        "{r}"
+    );
+    assert_eq!(
+        n(&d["golden_with_duplicates"]),
+        n(&d["across_systems"]) + n(&d["within_system_only"]),
+        "{d}"
+    );
+    let current: u64 = r["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| n(&s["current"]))
+        .sum();
+    assert_eq!(current, n(&g["source_records"]), "{r}");
+    let gc = &run["golden_records"];
+    assert_eq!(n(&gc["created"]), n(&g["active"]), "{run}");
+    // The text says what it counts; the page says it shows part of a long backlog.
+    let text_out = text(&run_ok(case.mdm().args(["report", "--out"]).arg(&dir)).stdout);
+    assert!(text_out.contains("active golden records"), "{text_out}");
+    assert!(
+        text_out.contains("this run, golden records: created"),
+        "{text_out}"
+    );
+    let pending = n(&r["review"]["pending"]);
+    let shown = r["review"]["top"].as_array().unwrap().len() as u64;
+    assert!(
+        pending > shown,
+        "backlog of {pending} fits the page: no test of the note"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let note = format!("The {shown} most likely matches of {pending} pairs");
+    assert!(html.contains(&note), "{note} missing");
+}
+
+fn json_on_commands_that_print_a_result(case: &Case) {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run_ok(case.mdm().args(args));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", text(&out.stdout)))
+    };
+    let m = json(&["migrate", "--json"]);
+    assert!(
+        m["schema_version"].is_string() && m["migrations"].as_u64() > Some(0),
+        "{m}"
+    );
+    let created = json(&[
+        "token", "create", "--role", "steward", "--label", "ada", "--json",
+    ]);
+    let id = created["id"].as_str().expect("id").to_string();
+    assert!(
+        created["token"].as_str().is_some_and(|t| t.len() > 20),
+        "{created}"
+    );
+    assert_eq!(created["role"], "steward");
+    let listed = json(&["token", "list", "--json"]);
+    let t = &listed.as_array().expect("an array")[0];
+    assert_eq!(t["id"], id.as_str());
+    assert_eq!(t["label"], "ada");
+    assert!(
+        t.get("token").is_none() && t.get("token_hash").is_none(),
+        "{t}"
+    );
+    assert!(t["created_at"].as_str().unwrap().ends_with('Z'), "{t}");
+    assert!(t["revoked_at"].is_null());
+    let revoked = json(&["token", "revoke", &id, "--json"]);
+    assert_eq!(revoked["revoked"], id.as_str());
+    let listed = json(&["token", "list", "--json"]);
+    assert!(listed[0]["revoked_at"].as_str().unwrap().ends_with('Z'));
+    generated(case, 30, 4);
+    reconcile(case, &[]);
+    let out = case.path("x.csv");
+    let e = json(&[
+        "export",
+        "xref",
+        "--domain",
+        "customer",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = std::fs::read_to_string(&out).unwrap().lines().count() as u64 - 1;
+    assert_eq!(e["rows"].as_u64(), Some(rows), "{e}");
+    let err = run_err(case.mdm().args([
+        "export", "xref", "--domain", "customer", "--json", "--out", "-",
+    ]));
+    assert!(err.contains("--json"), "{err}");
+}

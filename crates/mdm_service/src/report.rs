@@ -4,6 +4,7 @@
 //! Only ids and counts: never attribute values.
 
 use crate::ServiceError;
+use chrono::{DateTime, Utc};
 use mdm_store::runs::Run;
 use mdm_store::DbConnection;
 use serde::Serialize;
@@ -12,9 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub domain: String,
-    pub run: Run,
-    /// The run's stats (JSON stored in the ledger).
-    pub run_stats: serde_json::Value,
+    pub run: RunReport,
     pub golden: GoldenCounts,
     pub duplicates: Duplicates,
     pub sources: Vec<SourceCounts>,
@@ -26,11 +25,83 @@ pub struct Report {
     pub review: Review,
 }
 
+/// One reconcile run as the report shows it: times with their zone (RFC 3339, UTC), what
+/// it did to golden records, and its stats as an object (not the ledger's JSON text).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub id: i64,
+    /// `full` or `incremental`.
+    pub mode: String,
+    /// `running`, `completed`, `failed` or `interrupted`.
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Source records the run matched (every staged one on a full run, the changed ones
+    /// and their neighbours on an incremental run).
+    pub records: u64,
+    /// Golden records the run created, updated, merged away, split off, deleted or left
+    /// unchanged.
+    pub golden_records: RunGoldenCounts,
+    /// Pairs left for a steward's review after the run (the whole open backlog).
+    pub review_items: u64,
+    /// Clusters, changed records, pairs, events; `timings` as phase -> seconds.
+    pub stats: serde_json::Value,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunGoldenCounts {
+    pub created: u64,
+    pub updated: u64,
+    pub merged: u64,
+    pub split: u64,
+    pub deleted: u64,
+    pub unchanged: u64,
+}
+
+impl RunReport {
+    fn from_run(run: &Run) -> Self {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let mut stats: serde_json::Value =
+            serde_json::from_str(&run.stats).unwrap_or(serde_json::Value::Null);
+        // Stored as [phase, seconds] pairs; a reader looks a phase up by name.
+        if let Some(pairs) = stats.get("timings").and_then(|t| t.as_array()) {
+            let by_phase: serde_json::Map<String, serde_json::Value> = pairs
+                .iter()
+                .filter_map(|p| Some((p.get(0)?.as_str()?.to_string(), p.get(1)?.clone())))
+                .collect();
+            stats["timings"] = by_phase.into();
+        }
+        RunReport {
+            id: run.id,
+            mode: run.mode.clone(),
+            status: run.status.clone(),
+            started_at: run.started_at.and_utc(),
+            finished_at: run.finished_at.map(|t| t.and_utc()),
+            records: n(run.records),
+            golden_records: RunGoldenCounts {
+                created: n(run.n_created),
+                updated: n(run.n_updated),
+                merged: n(run.n_merged),
+                split: n(run.n_split),
+                deleted: n(run.n_deleted),
+                unchanged: n(run.n_unchanged),
+            },
+            review_items: n(run.review_items),
+            stats,
+            error: run.error.clone(),
+        }
+    }
+}
+
+/// Golden records of the domain by status, and the source records they hold (the xref).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GoldenCounts {
     pub active: u64,
+    /// Retired by merges (their IDs redirect to the survivor).
     pub retired: u64,
     pub deleted: u64,
+    /// Source records in the cross-reference: `active` + `duplicates.redundant_records`.
     pub source_records: u64,
 }
 
@@ -38,10 +109,14 @@ pub struct GoldenCounts {
 pub struct Duplicates {
     /// Golden records with more than one source record.
     pub golden_with_duplicates: u64,
-    /// Golden records with two or more records of one system.
+    /// Golden records with two or more records of one system (some of them also across
+    /// systems: this and `across_systems` overlap).
     pub within_system: u64,
     /// Golden records with records of two or more systems.
     pub across_systems: u64,
+    /// Golden records whose duplicates are all of one system:
+    /// `golden_with_duplicates` = `across_systems` + `within_system_only`.
+    pub within_system_only: u64,
     /// Source records beyond the first of each golden record.
     pub redundant_records: u64,
     /// Largest golden record (source records).
@@ -70,9 +145,12 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct Review {
     pub pending: u64,
-    /// The most likely matches first (ids and probability only).
+    /// The most likely matches first (ids and probability only), at most `TOP_REVIEW`.
     pub top: Vec<ReviewPair>,
 }
+
+/// Review pairs the report lists.
+pub const TOP_REVIEW: i64 = 10;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewPair {
@@ -120,7 +198,7 @@ pub fn build(
         })
         .collect();
     let pending = mdm_store::decisions::review_count(conn, &domain)? as u64;
-    let top = mdm_store::decisions::review_items(conn, &domain, 10)?
+    let top = mdm_store::decisions::review_items(conn, &domain, TOP_REVIEW)?
         .into_iter()
         .map(|r| ReviewPair {
             a: format!("{}/{}", r.a_system, r.a_source_id),
@@ -128,11 +206,9 @@ pub fn build(
             probability: r.probability,
         })
         .collect();
-    let run_stats = serde_json::from_str(&run.stats).unwrap_or(serde_json::Value::Null);
     Ok(Report {
         domain,
-        run,
-        run_stats,
+        run: RunReport::from_run(&run),
         golden,
         duplicates,
         sources,
@@ -155,6 +231,9 @@ fn duplicates(by_golden: &BTreeMap<&str, Vec<&str>>) -> Duplicates {
         let distinct: BTreeSet<&str> = systems.iter().copied().collect();
         if distinct.len() < systems.len() {
             d.within_system += 1;
+        }
+        if distinct.len() == 1 {
+            d.within_system_only += 1;
         }
         if distinct.len() > 1 {
             d.across_systems += 1;
@@ -219,9 +298,10 @@ impl Report {
             r.status,
             r.started_at.format("%Y-%m-%d %H:%M:%S")
         );
+        let g = &r.golden_records;
         let _ = writeln!(
             s,
-            "  {} source records -> {} golden records ({} retired by merges, {} deleted)",
+            "  {} source records -> {} active golden records ({} retired by merges, {} deleted)",
             self.golden.source_records,
             self.golden.active,
             self.golden.retired,
@@ -229,17 +309,23 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "  this run: created {}  updated {}  merged {}  split {}  deleted {}  unchanged {}",
-            r.n_created, r.n_updated, r.n_merged, r.n_split, r.n_deleted, r.n_unchanged
+            "  this run, golden records: created {}  updated {}  merged {}  split {}  deleted {}  unchanged {}  (of {} source records matched)",
+            g.created, g.updated, g.merged, g.split, g.deleted, g.unchanged, r.records
         );
         let d = &self.duplicates;
         let _ = writeln!(
             s,
-            "  duplicates: {} golden records hold {} redundant records ({} within a system, {} across systems; largest {})",
-            d.golden_with_duplicates, d.redundant_records, d.within_system, d.across_systems, d.largest
+            "  duplicates: {} golden records hold more than one source record, {} beyond the first \
+             ({} across systems, {} within one system only; largest {} records)",
+            d.golden_with_duplicates, d.redundant_records, d.across_systems, d.within_system_only, d.largest
+        );
+        let _ = writeln!(
+            s,
+            "    golden records with two or more records of one system: {}",
+            d.within_system
         );
         for (pair, n) in &d.shared_by_systems {
-            let _ = writeln!(s, "    shared by {pair}: {n}");
+            let _ = writeln!(s, "    golden records shared by {pair}: {n}");
         }
         let _ = writeln!(s, "  sources:");
         for src in &self.sources {
@@ -264,6 +350,9 @@ impl Report {
             );
         }
         let _ = writeln!(s, "  review backlog: {} pairs", self.review.pending);
+        if let Some(e) = &r.error {
+            let _ = writeln!(s, "  run error: {e}");
+        }
         s
     }
 
@@ -285,31 +374,46 @@ impl Report {
             )
         };
         let r = &self.run;
+        let g = &r.golden_records;
         let mut counts = String::new();
         for (k, v) in [
-            ("created", r.n_created),
-            ("updated", r.n_updated),
-            ("merged", r.n_merged),
-            ("split", r.n_split),
-            ("deleted", r.n_deleted),
-            ("unchanged", r.n_unchanged),
-            ("review items", r.review_items),
+            ("golden records created", g.created),
+            ("golden records updated", g.updated),
+            ("golden records merged away", g.merged),
+            ("golden records split off", g.split),
+            ("golden records deleted", g.deleted),
+            ("golden records unchanged", g.unchanged),
+            ("source records matched", r.records),
+            ("review items open after the run", r.review_items),
         ] {
             counts.push_str(&row(&[k.to_string(), v.to_string()]));
         }
         let d = &self.duplicates;
         let mut dups = String::new();
         for (k, v) in [
-            ("golden records with duplicates", d.golden_with_duplicates),
-            ("within one system", d.within_system),
-            ("across systems", d.across_systems),
-            ("redundant source records", d.redundant_records),
-            ("largest golden record", d.largest),
+            (
+                "golden records with more than one source record",
+                d.golden_with_duplicates,
+            ),
+            ("… of which across systems", d.across_systems),
+            ("… of which within one system only", d.within_system_only),
+            (
+                "golden records with two or more records of one system",
+                d.within_system,
+            ),
+            (
+                "source records beyond each golden record's first",
+                d.redundant_records,
+            ),
+            ("source records in the largest golden record", d.largest),
         ] {
             dups.push_str(&row(&[k.to_string(), v.to_string()]));
         }
         for (k, v) in &d.shared_by_systems {
-            dups.push_str(&row(&[format!("shared by {k}"), v.to_string()]));
+            dups.push_str(&row(&[
+                format!("golden records shared by {k}"),
+                v.to_string(),
+            ]));
         }
         let sources: String = self
             .sources
@@ -354,13 +458,13 @@ impl Report {
 </head><body>
 <h1>mdm report — {domain}, run {id}</h1>
 <p>Mode {mode}, status {status}, started {started}, finished {finished}.
-{records} source records in {active} golden records ({retired} retired by merges, {deleted} deleted).</p>
+{records} source records in {active} active golden records ({retired} retired by merges, {deleted} deleted).</p>
 <h2>This run</h2><table>{counts}</table>
 <h2>Duplicates</h2><table>{dups}</table>
 <h2>Sources</h2><table><tr><th>system</th><th>current</th><th>deleted</th><th>quarantined</th><th>in golden records</th></tr>{sources}</table>
 <h2>Data quality (quarantine)</h2><table><tr><th>system</th><th>reason</th><th>rows</th></tr>{quality}</table>
 <h2>Golden record defects</h2><table><tr><th>defect</th><th>golden values</th></tr>{defects}</table>
-<h2>Review backlog: {pending} pairs</h2><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
+<h2>Review backlog: {pending} pairs</h2><p>{shown}</p><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
 </body></html>
 "#,
             domain = esc(&self.domain),
@@ -377,7 +481,21 @@ impl Report {
             retired = self.golden.retired,
             deleted = self.golden.deleted,
             pending = self.review.pending,
+            shown = self.review_shown(),
         )
+    }
+
+    /// What the review table shows of the backlog: all of it, or the first N of M.
+    fn review_shown(&self) -> String {
+        let (shown, pending) = (self.review.top.len(), self.review.pending);
+        match shown as u64 {
+            0 => "Nothing to review.".into(),
+            n if n >= pending => format!("All {pending} pairs, the most likely matches first."),
+            _ => format!(
+                "The {shown} most likely matches of {pending} pairs; every pair is in the \
+                 review queue (GET /v1/{{domain}}/review, the steward console)."
+            ),
+        }
     }
 
     /// Writes `report.json` and `report.html` into `dir` (created if missing).
