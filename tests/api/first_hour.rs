@@ -302,3 +302,34 @@ fn json_on_commands_that_print_a_result(case: &Case) {
     ]));
     assert!(err.contains("--json"), "{err}");
 }
+
+/// The README's "two commands" stay what CI runs, and its quick start's configuration
+/// declares the sample systems with trust ranks.
+#[test]
+fn readme_commands_match_ci_and_the_quick_start() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let two = &readme[readme.find("## The two commands").expect("section")..];
+    let two = &two[..two[3..].find("\n## ").unwrap()];
+    assert!(two.contains("cargo run --release -- demo"), "{two}");
+    let test_cmd = "cargo test --workspace";
+    assert!(two.contains(&format!("\n{test_cmd}\n")), "{two}");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim().starts_with(test_cmd)),
+        "CI does not run `{test_cmd}`"
+    );
+    assert!(readme.contains("cargo install --path ."));
+    assert!(readme.contains("cp mdm.example.toml mdm.toml"));
+    let example = std::fs::read_to_string(root.join("mdm.example.toml")).unwrap();
+    let config: toml::Value = toml::from_str(&example).unwrap();
+    for (system, trust) in [("ERP", 1), ("CRM", 2), ("MES", 3)] {
+        assert_eq!(
+            config["systems"][system]["trust"].as_integer(),
+            Some(trust),
+            "{system}"
+        );
+    }
+    let ignored = std::fs::read_to_string(root.join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|l| l == "/mdm-demo/"));
+}
