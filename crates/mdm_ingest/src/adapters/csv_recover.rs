@@ -47,7 +47,7 @@ impl Shape {
             .map_or(0, |end| bytecount_newlines(&raw[..end]));
         sink(RawRow {
             number,
-            content: Err(self.unterminated_quote(first, number, number + spanned as u64)),
+            content: Err(self.unterminated_quote(first, number, number + spanned)),
         })?;
         self.reparse(rest, number + 1, sink)
     }
