@@ -18,6 +18,7 @@ backends!(
     incremental_equals_full,
     deleted_source_records_delete_their_golden_record,
     golden_ids_do_not_depend_on_failed_runs_before,
+    golden_values_are_valid_and_addresses_whole,
 );
 
 /// `mdm reconcile --json` (extra args appended); returns the run summary.
@@ -508,5 +509,52 @@ fn golden_ids_do_not_depend_on_failed_runs_before(case: &Case) {
     assert_eq!(
         a, b,
         "same data, same golden IDs, whatever runs failed before"
+    );
+}
+
+/// Issue 22 through the real binary: a newer filler phone and `noemail@` lose to the older
+/// real values; the address comes whole from the most complete record, not city from the
+/// newer one; a national number of a record without a country is read in its cluster's
+/// country; fillers only leave the attribute empty with the reason in its lineage.
+fn golden_values_are_valid_and_addresses_whole(case: &Case) {
+    case.write("mdm.toml", CONFIG);
+    let erp = case.write(
+        "erp.csv",
+        "source_id,given_name,family_name,email,phone,street,house_number,postcode,city,country\n\
+         E2,Tom,Baker,tom@baker.com,+44 7831 865581,Main Street,5,75201,Dallas,USA\n\
+         E3,Rosa,Lind,rosa@lind.org,,Elm Street,9,75202,Dallas,USA\n",
+    );
+    let crm = case.write(
+        "crm.csv",
+        "source_id,given_name,family_name,email,phone,city\n\
+         C2,Tom,Baker,noemail@example.com,+49 000 000000,Houston\n\
+         C3,Rosa,Lind,,214 8954767,\n\
+         C4,Ida,Moss,,030 000000,\n",
+    );
+    for (sys, f) in [("ERP", &erp), ("CRM", &crm)] {
+        case.ingest(&["--domain", "customer", "--source", sys, f.to_str().unwrap()]);
+    }
+    decide(case, "must_link", ("ERP", "E2"), ("CRM", "C2"));
+    decide(case, "must_link", ("ERP", "E3"), ("CRM", "C3"));
+    reconcile(case, &[]);
+
+    let g = record(case, &gid(case, "ERP", "E2"));
+    let (a, l) = (attrs(&g), mdm_core::lineage::expand(&g.lineage));
+    assert_eq!(a["phone"], "+447831865581", "{a}");
+    assert_eq!(a["email"], "tom@baker.com", "{a}");
+    for part in ["street", "house_number", "postcode", "city", "country"] {
+        assert_eq!(l[part]["system"], "ERP", "{part}: {l}");
+    }
+    assert_eq!(a["city"], "Dallas");
+
+    let g = record(case, &gid(case, "CRM", "C3"));
+    assert_eq!(attrs(&g)["phone"], "+12148954767");
+
+    let g = record(case, &gid(case, "CRM", "C4"));
+    assert!(attrs(&g).get("phone").is_none(), "{}", g.attributes);
+    let l = mdm_core::lineage::expand(&g.lineage);
+    assert_eq!(
+        l["phone"]["rule"], "rejected: placeholder phone number",
+        "{l}"
     );
 }
