@@ -71,7 +71,11 @@ done
 "$MDM" reconcile --domain customer >/dev/null || exit 1
 TOKEN=$("$MDM" token create --role writer --system WEB | tail -1)
 
-"$MDM" serve --listen "127.0.0.1:$API_PORT" >"$WORK/serve.out" 2>"$WORK/serve.log" &
+# A push cut off by the kill cannot mark its batch failed; the server settles such a batch
+# once it has been silent for ingest.stale_batch_secs (15 min by default), shortened here so
+# the check below sees it.
+MDM__INGEST__STALE_BATCH_SECS=${STALE_BATCH_SECS:-20} \
+  "$MDM" serve --listen "127.0.0.1:$API_PORT" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVE=$!
 PIDS+=("$SERVE")
 for _ in $(seq 1 120); do

@@ -156,7 +156,8 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
 }
 
 /// Marks failed the load batches that a process which died left `running` (no progress for
-/// `ingest.stale_batch_secs`); `mdm serve` and `mdm ingest` do it when they start.
+/// `ingest.stale_batch_secs`); `mdm serve` and `mdm ingest` do it when they start, and
+/// `mdm reconcile` before each run.
 pub fn settle_dead_batches(
     conn: &mut mdm_store::DbConnection,
     settings: &Settings,

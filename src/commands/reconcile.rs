@@ -31,6 +31,8 @@ pub struct ReconcileArgs {
 
 pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
+    // A batch a dead process left open would be read again by every incremental run.
+    super::ingest::settle_dead_batches(&mut conn, settings)?;
     mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
     let domains = match &args.domain {
         Some(d) => vec![d.clone()],

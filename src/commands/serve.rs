@@ -17,6 +17,7 @@ pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
     super::ingest::settle_dead_batches(&mut conn, settings)?;
     drop(conn);
+    settle_dead_batches_while_serving(settings.clone());
     let config = api_config(settings, args.listen);
     mdm_api::serve(config, |addr| {
         let mut out = std::io::stdout();
@@ -24,6 +25,23 @@ pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
         let _ = out.flush();
     })?;
     Ok(())
+}
+
+/// A push whose database went away mid-load (a restart, a failover) cannot mark its batch
+/// failed, and the server that keeps running never restarts to settle it: so it looks for
+/// silent batches every quarter of `ingest.stale_batch_secs` (at most a minute), on a fresh
+/// connection each time, so a lost database costs one missed round only.
+fn settle_dead_batches_while_serving(settings: Settings) {
+    let every = Duration::from_secs((settings.ingest.stale_batch_secs / 4).clamp(1, 60));
+    std::thread::spawn(move || loop {
+        std::thread::sleep(every);
+        let settled = mdm_store::open(&settings.database_url)
+            .map_err(anyhow::Error::from)
+            .and_then(|mut c| super::ingest::settle_dead_batches(&mut c, &settings));
+        if let Err(e) = settled {
+            tracing::warn!(error = %e, "settling dead load batches failed; trying again later");
+        }
+    });
 }
 
 /// What `mdm serve` prints once bound. The first line is the contract scripts read.

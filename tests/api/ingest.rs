@@ -249,7 +249,7 @@ fn column_mapping_from_config(case: &Case) {
 /// Issue 21: a load killed with `kill -9` (of `mdm ingest`, or of `mdm serve` during a push)
 /// left its batch `running` forever, and a restart did not settle it. A batch with no
 /// progress for `ingest.stale_batch_secs` is marked failed (interrupted) when `mdm serve`
-/// or `mdm ingest` starts; a batch that is still making progress is left alone (several
+/// or `mdm ingest` starts, or `mdm reconcile` runs; a batch that is still making progress is left alone (several
 /// servers may share one database), and a load whose batch was settled stops writing.
 fn dead_loads_settled_at_start(case: &Case) {
     use mdm_store::batches;
@@ -279,6 +279,14 @@ fn dead_loads_settled_at_start(case: &Case) {
     assert!(!batches::heartbeat(&mut c, dead).unwrap());
     assert!(batches::heartbeat(&mut c, live).unwrap());
 
+    // A server that keeps running settles too (a push whose database went away mid-load
+    // could not mark its batch failed, and nothing restarts the server).
+    let server = crate::server::Server::start(case, &env);
+    let late = batches::start(&mut c, "customer", "ERP", "late.csv", false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    assert_eq!(status(late).0, "failed");
+    server.stop();
+
     // `mdm ingest` settles too, and its own load completes.
     std::thread::sleep(std::time::Duration::from_millis(2200));
     let file = case.write("erp.csv", "source_id,city\n1,Ulm\n");
@@ -297,4 +305,14 @@ fn dead_loads_settled_at_start(case: &Case) {
     assert_eq!(counts(&s), (1, 1, 0, 0, 0, 0), "{s}");
     assert_eq!(status(live).0, "failed");
     assert_eq!(status(s["batch_id"].as_i64().unwrap()).0, "completed");
+
+    // So does the nightly `mdm reconcile`: a server that lost its database mid-push keeps
+    // running and never restarts, and its batch must not stay open until it does.
+    let orphan = batches::start(&mut c, "customer", "ERP", "orphan.csv", false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    let mut cmd = case.mdm();
+    cmd.envs(env)
+        .args(["reconcile", "--domain", "customer", "--json"]);
+    crate::helpers::run_ok(&mut cmd);
+    assert_eq!(status(orphan).0, "failed");
 }
