@@ -52,6 +52,9 @@ pub struct SystemSettings {
     /// CSV delimiter for this system's files.
     pub delimiter: Option<u8>,
     pub sql: Option<SqlSourceSettings>,
+    /// ISO 3166-1 alpha-2 country of this system's records that name none (before the
+    /// cluster's and the global default), e.g. for national phone numbers.
+    pub country: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -145,6 +148,7 @@ struct RawSystem {
     mapping: BTreeMap<String, String>,
     delimiter: Option<String>,
     sql: Option<RawSql>,
+    country: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,6 +301,24 @@ impl Settings {
         self.systems.get(system)
     }
 
+    /// The standardization context: the default country, date order and each declared
+    /// system's configured country.
+    pub fn std_context(&self) -> mdm_core::standardize::StdContext {
+        mdm_core::standardize::StdContext {
+            default_country: self.default_country.clone(),
+            date_order: self.date_order,
+            system_countries: self.system_countries(),
+        }
+    }
+
+    /// Each declared system's configured country, by system name.
+    pub fn system_countries(&self) -> BTreeMap<String, String> {
+        self.systems
+            .iter()
+            .filter_map(|(n, s)| Some((n.to_string(), s.country.clone()?)))
+            .collect()
+    }
+
     /// Declared systems as the store registers them.
     pub fn declared_systems(&self) -> Vec<mdm_store::systems::DeclaredSystem> {
         self.systems
@@ -330,11 +352,24 @@ fn system_settings(name: &str, raw: RawSystem) -> anyhow::Result<SystemSettings>
         mdm_store::DatabaseUrl::parse(&s.url)
             .with_context(|| format!("[systems.{name}.sql] url"))?;
     }
+    let country = match raw.country.as_deref() {
+        None => None,
+        Some(c) => Some(
+            mdm_core::standardize::country_code(c)
+                .with_context(|| {
+                    format!(
+                        "[systems.{name}] country must be an ISO 3166-1 code such as US, not `{c}`"
+                    )
+                })?
+                .to_string(),
+        ),
+    };
     Ok(SystemSettings {
         trust,
         mapping: raw.mapping,
         delimiter,
         sql,
+        country,
     })
 }
 
@@ -598,6 +633,30 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_systems_country_is_an_iso_code() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("mdm.toml"),
+            "[systems.CRM]\ntrust = 2\ncountry = \"usa\"\n[systems.ERP]\ntrust = 1\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(&global(None, None), env(&[]), dir.path()).unwrap();
+        let ctx = s.std_context();
+        assert_eq!(
+            ctx.system_countries.get("CRM").map(String::as_str),
+            Some("US")
+        );
+        assert_eq!(ctx.system_countries.get("ERP"), None);
+        std::fs::write(
+            dir.path().join("mdm.toml"),
+            "[systems.CRM]\ntrust = 2\ncountry = \"Atlantis\"\n",
+        )
+        .unwrap();
+        let e = Settings::load_from(&global(None, None), env(&[]), dir.path()).unwrap_err();
+        assert!(format!("{e:#}").contains("country must be an ISO"), "{e:#}");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! database unless --database-url is given), then says where to look next.
 
 use crate::settings::{Settings, DEFAULT_DATABASE_URL};
-use mdm_core::standardize::StdContext;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -48,10 +47,7 @@ pub fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<()> {
             seed: args.seed,
             rules_dir: settings.rules_dir.as_deref(),
             declared: settings.declared_systems(),
-            ctx: StdContext {
-                default_country: settings.default_country.clone(),
-                date_order: settings.date_order,
-            },
+            ctx: settings.std_context(),
         },
         &show,
     )?;

@@ -9,7 +9,6 @@
 use anyhow::{bail, Context};
 use mdm_core::pipeline::{self, features::RawTable, MatchOptions};
 use mdm_core::score::Params;
-use mdm_core::standardize::StdContext;
 use mdm_core::{DomainRules, RecordKey, SourceKey, SystemName};
 use mdm_ingest::mapping::ColumnMapping;
 use std::path::PathBuf;
@@ -63,10 +62,7 @@ pub fn run(args: MatchArgs, settings: &Settings) -> anyhow::Result<()> {
 fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     let start = Instant::now();
     let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &args.domain)?;
-    let ctx = StdContext {
-        default_country: settings.default_country.clone(),
-        ..StdContext::default()
-    };
+    let ctx = settings.std_context();
     let t = Instant::now();
     let raw = read_inputs(&rules, settings, &args.inputs)?;
     eprintln!(

@@ -4,7 +4,6 @@
 
 use crate::settings::Settings;
 use anyhow::Context;
-use mdm_core::standardize::StdContext;
 use mdm_core::SystemName;
 use mdm_ingest::{ColumnMapping, LoadOptions, SqlPullConfig};
 use mdm_service::{ReconcileOptions, RunSummary};
@@ -47,10 +46,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         println!("nothing staged yet: load records with `mdm ingest` first");
         return Ok(());
     }
-    let ctx = StdContext {
-        default_country: settings.default_country.clone(),
-        date_order: settings.date_order,
-    };
+    let ctx = settings.std_context();
     // Incremental runs read the changed records' blocks on two sessions at once.
     let mut reader = mdm_store::open_second(&settings.database_url)?;
     let opts = ReconcileOptions {

@@ -23,10 +23,7 @@ pub fn run(args: ReportArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
     let mut report = mdm_service::report::build(&mut conn, args.domain.as_deref(), args.run)?;
     let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &report.domain)?;
-    let ctx = mdm_core::standardize::StdContext {
-        default_country: settings.default_country.clone(),
-        date_order: settings.date_order,
-    };
+    let ctx = settings.std_context();
     report.golden_quality = Some(mdm_service::reconcile::golden_quality(
         &mut conn, &rules, &ctx,
     )?);

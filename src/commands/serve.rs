@@ -118,6 +118,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
             subject_prefix: settings.nats.subject_prefix.clone(),
         });
     c.default_country = settings.default_country.clone();
+    c.system_countries = settings.system_countries();
     c.month_first_dates = matches!(
         settings.date_order,
         mdm_core::standardize::DateOrder::MonthFirst

@@ -3,7 +3,6 @@
 //! it in a full reconcile run; prints how the review backlog changed.
 
 use crate::settings::Settings;
-use mdm_core::standardize::StdContext;
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -19,10 +18,7 @@ pub fn run(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
     mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
     let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &args.domain)?;
-    let ctx = StdContext {
-        default_country: settings.default_country.clone(),
-        date_order: settings.date_order,
-    };
+    let ctx = settings.std_context();
     let r = mdm_service::steward::train::train(&mut conn, &rules, &ctx, &|_, _, _| {})?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);

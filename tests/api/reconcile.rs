@@ -19,6 +19,7 @@ backends!(
     deleted_source_records_delete_their_golden_record,
     golden_ids_do_not_depend_on_failed_runs_before,
     golden_values_are_valid_and_addresses_whole,
+    a_systems_configured_country_reads_its_national_phones,
 );
 
 /// `mdm reconcile --json` (extra args appended); returns the run summary.
@@ -557,4 +558,30 @@ fn golden_values_are_valid_and_addresses_whole(case: &Case) {
         l["phone"]["rule"], "rejected: placeholder phone number",
         "{l}"
     );
+}
+
+/// Issue 22: `[systems.CRM] country = "US"` through the real binary: a CRM record without
+/// a country reads its national phone as American; a system without one takes the
+/// global default (DE).
+fn a_systems_configured_country_reads_its_national_phones(case: &Case) {
+    case.write(
+        "mdm.toml",
+        "[systems.ERP]\ntrust = 1\n[systems.CRM]\ntrust = 2\ncountry = \"US\"\n[systems.MES]\ntrust = 3\n",
+    );
+    let crm = case.write(
+        "crm.csv",
+        "source_id,given_name,family_name,phone\nC1,Rosa,Lind,214 8954767\n",
+    );
+    let mes = case.write(
+        "mes.csv",
+        "source_id,given_name,family_name,phone\nM1,Zoltan,Kovacs,030 8915372\n",
+    );
+    for (sys, f) in [("CRM", &crm), ("MES", &mes)] {
+        case.ingest(&["--domain", "customer", "--source", sys, f.to_str().unwrap()]);
+    }
+    reconcile(case, &[]);
+    let g = record(case, &gid(case, "CRM", "C1"));
+    assert_eq!(attrs(&g)["phone"], "+12148954767", "{}", g.attributes);
+    let g = record(case, &gid(case, "MES", "M1"));
+    assert_eq!(attrs(&g)["phone"], "+49308915372", "{}", g.attributes);
 }

@@ -42,6 +42,8 @@ pub struct ApiConfig {
     /// Country assumed by standardization (real-time matching).
     pub default_country: String,
     pub month_first_dates: bool,
+    /// Source systems' configured countries (`[systems.CRM] country = "US"`) by name.
+    pub system_countries: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +124,7 @@ impl ApiConfig {
             nats: None,
             default_country: "DE".into(),
             month_first_dates: false,
+            system_countries: Default::default(),
         }
     }
 

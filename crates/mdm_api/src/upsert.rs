@@ -36,6 +36,8 @@ pub fn upsert(
     attributes: serde_json::Map<String, serde_json::Value>,
 ) -> Result<MatchResponse, ApiError> {
     let domain = rules.domain.as_str();
+    // The record is read in its source system's configured country when it names none.
+    let ctx = &ctx.for_system(system.as_str());
     let (staging_id, values) = stage(conn, state, rules, system, key, attributes)?;
     let mut idx = index.write().expect("index lock");
     let (candidates, keys) = idx

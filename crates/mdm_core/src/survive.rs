@@ -42,8 +42,9 @@ pub struct Contributor {
 
 impl Contributor {
     /// A source record's raw values as survivorship sees them: each valid value in its
-    /// golden form, read in the record's own country ([`record_context`]; pass the
-    /// [`cluster_context`] as `ctx`), and the reason for each value that cannot survive.
+    /// golden form, read in the record's own country, else its source system's configured
+    /// country ([`record_context`]; pass the [`cluster_context`] as `ctx`), and the reason
+    /// for each value that cannot survive.
     pub fn from_raw(
         rules: &DomainRules,
         ctx: &StdContext,
@@ -53,7 +54,7 @@ impl Contributor {
         batch_id: i64,
         raw: &[Option<String>],
     ) -> Contributor {
-        let ctx = record_context(rules, ctx, raw);
+        let ctx = record_context(rules, &ctx.for_system(key.system.as_str()), raw);
         let (values, rejected) = rules
             .attributes
             .iter()
@@ -78,11 +79,13 @@ impl Contributor {
 }
 
 /// The standardization context of one record: its own country (when it has a valid one)
-/// before the given default, so a national phone number of a US record becomes +1.
+/// before the given default, so a national phone number of a US record becomes +1. For a
+/// source record pass `ctx.for_system(system)`: its system's configured country then
+/// comes before the cluster's and the global default.
 pub fn record_context(rules: &DomainRules, ctx: &StdContext, raw: &[Option<String>]) -> StdContext {
     StdContext {
         default_country: country_of(rules, ctx, raw).unwrap_or_else(|| ctx.default_country.clone()),
-        date_order: ctx.date_order,
+        ..ctx.clone()
     }
 }
 
@@ -104,7 +107,7 @@ pub fn cluster_context<'a>(
     let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
     StdContext {
         default_country: top.map_or_else(|| ctx.default_country.clone(), |(c, _)| c.clone()),
-        date_order: ctx.date_order,
+        ..ctx.clone()
     }
 }
 
@@ -429,29 +432,37 @@ fn value(members: &[Contributor], m: usize, i: usize) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{SourceKey, SystemName};
     use proptest::prelude::{prop_assert_eq, proptest};
     use proptest::strategy::Strategy as _;
 
-    fn rules(strategies: &[(&str, Vec<Strategy>)]) -> DomainRules {
-        let attr = |name: &str, ty| crate::model::Attribute {
-            name: name.into(),
-            ty,
-            description: None,
-        };
-        let mut r = DomainRules {
+    /// A domain `t` with these attributes and default rules (tests of this module and of
+    /// `golden_quality`).
+    pub(crate) fn domain(attrs: &[(&str, AttrType)]) -> DomainRules {
+        DomainRules {
             domain: "t".into(),
             description: None,
-            attributes: vec![
-                attr("name", crate::AttrType::Text),
-                attr("email", crate::AttrType::Email),
-                attr("city", crate::AttrType::City),
-            ],
+            attributes: attrs
+                .iter()
+                .map(|&(name, ty)| crate::model::Attribute {
+                    name: name.into(),
+                    ty,
+                    description: None,
+                })
+                .collect(),
             matching: Default::default(),
             survivorship: Default::default(),
-        };
+        }
+    }
+
+    fn rules(strategies: &[(&str, Vec<Strategy>)]) -> DomainRules {
+        let mut r = domain(&[
+            ("name", AttrType::Text),
+            ("email", AttrType::Email),
+            ("city", AttrType::City),
+        ]);
         for (a, s) in strategies {
             r.survivorship.attributes.insert(a.to_string(), s.clone());
         }
@@ -592,24 +603,13 @@ mod tests {
 
     /// A customer-like domain with an address group.
     fn address_rules() -> DomainRules {
-        let attr = |name: &str, ty| crate::model::Attribute {
-            name: name.into(),
-            ty,
-            description: None,
-        };
-        let mut r = DomainRules {
-            domain: "t".into(),
-            description: None,
-            attributes: vec![
-                attr("phone", AttrType::Phone),
-                attr("street", AttrType::Street),
-                attr("postcode", AttrType::Postcode),
-                attr("city", AttrType::City),
-                attr("country", AttrType::Country),
-            ],
-            matching: Default::default(),
-            survivorship: Default::default(),
-        };
+        let mut r = domain(&[
+            ("phone", AttrType::Phone),
+            ("street", AttrType::Street),
+            ("postcode", AttrType::Postcode),
+            ("city", AttrType::City),
+            ("country", AttrType::Country),
+        ]);
         r.survivorship.default = vec![Strategy::Recent, Strategy::Trust];
         r.survivorship.groups.insert(
             "address".into(),
@@ -759,6 +759,33 @@ mod tests {
         // No member names a country: the configured default.
         let none = cluster_context(&r, &StdContext::default(), [crm.as_slice()]);
         assert_eq!(none.default_country, "DE");
+    }
+
+    #[test]
+    fn a_record_without_a_country_takes_its_systems_before_its_clusters() {
+        let r = address_rules();
+        let raw = |v: [Option<&str>; 5]| -> Vec<Option<String>> {
+            v.iter().map(|v| v.map(String::from)).collect()
+        };
+        let base = StdContext {
+            system_countries: [("CRM".to_string(), "US".to_string())].into(),
+            ..StdContext::default()
+        };
+        // The cluster names Italy; CRM's configured country wins for CRM's record without one.
+        let erp = raw([Some("+39 06 8915372"), None, None, Some("Roma"), Some("IT")]);
+        let crm = raw([Some("214 8954767"), None, None, None, None]);
+        let ctx = cluster_context(&r, &base, [erp.as_slice(), crm.as_slice()]);
+        assert_eq!(ctx.default_country, "IT");
+        let m = Contributor::from_raw(&r, &ctx, key("CRM", "1"), 1, 1, 1, &crm);
+        assert_eq!(m.values[0].as_deref(), Some("+12148954767"));
+        // The record's own country comes before its system's.
+        let own = raw([Some("030 8915372"), None, None, None, Some("DE")]);
+        let m = Contributor::from_raw(&r, &ctx, key("CRM", "2"), 1, 1, 1, &own);
+        assert_eq!(m.values[0].as_deref(), Some("+49308915372"));
+        // Another system without a configured country takes the cluster's.
+        let mes = raw([Some("06 8915372"), None, None, None, None]);
+        let m = Contributor::from_raw(&r, &ctx, key("MES", "1"), 1, 1, 1, &mes);
+        assert_eq!(m.values[0].as_deref(), Some("+39068915372"));
     }
 
     #[test]

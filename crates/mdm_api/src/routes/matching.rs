@@ -64,6 +64,7 @@ pub(crate) fn std_context(state: &AppState) -> StdContext {
         } else {
             mdm_core::standardize::DateOrder::DayFirst
         },
+        system_countries: state.config.system_countries.clone(),
     }
 }
 

@@ -51,6 +51,7 @@ mod text;
 mod properties;
 
 use crate::model::AttrType;
+use std::collections::BTreeMap;
 
 pub use address::{clean_house_number, split_house_number};
 pub use country::{country_calling_code, country_code};
@@ -68,6 +69,9 @@ pub struct StdContext {
     pub default_country: String,
     /// How to read an ambiguous `03/04/1987`.
     pub date_order: DateOrder,
+    /// A source system's configured country (`[systems.CRM] country = "US"`) by system
+    /// name: it comes before `default_country` for that system's records.
+    pub system_countries: BTreeMap<String, String>,
 }
 
 impl Default for StdContext {
@@ -75,6 +79,21 @@ impl Default for StdContext {
         Self {
             default_country: "DE".into(),
             date_order: DateOrder::DayFirst,
+            system_countries: BTreeMap::new(),
+        }
+    }
+}
+
+impl StdContext {
+    /// The context for one source system's records: its configured country, if it has one,
+    /// as the default country.
+    pub fn for_system(&self, system: &str) -> StdContext {
+        match self.system_countries.get(system) {
+            Some(c) => StdContext {
+                default_country: c.clone(),
+                ..self.clone()
+            },
+            None => self.clone(),
         }
     }
 }
@@ -364,6 +383,7 @@ mod tests {
         let us = StdContext {
             default_country: "US".into(),
             date_order: DateOrder::MonthFirst,
+            ..StdContext::default()
         };
         assert_eq!(
             clean(AttrType::Phone, "(212) 555-0100", &us),

@@ -60,7 +60,7 @@ proptest! {
     #[test]
     fn clean_is_idempotent(raw in messy()) {
         for country in ["DE", "US"] {
-            let ctx = StdContext { default_country: country.into(), date_order: DateOrder::DayFirst };
+            let ctx = StdContext { default_country: country.into(), date_order: DateOrder::DayFirst, ..StdContext::default() };
             for &ty in IDEMPOTENT {
                 if let Cleaned::Valid(once) = clean(ty, &raw, &ctx) {
                     // Namibia's code is also the "not available" marker: a raw `NA` country

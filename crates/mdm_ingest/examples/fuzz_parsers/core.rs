@@ -92,6 +92,7 @@ pub fn standardize(input: &[u8]) -> Result<Outcome, Finding> {
         let ctx = StdContext {
             default_country: country.into(),
             date_order: order,
+            ..StdContext::default()
         };
         for ty in AttrType::ALL {
             let admitted = std_::basic_check(ty, raw).is_ok();
