@@ -114,6 +114,21 @@ try {
   await comparisons.waitFor();
   check((await comparisons.getByRole('row').count()) > 3, 'the compare view lists the comparisons');
   check((await page.getByText('Probability', { exact: true }).count()) === 1, 'the compare view shows the probability');
+  // Levels in a steward's words: the engine's `missing` and `else` read "no value" and
+  // "different"; the prior weight explains itself in a tooltip.
+  const reviewId = decodeURIComponent(new URL(page.url()).hash.split('/').pop());
+  const explained = await (await fetch(`${base}/v1/customer/review/${reviewId}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const words = { missing: 'no value', else: 'different' };
+  const shown = (await comparisons.locator('span.level').allTextContents()).map((t) => t.trim());
+  const want = explained.comparisons.map((c) => words[c.level] || c.level);
+  check(JSON.stringify(shown) === JSON.stringify(want), `levels shown ${JSON.stringify(shown)}, expected ${JSON.stringify(want)}`);
+  check(!shown.includes('else') && !shown.includes('missing'), `a raw level is shown: ${JSON.stringify(shown)}`);
+  const priorTip = await page.getByText('Prior weight').locator('xpath=..').getAttribute('title');
+  check(/before their values are compared/.test(priorTip || ''), `the prior weight has a tooltip: ${priorTip}`);
+  const buttonBoxes = [];
+  for (const name of [/^Same/, /^Not same/, /^Skip/, /^Previous$/, /^Next$/, /^Shortcuts$/]) {
+    buttonBoxes.push([String(name), await page.getByRole('button', { name }).boundingBox()]);
+  }
   await page.keyboard.press('?');
   await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
   await shot('shortcuts');
@@ -127,6 +142,13 @@ try {
   step = 'decide "same" with the keyboard';
   await page.keyboard.press('s');
   await page.getByText(/Decided: same entity/).waitFor();
+  // The decision's notice covers none of the buttons (the next pair has them in the same place).
+  const toastBox = await page.locator('#toast').boundingBox();
+  check(toastBox, 'the decision notice is visible');
+  const overlaps = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  for (const [name, box] of buttonBoxes) {
+    check(box && !overlaps(toastBox, box), `the decision notice covers the ${name} button: ${JSON.stringify([toastBox, box])}`);
+  }
   // The next pair (or the queue, when this was the last) replaces the decided one.
   await page.getByText('Loading the pair…').waitFor({ state: 'hidden' });
   await page.getByRole('heading', { name: /Compare pair|Review queue/ }).waitFor();
@@ -191,6 +213,8 @@ try {
   await entry.first().waitFor();
   check((await entry.count()) === 1, 'one audit entry for the decision');
   check((await entry.getByText('alice', { exact: true }).count()) === 1, 'the audit entry names alice');
+  const changed = await entry.locator('td.change').textContent();
+  check(changed.includes('kind: must_link') && !changed.includes('{"'), `the change column is readable, not JSON: ${changed}`);
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export CSV' }).click();
   const file = await download;

@@ -35,7 +35,7 @@ export function render(ctx) {
       h('td', e.golden_ids.map((g, i) => [i ? ' ' : '', h('a.gid', { href: `#/golden/${seg(e.domain)}/${seg(g)}` }, g)])),
       h('td', e.reason || h('span.muted', '—')),
       h('td.num', e.run_id ?? ''),
-      h('td.value.clip', { title: change(e) }, change(e))));
+      h('td.change', changeLines(e).map((l) => h('div', l)))));
     mount(body,
       rows.length
         ? h('table', { 'aria-label': 'Audit entries' },
@@ -69,8 +69,23 @@ export function render(ctx) {
   show(undefined);
 }
 
-/** A one-line summary of what changed: the keys of before/after. */
-function change(e) {
-  const part = (label, v) => (v && typeof v === 'object' ? `${label} ${JSON.stringify(v)}` : '');
-  return [part('before', e.before), part('after', e.after)].filter(Boolean).join(' → ');
+/** What changed, one `key: old → new` line per key of before/after (nested values flattened
+ * to `a.b`); a key only one side has shows `—` on the other. */
+export function changeLines(e) {
+  const flat = (v, prefix = '', out = {}) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v)) flat(x, prefix ? `${prefix}.${k}` : k, out);
+    } else if (prefix) out[prefix] = v;
+    return out;
+  };
+  const text = (v) => (v === undefined || v === null || v === '' ? '—'
+    : Array.isArray(v) ? v.map(text).join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const before = flat(e.before);
+  const after = flat(e.after);
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  return keys.map((k) => {
+    if (!(k in before)) return `${k}: ${text(after[k])}`;
+    if (!(k in after)) return `${k}: ${text(before[k])} → —`;
+    return text(before[k]) === text(after[k]) ? `${k}: ${text(after[k])}` : `${k}: ${text(before[k])} → ${text(after[k])}`;
+  });
 }

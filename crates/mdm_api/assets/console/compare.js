@@ -76,7 +76,7 @@ export async function render(ctx, domain, id) {
       h('th', { scope: 'row' }, c.name),
       h('td.value', show(c.a)),
       h('td.value', show(c.b)),
-      h('td', h(`span.level.${cls}`, c.level)),
+      h('td', levelOf(c.level, cls)),
       h(`td.num.${cls}`, signed(c.weight)),
       h('td.barcell', h(`span.bar.${cls}`, { style: null, 'aria-hidden': 'true', dataset: { w: Math.round((Math.abs(c.weight) / maxW) * 100) } })));
   });
@@ -103,7 +103,7 @@ export async function render(ctx, domain, id) {
     h('section.card.summary', { 'aria-label': 'Score' },
       h('div', h('div.muted', 'Probability'), h(`div.figure.${probCls}`, pct(d.probability))),
       h('div', h('div.muted', 'Total weight'), h('div.figure', signed(d.total_weight))),
-      h('div', h('div.muted', 'Prior weight'), h('div.figure', signed(d.prior_weight))),
+      h('div', { title: PRIOR_TIP }, h('div.muted', 'Prior weight ', h('span.tip', { 'aria-hidden': 'true' }, 'ⓘ')), h('div.figure', signed(d.prior_weight))),
       h('div', h('div.muted', 'Thresholds'), h('div', `match ≥ ${pct(d.thresholds.match, 0)}`), h('div', `review ≥ ${pct(d.thresholds.review, 0)}`)),
       h('div', h('div.muted', 'Cluster size'), h('div.figure', it.cluster_size)),
       h('div', h('div.muted', 'Assigned'), h('div', it.assigned_to || '—')),
@@ -117,7 +117,7 @@ export async function render(ctx, domain, id) {
         h('th.num', { scope: 'col' }, 'Weight'),
         h('th', { scope: 'col' }, h('span.sr', 'Weight bar')))),
       h('tbody', cmpRows),
-      h('tfoot', h('tr', h('th', { scope: 'row', colspan: 4 }, `Prior ${signed(d.prior_weight)} + comparisons = total`), h('td.num', signed(d.total_weight)), h('td')))),
+      h('tfoot', h('tr', h('th', { scope: 'row', colspan: 4, title: PRIOR_TIP }, `Prior ${signed(d.prior_weight)} + comparisons = total`), h('td.num', signed(d.total_weight)), h('td')))),
     h('details.card', h('summary', 'All staged values'),
       h('table.values', { 'aria-label': 'Staged values' },
         h('thead', h('tr', h('th', { scope: 'col' }, 'Attribute'), h('th', { scope: 'col' }, rec(it.a)), h('th', { scope: 'col' }, rec(it.b)))),
@@ -140,4 +140,20 @@ export async function render(ctx, domain, id) {
   };
   document.addEventListener('keydown', onKey);
   return () => document.removeEventListener('keydown', onKey);
+}
+
+/** What the prior weight means, for its tooltip. */
+const PRIOR_TIP = 'Prior weight: how likely any two records are the same entity before their '
+  + 'values are compared (from the share of matching pairs the model learned). '
+  + 'Each comparison then adds or subtracts its weight; the total gives the probability.';
+
+/** The engine's implicit levels in a steward's words; named levels as the rules call them. */
+const LEVELS = {
+  missing: ['no value', 'One or both records have no value here, so this comparison counts neither for nor against a match.'],
+  else: ['different', 'The values meet none of the similarity levels of this comparison: they differ.'],
+};
+
+function levelOf(level, cls) {
+  const [text, tip] = LEVELS[level] || [level, `Level "${level}" of this comparison's rules`];
+  return h(`span.level.${cls}`, { title: tip }, text);
 }

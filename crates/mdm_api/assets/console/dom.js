@@ -68,7 +68,7 @@ export function when(rfc3339) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** A short notice at the bottom right; errors stay until the next notice. */
+/** A short notice at the top left; errors stay until the next notice. */
 export function toast(text, kind = 'info') {
   const t = document.getElementById('toast');
   t.textContent = text;
