@@ -16,6 +16,10 @@ pub struct DemoArgs {
     pub entities: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Print a JSON summary (loads, the run, the report and where the files are) on stdout
+    /// instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -54,6 +58,22 @@ pub fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let db = mdm_store::redact(&url);
+    if args.json {
+        let j = serde_json::json!({
+            "entities": args.entities,
+            "seed": args.seed,
+            "database_url": db,
+            "data_dir": outcome.data_dir,
+            "loads": outcome.loads,
+            "run": outcome.run,
+            "report": outcome.report,
+            "report_json": outcome.report_json,
+            "report_html": outcome.report_html,
+        });
+        println!("{j}");
+        return Ok(());
+    }
     println!("mdm demo: {} customers in three systems", args.entities);
     for l in &outcome.loads {
         println!(
@@ -63,7 +83,6 @@ pub fn run(args: DemoArgs, settings: &Settings) -> anyhow::Result<()> {
     }
     println!();
     print!("{}", outcome.report.text());
-    let db = mdm_store::redact(&url);
     println!();
     println!("Where to look next:");
     println!("  report         {}", outcome.report_html.display());

@@ -38,6 +38,9 @@ pub struct GenerateArgs {
     /// lacks address, birth date or identifiers in turn, and every contact detail).
     #[arg(long)]
     pub disjoint_attributes: bool,
+    /// Print a JSON summary (entities, records, files per system, truth file) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
@@ -82,6 +85,28 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     }
     // Written through a handle so a closed pipe (`| head`) is an error, not a panic.
     let mut out = std::io::stdout().lock();
+    if args.json {
+        let systems: Vec<_> = summary
+            .per_system
+            .iter()
+            .zip(&summary.files)
+            .map(|((system, n), path)| {
+                serde_json::json!({ "system": system.as_str(), "records": n, "file": path })
+            })
+            .collect();
+        let j = serde_json::json!({
+            "domain": domain.name(),
+            "entities": summary.entities,
+            "records": summary.records,
+            "seed": args.seed,
+            "corruption": args.corruption,
+            "seconds": started.elapsed().as_secs_f64(),
+            "systems": systems,
+            "truth": summary.files.last(),
+        });
+        writeln!(out, "{j}")?;
+        return Ok(());
+    }
     writeln!(
         out,
         "generated {} {} entities as {} records in {:.2}s (seed {}, corruption x{})",

@@ -48,6 +48,10 @@ pub struct MatchArgs {
     /// rules, estimated precision and recall) as `report.json` and `report.html` here.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+    /// Print a JSON summary (records, candidate pairs, matches, review, clusters, files
+    /// written) on stdout; phase times stay on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: MatchArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -96,18 +100,15 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     if args.explain_blocking {
         explain_blocking(&rules, &res)?;
     }
+    let decided = |d| res.scored.iter().filter(|s| s.decision == d).count();
+    let (matches, review) = (
+        decided(mdm_core::rules::matching::Decision::Match),
+        decided(mdm_core::rules::matching::Decision::Review),
+    );
+    let clusters = count_clusters(&res.clusters);
     eprintln!(
-        "candidate pairs {}, matches {}, review {}, clusters {}",
+        "candidate pairs {}, matches {matches}, review {review}, clusters {clusters}",
         res.candidate_pairs,
-        res.scored
-            .iter()
-            .filter(|s| s.decision == mdm_core::rules::matching::Decision::Match)
-            .count(),
-        res.scored
-            .iter()
-            .filter(|s| s.decision == mdm_core::rules::matching::Decision::Review)
-            .count(),
-        count_clusters(&res.clusters),
     );
     print_vetoes(&rules, &res.params);
     if let Some(path) = &args.train {
@@ -124,6 +125,23 @@ fn run_in_pool(args: &MatchArgs, settings: &Settings) -> anyhow::Result<()> {
     }
     eprintln!("write       {:>8.3} s", t.elapsed().as_secs_f64());
     eprintln!("total       {:>8.3} s", start.elapsed().as_secs_f64());
+    if args.json {
+        let j = serde_json::json!({
+            "domain": rules.domain,
+            "records": res.clusters.len(),
+            "candidate_pairs": res.candidate_pairs,
+            "matches": matches,
+            "review": review,
+            "clusters": clusters,
+            "seconds": start.elapsed().as_secs_f64(),
+            "out": args.out,
+            "pairs": args.pairs,
+            "params": args.train,
+            "report": args.report,
+        });
+        use std::io::Write;
+        writeln!(std::io::stdout().lock(), "{j}")?;
+    }
     Ok(())
 }
 

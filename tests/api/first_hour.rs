@@ -169,7 +169,8 @@ fn idle_incremental_reconcile_says_nothing_changed(case: &Case) {
 
 backends!(
     report_json_is_nested_and_its_counts_add_up,
-    json_on_commands_that_print_a_result
+    json_on_commands_that_print_a_result,
+    json_on_generate_match_and_demo
 );
 
 fn report_json_is_nested_and_its_counts_add_up(case: &Case) {
@@ -332,4 +333,80 @@ fn readme_commands_match_ci_and_the_quick_start() {
     }
     let ignored = std::fs::read_to_string(root.join(".gitignore")).unwrap();
     assert!(ignored.lines().any(|l| l == "/mdm-demo/"));
+}
+
+/// `--json` on `mdm generate`, `mdm match` and `mdm demo`: one summary object on stdout
+/// whose counts agree with the files written.
+fn json_on_generate_match_and_demo(case: &Case) {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = run_ok(case.mdm().args(args));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", text(&out.stdout)))
+    };
+    let lines = |p: &str| std::fs::read_to_string(p).unwrap().lines().count() as u64 - 1;
+    let gen = case.path("gen");
+    let g = json(&[
+        "generate",
+        "--domain",
+        "customer",
+        "--entities",
+        "60",
+        "--out",
+        gen.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(g["entities"], 60, "{g}");
+    let systems = g["systems"].as_array().expect("systems");
+    assert_eq!(systems.len(), 3, "{g}");
+    let mut records = 0;
+    let mut inputs = Vec::new();
+    for s in systems {
+        let file = s["file"].as_str().expect("file");
+        assert_eq!(s["records"].as_u64(), Some(lines(file)), "{s}");
+        records += lines(file);
+        inputs.push(format!("{}={file}", s["system"].as_str().unwrap()));
+    }
+    assert_eq!(g["records"].as_u64(), Some(records), "{g}");
+    assert_eq!(lines(g["truth"].as_str().expect("truth")), records, "{g}");
+
+    let out = case.path("clusters.csv");
+    let mut args = vec![
+        "match",
+        "--domain",
+        "customer",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for i in &inputs {
+        args.extend(["--input", i.as_str()]);
+    }
+    let m = json(&args);
+    assert_eq!(m["records"].as_u64(), Some(records), "{m}");
+    assert_eq!(lines(out.to_str().unwrap()), records, "{m}");
+    let clusters = m["clusters"].as_u64().expect("clusters");
+    assert!(clusters > 0 && clusters < records, "{m}");
+    assert!(
+        m["matches"].as_u64() > Some(0) && m["candidate_pairs"].as_u64() > Some(0),
+        "{m}"
+    );
+
+    let dir = case.path("demo");
+    let d = json(&[
+        "demo",
+        "--entities",
+        "150",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    let loads = d["loads"].as_array().expect("loads");
+    assert_eq!(loads.len(), 3, "{d}");
+    assert!(loads.iter().all(|l| l["read"].as_u64() > Some(0)), "{d}");
+    assert!(d["run"]["run_id"].as_i64() > Some(0), "{d}");
+    assert!(d["report"].is_object(), "{d}");
+    assert!(
+        std::path::Path::new(d["report_html"].as_str().unwrap()).is_file(),
+        "{d}"
+    );
 }
