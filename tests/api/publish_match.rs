@@ -6,7 +6,10 @@ use crate::helpers::{backends, Case};
 use crate::server::Server;
 use serde_json::json;
 
-backends!(dry_run_and_upsert_agree_with_reconcile);
+backends!(
+    dry_run_and_upsert_agree_with_reconcile,
+    an_upsert_reads_a_national_phone_in_its_systems_country
+);
 
 fn reconcile(case: &Case) -> mdm_service::RunSummary {
     case.reconcile_customers()
@@ -154,4 +157,30 @@ fn dry_run_and_upsert_agree_with_reconcile(case: &Case) {
         .unwrap();
     assert_eq!(w1.golden_id, expected);
     assert_ne!(w1.staging_id, 0);
+}
+
+/// `[systems.WEB] country = "US"`: a real-time upsert of a WEB record without a country
+/// reads its national phone number as American, not in the default country (DE).
+fn an_upsert_reads_a_national_phone_in_its_systems_country(case: &Case) {
+    case.write(
+        "mdm.toml",
+        "[systems.ERP]\ntrust = 1\n[systems.CRM]\ntrust = 2\n[systems.WEB]\ntrust = 3\ncountry = \"US\"\n",
+    );
+    case.generated_customers(100, &["ERP", "CRM"], 5, 1.0);
+    reconcile(case);
+    let s = Server::start(case, &[]);
+    let tok = case.token("writer", Some("WEB"));
+    let t = Some(tok.as_str());
+    let attrs = json!({"given_name": "Xaverine", "family_name": "Quobbelsworth", "city": "Zzyzx", "phone": "214 8954767"});
+    let r = s
+        .post_json(
+            "/v1/customer/match",
+            t,
+            &json!({"system": "WEB", "source_id": "W9", "attributes": attrs, "upsert": true}),
+        )
+        .ok();
+    assert_eq!(r["created"], true, "{r}");
+    let id = r["golden_id"].as_str().unwrap();
+    let g = s.get(&format!("/v1/customer/golden/{id}"), t).ok();
+    assert_eq!(g["attributes"]["phone"], "+12148954767", "{g}");
 }
