@@ -26,10 +26,7 @@ pub enum ServeError {
     // Each message carries its cause's, so none is also a `source()`: a printed chain
     // (`{:#}`) says it once.
     #[error("cannot listen on {addr}: {error}")]
-    Bind {
-        addr: String,
-        error: std::io::Error,
-    },
+    Bind { addr: String, error: std::io::Error },
     #[error("server error: {0}")]
     Io(std::io::Error),
 }
