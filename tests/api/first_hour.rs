@@ -72,6 +72,45 @@ fn export_to_a_closed_pipe_ends_quietly(case: &Case) {
     }
 }
 
+/// Any command, not only `export --out -`: `mdm quarantine list | head -1` (its rows are
+/// written with `writeln!`) and `mdm quarantine show` output read by nobody end quietly.
+#[test]
+fn a_closed_pipe_ends_any_command_quietly() {
+    let case = Case::sqlite();
+    let mut csv = String::from("source_id,given_name,birth_date\n");
+    for i in 0..6000 {
+        let day = if i % 3 == 0 { "30" } else { "03" };
+        csv.push_str(&format!("R{i},Ann,1980-02-{day}\n"));
+    }
+    let f = case.write("bad.csv", csv);
+    case.ingest_customers("ERP", &f);
+    let mut child = case
+        .mdm()
+        .args(["quarantine", "list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("id\t"), "{first}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        !stderr.contains("error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn logs_have_no_colour_codes_off_a_terminal() {
     let case = Case::sqlite();
