@@ -237,3 +237,38 @@ fn garbage_push_is_refused(case: &Case) {
     assert!(r.body.contains("max_quarantine_share"), "{}", r.body);
     assert!(case.live("WEB").is_empty());
 }
+
+/// Issue 21, defect 2 at scale: a push that found SQLite held by another writer for longer
+/// than the busy timeout (a reconcile's one write transaction at 500k records took 26 s)
+/// was answered 500. It is 503 `busy` with `Retry-After`, writes nothing, and the same
+/// push succeeds once the writer is done.
+#[test]
+fn a_push_that_finds_the_database_held_answers_503_retry_after() {
+    use diesel::RunQueryDsl;
+    let case = Case::sqlite();
+    let s = Server::start(&case, &[]);
+    let tok = case.token("writer", Some("WEB"));
+    let push = || {
+        s.client()
+            .post(s.url("/v1/customer/records/WEB"))
+            .bearer_auth(&tok)
+            .header("content-type", "application/x-ndjson")
+            .body("{\"source_id\":\"B1\",\"given_name\":\"Bea\"}\n")
+            .send()
+            .unwrap()
+    };
+    let mut holder = case.conn();
+    let mdm_store::DbConnection::Sqlite(c) = &mut holder else {
+        unreachable!("a SQLite case")
+    };
+    diesel::sql_query("BEGIN IMMEDIATE").execute(c).unwrap();
+    let r = push();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["code"], "busy", "{body}");
+    diesel::sql_query("ROLLBACK").execute(c).unwrap();
+    let r = push();
+    assert_eq!(r.status(), 200);
+    assert_eq!(case.live("WEB").len(), 1);
+}

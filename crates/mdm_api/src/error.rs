@@ -27,7 +27,7 @@
 //! | 415 | `unsupported_media_type` | the body's content type is not accepted here |
 //! | 429 | `rate_limited` | the token's write rate limit is spent (`Retry-After` says when to retry) |
 //! | 503 | `not_ready` | the database cannot be reached |
-//! | 503 | `busy` | a writer holds the change feed; retry shortly |
+//! | 503 | `busy` | a writer holds the change feed, or (SQLite) another writer held the database longer than the busy timeout; retry shortly (`Retry-After`) |
 //! | 500 | `internal` | a bug or an unexpected database error (see the log) |
 
 use actix_web::http::{header, StatusCode};
@@ -173,12 +173,26 @@ impl ResponseError for ApiError {
     }
 }
 
+/// `Retry-After` for a write that found the embedded database held by another writer.
+const BUSY_RETRY_SECS: u64 = 5;
+
 impl From<mdm_store::StoreError> for ApiError {
     fn from(e: mdm_store::StoreError) -> Self {
         match e {
             mdm_store::StoreError::Connect { .. } => {
                 tracing::error!(error = %e, "database unreachable");
                 Self::unavailable("not_ready", "the database cannot be reached")
+            }
+            e if e.is_busy() => {
+                tracing::warn!(error = %e, "database held by another writer; answered 503");
+                Self {
+                    retry_after: Some(BUSY_RETRY_SECS),
+                    ..Self::unavailable(
+                        "busy",
+                        "the database is held by another writer (a reconcile run writing its \
+                         results); retry shortly, with the same Idempotency-Key",
+                    )
+                }
             }
             other => Self::internal(other),
         }

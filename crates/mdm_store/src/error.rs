@@ -16,6 +16,20 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// SQLite's "database is locked": another writer (a reconcile's one write transaction)
+    /// held the file for longer than the busy timeout. Worth a retry, not a failure.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => {
+                let m = info.message();
+                m.contains("database is locked") || m.contains("database is busy")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         StoreError::Query(e)

@@ -189,6 +189,7 @@ fn ingest_error(e: mdm_ingest::IngestError) -> ApiError {
         mdm_ingest::IngestError::Input { message, .. } => ApiError::bad_body(message),
         mdm_ingest::IngestError::NoSourceIdColumn { .. }
         | mdm_ingest::IngestError::TooManyQuarantined { .. } => ApiError::bad_body(e.to_string()),
+        mdm_ingest::IngestError::Store(s) if s.is_busy() => s.into(),
         other => ApiError::internal(other),
     }
 }
