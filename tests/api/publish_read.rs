@@ -17,6 +17,7 @@ backends!(
     search_with_cursor,
     feed_order_cursor_and_restart,
     feed_ack_needs_a_writer_of_the_consumer,
+    a_nul_in_a_path_or_query_is_a_bad_parameter,
 );
 
 const G1: &str = "0190a000-0000-7000-8000-000000000001";
@@ -403,4 +404,28 @@ fn feed_ack_needs_a_writer_of_the_consumer(case: &Case) {
     assert_eq!(acked("CRM"), latest);
     ack(&reader, "MES").problem(403, "forbidden");
     assert_eq!(acked("MES"), 0);
+}
+
+/// Issue 21, defect 4 on reads: a NUL in a path or query parameter answered 500 on
+/// PostgreSQL (it cannot hold one in text) and 200/404 on SQLite. Both answer 400 now.
+fn a_nul_in_a_path_or_query_is_a_bad_parameter(case: &Case) {
+    let s = Server::start(case, &[]);
+    let tok = case.token("reader", None);
+    for path in [
+        "/v1/customer/golden?email=a%00b@x.com",
+        "/v1/customer/golden?family_name=a%00b",
+        "/v1/customer/xref/ERP/C%00001",
+        "/v1/customer/golden/a%00b",
+        "/v1/audit?actor=a%00b",
+    ] {
+        let r = s.get(path, Some(&tok));
+        assert_eq!(r.status, 400, "{path}: {}", r.body);
+        assert!(r.body.contains("invalid_parameter"), "{path}: {}", r.body);
+    }
+    // An encoded percent sign followed by zeros is no NUL.
+    assert_eq!(
+        s.get("/v1/customer/golden?family_name=a%2500", Some(&tok))
+            .status,
+        200
+    );
 }

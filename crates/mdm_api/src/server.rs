@@ -12,6 +12,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
+use actix_web::middleware::Next;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,6 +71,7 @@ async fn run(config: ApiConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(),
         App::new()
             .app_data(app_state.clone())
             .configure(|cfg| routes(cfg, &app_state.config))
+            .wrap(from_fn(no_nul_in_url))
             .wrap_fn(|req, srv| {
                 let (span, id, route, start) = request_span(&req);
                 let metrics = req
@@ -284,4 +286,20 @@ fn finish<B: MessageBody>(
     } else {
         tracing::debug!(status, micros = took.as_micros() as u64, "request");
     }
+}
+
+/// A NUL (`%00`) in a path or query parameter is refused with 400 before any handler runs:
+/// PostgreSQL cannot hold one in text ("invalid byte sequence"), so a lookup by it answered
+/// 500 there and 404 on SQLite; no identifier, value or filter contains one.
+async fn no_nul_in_url(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.uri().to_string().to_ascii_lowercase().contains("%00") {
+        let e = ApiError::bad_param("a path or query parameter contains a NUL character (%00)");
+        return Ok(req.error_response(e).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
