@@ -122,7 +122,7 @@ fn open_file(
         Format::Json => {
             let body =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let source = JsonArraySource::parse(path.display().to_string(), &body)?;
+            let source = JsonArraySource::parse(path.display().to_string(), body)?;
             Box::new(source.max_element_bytes(max_line_bytes))
         }
     })

@@ -108,7 +108,7 @@ fn stage(
 ) -> Result<(i64, Vec<Option<String>>), ApiError> {
     attributes.insert("source_id".into(), key.as_str().into());
     let body = serde_json::to_vec(&[serde_json::Value::Object(attributes)]).expect("JSON");
-    let mut source = JsonArraySource::parse(format!("http:{system}:match"), &body)
+    let mut source = JsonArraySource::parse(format!("http:{system}:match"), body)
         .map_err(|e| ApiError::bad_body(e.to_string()))?;
     let mapping = ColumnMapping::new(
         state

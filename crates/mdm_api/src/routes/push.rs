@@ -117,7 +117,7 @@ pub async fn push(
         .db(move |conn| {
             let mut source: Box<dyn RecordSource> = match format {
                 Format::Json => Box::new(
-                    JsonArraySource::parse(label, &body)
+                    JsonArraySource::parse(label, &body[..])
                         .map_err(|e| ApiError::bad_body(e.to_string()))?
                         .max_element_bytes(max_line),
                 ),
