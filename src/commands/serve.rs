@@ -79,6 +79,7 @@ pub fn api_config(settings: &Settings, listen: Option<String>) -> mdm_api::ApiCo
     };
     c.ingest_chunk_size = settings.ingest.chunk_size;
     c.max_line_bytes = settings.ingest.max_line_bytes;
+    c.quarantine_limits = settings.ingest.quarantine_limits();
     c.mappings = settings
         .systems
         .iter()

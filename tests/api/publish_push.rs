@@ -238,6 +238,33 @@ fn garbage_push_is_refused(case: &Case) {
     assert!(case.live("WEB").is_empty());
 }
 
+/// A push with more quarantined rows than `ingest.max_quarantined_rows` stores says how
+/// many it only counted (as `mdm ingest --json` does).
+#[test]
+fn a_push_says_how_many_quarantined_rows_it_did_not_store() {
+    let case = Case::sqlite();
+    let s = Server::start(&case, &[("MDM__INGEST__MAX_QUARANTINED_ROWS", "5")]);
+    let tok = case.token("writer", Some("WEB"));
+    let mut body = String::new();
+    for i in 0..40 {
+        if i % 4 == 0 {
+            body.push_str("{broken\n");
+        } else {
+            body.push_str(&format!("{{\"source_id\":\"S{i}\"}}\n"));
+        }
+    }
+    let r = s
+        .post(
+            "/v1/customer/records/WEB",
+            Some(&tok),
+            "application/x-ndjson",
+            body.into_bytes(),
+        )
+        .ok();
+    assert_eq!(r["quarantined"], 10, "{r}");
+    assert_eq!(r["quarantine_not_stored"], 5, "{r}");
+}
+
 /// Issue 21, defect 2 at scale: a push that found SQLite held by another writer for longer
 /// than the busy timeout (a reconcile's one write transaction at 500k records took 26 s)
 /// was answered 500. It is 503 `busy` with `Retry-After`, writes nothing, and the same

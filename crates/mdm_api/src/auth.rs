@@ -133,7 +133,7 @@ impl Principal {
         match (self.role, &self.system) {
             (Role::Reader, _) => Err(ApiError::forbidden(format!(
                 "this token's role `reader` cannot acknowledge consumer {consumer}'s feed; a \
-                 writer token of system {consumer}, or an admin token, can"
+                 writer token of system {consumer}, a steward or an admin token can"
             ))),
             (Role::Writer, Some(own)) if own != consumer => Err(ApiError::forbidden(format!(
                 "this writer token may acknowledge only consumer {own}'s feed, not {consumer}'s"

@@ -27,6 +27,9 @@ pub struct ApiConfig {
     /// An NDJSON line or JSON array element of a push longer than this is quarantined
     /// unread (`ingest.max_line_bytes`).
     pub max_line_bytes: usize,
+    /// When a push is refused as garbage and how many quarantined rows it stores
+    /// (`ingest.max_quarantine_share`, `ingest.max_quarantined_rows`), as for files.
+    pub quarantine_limits: mdm_ingest::QuarantineLimits,
     /// Per-token rate limit of writes (pushes, upserts, steward actions).
     pub write_limits: WriteLimits,
     /// Column mappings of declared systems (by upper-case system name).
@@ -116,6 +119,7 @@ impl ApiConfig {
             token_cache: Duration::from_secs(5),
             ingest_chunk_size: 10_000,
             max_line_bytes: mdm_ingest::adapters::DEFAULT_MAX_LINE_BYTES,
+            quarantine_limits: mdm_ingest::QuarantineLimits::default(),
             write_limits: WriteLimits::default(),
             mappings: BTreeMap::new(),
             declared_systems: Vec::new(),

@@ -33,6 +33,9 @@ pub struct PushSummary {
     pub unchanged: u64,
     pub deleted: u64,
     pub quarantined: u64,
+    /// Quarantined rows beyond `ingest.max_quarantined_rows` per batch: counted, not stored.
+    #[serde(default)]
+    pub quarantine_not_stored: u64,
     /// The quarantined rows (first 1000): where and why, so the sender can fix them.
     pub quarantine: Vec<QuarantineEntry>,
     /// True when this push registered the system (no configuration declares it).
@@ -111,6 +114,7 @@ pub async fn push(
     );
     let chunk_size = state.config.ingest_chunk_size;
     let max_line = state.config.max_line_bytes;
+    let limits = state.config.quarantine_limits;
     let snapshot = query.snapshot;
     let label = format!("http:{system}");
     let summary = state
@@ -131,8 +135,16 @@ pub async fn push(
                 snapshot,
                 chunk_size,
             };
-            let s = mdm_ingest::load(conn, &rules, &mapping, &opts, source.as_mut(), &mut |_| {})
-                .map_err(ingest_error)?;
+            let s = mdm_ingest::load_with_limits(
+                conn,
+                &rules,
+                &mapping,
+                &opts,
+                limits,
+                source.as_mut(),
+                &mut |_| {},
+            )
+            .map_err(ingest_error)?;
             let quarantine = quarantine_of(conn, s.batch_id, s.quarantined)?;
             Ok(PushSummary {
                 batch_id: s.batch_id,
@@ -144,6 +156,7 @@ pub async fn push(
                 unchanged: s.unchanged,
                 deleted: s.deleted,
                 quarantined: s.quarantined,
+                quarantine_not_stored: s.quarantine_not_stored,
                 quarantine,
                 registered_system: s.registered_system,
                 snapshot_deletions_skipped: s.snapshot_deletions_skipped.map(|k| {
