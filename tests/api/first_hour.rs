@@ -45,31 +45,38 @@ fn export_to_a_closed_pipe_ends_quietly(case: &Case) {
     let size = std::fs::metadata(&file).unwrap().len();
     assert!(size > 128 * 1024, "export too small to fill a pipe: {size}");
     for format in ["csv", "ndjson"] {
-        let mut child = case
-            .mdm()
-            .args(["export", "golden", "--domain", "customer", "--out", "-"])
-            .args(["--format", format])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        let mut cmd = case.mdm();
+        cmd.args(["export", "golden", "--domain", "customer", "--out", "-"])
+            .args(["--format", format]);
+        let (first, status, stderr) = first_line_then_gone(&mut cmd);
         assert!(first.contains("golden_id"), "{first}");
-        // The reader is gone (`| head -1`).
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        let status = child.wait().unwrap();
         assert!(status.success(), "{format}: {status}: {stderr}");
         assert_eq!(stderr, "", "{format}");
     }
+}
+
+/// Runs `cmd`, reads the first line of its output and goes away (`| head -1`): that line,
+/// the exit status and everything it wrote to stderr.
+fn first_line_then_gone(
+    cmd: &mut std::process::Command,
+) -> (String, std::process::ExitStatus, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (first, child.wait().unwrap(), stderr)
 }
 
 /// Any command, not only `export --out -`: `mdm quarantine list | head -1` (its rows are
@@ -84,26 +91,8 @@ fn a_closed_pipe_ends_any_command_quietly() {
     }
     let f = case.write("bad.csv", csv);
     case.ingest_customers("ERP", &f);
-    let mut child = case
-        .mdm()
-        .args(["quarantine", "list"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let (first, status, stderr) = first_line_then_gone(case.mdm().args(["quarantine", "list"]));
     assert!(first.starts_with("id\t"), "{first}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
     assert!(status.success(), "{status}: {stderr}");
     assert!(
         !stderr.contains("error") && !stderr.contains("panicked"),
