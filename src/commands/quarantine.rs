@@ -1,6 +1,7 @@
 //! `mdm quarantine list|show|export`: the rows ingest quarantined, with file, line, field,
 //! reason and raw text, so a steward can fix the source. A row that several loads of the
-//! same file quarantined is listed once (`mdm_service::quarantine`).
+//! same file quarantined is listed once (`mdm_service::quarantine`). `mdm quarantine
+//! values`: the staged values survivorship will never publish (invalid or placeholders).
 
 use crate::settings::Settings;
 use anyhow::Context;
@@ -57,6 +58,18 @@ pub enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List staged values that are invalid for their type or placeholders (a dummy phone,
+    /// noemail@...): never published on a golden record. System, record, attribute,
+    /// reason, value.
+    Values {
+        #[arg(long)]
+        domain: String,
+        #[arg(long, value_name = "SYSTEM")]
+        system: Option<String>,
+        /// One JSON object per value (NDJSON).
+        #[arg(long)]
+        json: bool,
+    },
     /// Write quarantined rows as CSV or NDJSON (by the file's extension).
     Export {
         #[command(flatten)]
@@ -80,6 +93,34 @@ pub fn run(args: QuarantineArgs, settings: &Settings) -> anyhow::Result<()> {
             } else {
                 show(&mut out, &f)?;
             }
+            Ok(())
+        }
+        QuarantineCommand::Values {
+            domain,
+            system,
+            json,
+        } => {
+            let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &domain)?;
+            let ctx = settings.std_context();
+            let found =
+                mdm_service::reconcile::value_findings(&mut conn, &rules, &ctx, system.as_deref())?;
+            let mut out = std::io::stdout().lock();
+            if !json {
+                writeln!(out, "system\tsource_id\tattribute\treason\tvalue")?;
+            }
+            for f in &found {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(f)?)?;
+                } else {
+                    let line = [&f.system, &f.source_id, &f.attribute, &f.reason, &f.value];
+                    writeln!(
+                        out,
+                        "{}",
+                        line.map(|c| c.replace(['\t', '\n'], " ")).join("\t")
+                    )?;
+                }
+            }
+            eprintln!("{} values that no golden record will publish", found.len());
             Ok(())
         }
         QuarantineCommand::Export { which, out } => {

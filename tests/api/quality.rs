@@ -9,6 +9,7 @@ use crate::server::Server;
 backends!(
     quality_api_lists_filters_pages_and_counts_a_reload_once,
     quarantine_cli_lists_shows_and_exports,
+    values_no_golden_record_will_publish,
 );
 
 /// Line 3: an impossible date (and markup in the raw text); line 4: a stray quote that runs
@@ -277,4 +278,62 @@ fn quarantine_cli_lists_shows_and_exports(case: &Case) {
         .collect();
     assert_eq!(crm.len(), 1, "{nd}");
     assert_eq!(crm[0]["system"], "CRM");
+}
+
+/// Issue 22, item 4: value findings beside quarantine. A placeholder e-mail and a filler
+/// phone are staged (they are values, not broken rows) but never published; the API and
+/// the CLI list them with the reason. A US national number in a US record is no finding.
+fn values_no_golden_record_will_publish(case: &Case) {
+    let f = case.write(
+        "crm.csv",
+        "source_id,given_name,email,phone,country\n\
+         C1,Ann,noemail@example.com,+49 171 5550001,DE\n\
+         C2,Bob,bob@mail.de,030 000000,\n\
+         C3,Cy,cy@mail.de,214 8954767,US\n",
+    );
+    case.ingest_customers("CRM", &f);
+    let s = Server::start(case, &[]);
+    let tok = case.token("reader", None);
+    let r = s.get("/v1/quality/values?domain=customer", Some(&tok));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let page: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    let found: Vec<(String, String, String)> = page["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap().to_string();
+            (s("source_id"), s("attribute"), s("reason"))
+        })
+        .collect();
+    let expect = |id: &str, a: &str, why: &str| (id.to_string(), a.to_string(), why.to_string());
+    assert_eq!(
+        found,
+        [
+            expect("C1", "email", "placeholder e-mail address"),
+            expect("C2", "phone", "placeholder phone number"),
+        ],
+        "{page}"
+    );
+    assert_eq!(page["total"], 2);
+    let first: serde_json::Value = serde_json::from_str(
+        &s.get("/v1/quality/values?domain=customer&limit=1", Some(&tok))
+            .body,
+    )
+    .unwrap();
+    assert_eq!(first["next_offset"], 1, "{first}");
+    assert_eq!(
+        s.get("/v1/quality/values?domain=nosuch", Some(&tok)).status,
+        404
+    );
+    let out = run_ok(
+        case.mdm()
+            .args(["quarantine", "values", "--domain", "customer", "--json"]),
+    );
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        2,
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -49,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         routes::quality::quarantine,
         routes::quality::quarantined_row,
         routes::quality::summary,
+        routes::quality::values,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),

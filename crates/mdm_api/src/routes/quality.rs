@@ -1,6 +1,7 @@
 //! Data-quality findings: the rows ingest quarantined (file, line, field, reason, raw
-//! text), paged and filtered, and their counts per system and reason. Any token may read
-//! them; a row re-loaded from the same file counts once (`mdm_service::quarantine`).
+//! text), paged and filtered, and their counts per system and reason; and the staged values
+//! no golden record will publish (invalid or placeholders). Any token may read them; a row
+//! re-loaded from the same file counts once (`mdm_service::quarantine`).
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -179,5 +180,83 @@ pub async fn summary(
     Ok(HttpResponse::Ok().json(QualitySummary {
         quarantined: by_reason.iter().map(|c| c.rows).sum(),
         by_reason,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ValuesQuery {
+    pub domain: String,
+    /// A source system.
+    pub system: Option<String>,
+    /// Findings to skip (the previous page's `next_offset`).
+    pub offset: Option<usize>,
+    /// Findings per page (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// A staged value no golden record will publish, and why.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValueFindingView {
+    pub system: String,
+    pub source_id: String,
+    pub attribute: String,
+    pub value: String,
+    /// `placeholder phone number`, `unknown country calling code`, ...
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ValuesPage {
+    pub findings: Vec<ValueFindingView>,
+    /// All findings of the query.
+    pub total: usize,
+    pub next_offset: Option<usize>,
+}
+
+/// Staged values that are invalid for their type or placeholders (a dummy phone,
+/// `noemail@...`, `1900-01-01`): survivorship never publishes them. By system, record and
+/// attribute; computed from the current staged records on each call.
+#[utoipa::path(get, path = "/v1/quality/values", tag = "quality", params(ValuesQuery),
+    responses((status = 200, body = ValuesPage),
+        (status = 404, description = "`unknown_domain`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn values(
+    state: web::Data<AppState>,
+    _p: Principal,
+    q: web::Query<ValuesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let rules = state.rules(&q.domain)?;
+    let ctx = crate::routes::matching::std_context(&state);
+    let system = nonempty(&q.system);
+    let found = state
+        .db_read(move |c| {
+            Ok(mdm_service::reconcile::value_findings(
+                c,
+                &rules,
+                &ctx,
+                system.as_deref(),
+            )?)
+        })
+        .await?;
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(50).clamp(1, 500));
+    let total = found.len();
+    let findings = found
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|f| ValueFindingView {
+            system: f.system,
+            source_id: f.source_id,
+            attribute: f.attribute,
+            value: f.value,
+            reason: f.reason,
+        })
+        .collect();
+    let next_offset = (offset + limit < total).then_some(offset + limit);
+    Ok(HttpResponse::Ok().json(ValuesPage {
+        findings,
+        total,
+        next_offset,
     }))
 }

@@ -34,7 +34,7 @@ use std::time::Instant;
 pub use input::key_strings;
 pub use matching::stored_model;
 use matching::PendingModel;
-pub use quality::golden_quality;
+pub use quality::{golden_quality, value_findings, ValueFinding};
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]

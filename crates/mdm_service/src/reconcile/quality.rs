@@ -1,10 +1,13 @@
-//! The golden-record defect counts of a domain as published (`mdm_core::golden_quality`):
-//! each active golden record checked against its members' current staged values.
+//! Data quality of a domain beyond quarantine: the golden-record defect counts as
+//! published (`mdm_core::golden_quality`), each active golden record checked against its
+//! members' current staged values; and the value findings, the staged values that
+//! survivorship will never publish (invalid for their type, or placeholders).
 
-use super::input::{key_strings, Input};
+use super::input::{key_strings, parse_all, Input};
 use crate::ServiceError;
 use mdm_core::golden_quality::{audit, GoldenQuality, Published};
 use mdm_core::standardize::StdContext;
+use mdm_core::survive::{eligible, record_context, Eligible};
 use mdm_core::{DomainRules, RecordKey};
 use mdm_store::DbConnection;
 use std::collections::HashMap;
@@ -69,4 +72,49 @@ pub fn golden_quality(
         total.add(audit(rules, ctx, &published, &ms));
     }
     Ok(total)
+}
+
+/// A staged value that survivorship will never publish, and why: what a golden record's
+/// `rejected: ...` lineage names, listed per source record so the source can be fixed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ValueFinding {
+    pub system: String,
+    pub source_id: String,
+    pub attribute: String,
+    pub value: String,
+    /// `placeholder phone number`, `unknown country calling code`, ...
+    pub reason: String,
+}
+
+/// Every current staged value of the domain (of `system`, if given) that is invalid for
+/// its type or a placeholder, read in its record's (else its system's) country; by system,
+/// source record and attribute.
+pub fn value_findings(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    system: Option<&str>,
+) -> Result<Vec<ValueFinding>, ServiceError> {
+    let raw = mdm_store::matchstate::current_records(conn, &rules.domain)?;
+    let mut records = parse_all(rules, &raw)?;
+    drop(raw);
+    records.retain(|r| system.is_none_or(|s| r.key.system.as_str() == s));
+    records.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut out = Vec::new();
+    for r in &records {
+        let rctx = record_context(rules, &ctx.for_system(r.key.system.as_str()), &r.values);
+        for (a, v) in rules.attributes.iter().zip(&r.values) {
+            let Some(v) = v.as_deref() else { continue };
+            if let Eligible::Rejected(reason) = eligible(a.ty, v, &rctx) {
+                out.push(ValueFinding {
+                    system: r.key.system.to_string(),
+                    source_id: r.key.source_id.to_string(),
+                    attribute: a.name.clone(),
+                    value: v.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
