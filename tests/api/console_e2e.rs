@@ -129,10 +129,13 @@ fn console_e2e_in_headless_chromium() {
     }
     let case = Case::sqlite();
     world(&case);
-    // A row for the Data quality page: an impossible date, markup in the raw text.
+    // Rows for the Data quality page: an impossible date, markup in the raw text
+    // (quarantined); a placeholder e-mail (staged, never published).
     let bad = case.write(
         "crm_bad.csv",
-        "source_id,given_name,family_name,birth_date\nE2E1,<b>Bold</b>,<img src=x>,1980-02-30\n",
+        "source_id,given_name,family_name,birth_date,email\n\
+         E2E1,<b>Bold</b>,<img src=x>,1980-02-30,\n\
+         E2E2,Nora,Vale,1980-02-03,noemail@example.com\n",
     );
     assert_eq!(case.ingest_customers("CRM", &bad)["quarantined"], 1);
     let s = Server::start(&case, &[]);

@@ -11,7 +11,8 @@
 // Flow: sign in, queue (each record's name shown), open a pair, decide "same" with the
 // keyboard, reconcile, see both records as members of one golden record, edit it (a stale
 // version gets a clear 409), unlock, see the decision in the audit log, dashboard, its
-// link to Data quality (the quarantined row's reason and raw text, as text), sign out.
+// link to Data quality (the quarantined row's reason and raw text, as text; a staged
+// placeholder e-mail among the values no golden record will publish), sign out.
 // The last stdout line is `E2E_RESULT {json}` with the decided pair (and the names the
 // queue showed for it); any failure exits 1.
 
@@ -242,6 +243,10 @@ try {
   check((await quarantined.locator('b, img, script').count()) === 0, 'raw text never becomes markup');
   const perReason = page.getByRole('table', { name: 'Quarantined rows per system and reason' });
   check((await perReason.getByRole('row').filter({ hasText: 'invalid_value' }).count()) >= 1, 'the counts per reason are shown');
+  const unpublished = page.getByRole('table', { name: 'Values no golden record will publish' });
+  await unpublished.waitFor();
+  const filler = unpublished.getByRole('row').filter({ hasText: 'E2E2' });
+  check((await filler.getByText('placeholder e-mail address', { exact: true }).count()) === 1, 'a staged placeholder e-mail is listed with its reason');
   await shot('quality');
 
   step = 'sign out';

@@ -1,6 +1,8 @@
 // Data quality: the rows ingest quarantined in the current domain, counted per source system
 // and reason, and listed with file, line, field, reason, what is wrong and the raw text, so a
-// steward can have the source fixed. The raw text is shown as text, never as markup.
+// steward can have the source fixed; and the staged values no golden record will publish
+// (invalid for their type or placeholders), with the reason. The raw text and values are
+// shown as text, never as markup.
 
 import { get, qs } from './api.js';
 import { h, mount, main, num, when, field, loading, failure } from './dom.js';
@@ -62,6 +64,25 @@ export async function render(ctx) {
       : h('p.muted', 'Nothing quarantined.'));
   }
 
+  const values = h('div', loading('the values'));
+  async function unpublished() {
+    let v;
+    try {
+      v = await get(`/v1/quality/values${qs({ domain, limit: LIMIT })}`);
+    } catch (err) {
+      mount(values, failure(err));
+      return;
+    }
+    mount(values, v.findings.length
+      ? [h('table', { 'aria-label': 'Values no golden record will publish' },
+        h('thead', h('tr', ['System', 'Record', 'Attribute', 'Reason', 'Value'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', v.findings.map((f) => h('tr',
+          h('td', h('span.sys', f.system)), h('td', f.source_id), h('td', f.attribute),
+          h('td', h('span.badge.bad', f.reason)), h('td', h('code.raw', f.value)))))),
+      h('p.muted', `${num(v.findings.length)} of ${num(v.total)} shown.`)]
+      : h('p.muted', 'Every staged value is valid.'));
+  }
+
   mount(root,
     h('div.titlebar', h('h1', `Data quality · ${domain}`),
       h('span.muted', 'Rows ingest could not stage, each counted once however often its file was loaded.')),
@@ -70,9 +91,11 @@ export async function render(ctx) {
       'aria-label': 'Data quality filters',
       onsubmit: (e) => { e.preventDefault(); f.system = system.value; pages.length = 0; show(undefined); },
     }, field('Source system', system), h('button.primary', { type: 'submit' }, 'Show')),
-    body);
+    body,
+    h('div.card', h('h3', 'Values no golden record will publish (invalid or placeholders)'), values));
   counts();
   show(undefined);
+  unpublished();
 }
 
 /** The file name without its directories (the full path is the cell's tooltip). */
