@@ -259,18 +259,10 @@ fn failed_load(case: &Case, file: &std::path::Path) -> (i64, String) {
             .arg(file),
     );
     assert!(err.contains("max_quarantine_share"), "{err}");
-    let batch: i64 = err
-        .split("load batch ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the error names the batch: {err}"));
-    let b = mdm_store::batches::get(&mut case.conn(), batch)
-        .unwrap()
-        .expect("batch row");
+    let b = refused_batch(case, &err);
     assert_eq!(b.status, "failed", "{b:?}");
     assert!(case.live("ERP").is_empty(), "nothing staged");
-    (batch, err)
+    (b.id, err)
 }
 
 /// Issue 21: a file of random bytes (behind a valid header) fails instead of becoming a
@@ -414,15 +406,7 @@ fn a_refused_load_leaves_staging_as_it_was(case: &Case) {
     assert!(err.contains("refused.csv"), "names the file: {err}");
     assert!(err.contains("max_quarantine_share"), "says why: {err}");
     assert!(err.contains("nothing of it is staged"), "{err}");
-    let batch: i64 = err
-        .split("load batch ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("the error names the batch: {err}"));
-    let b = mdm_store::batches::get(&mut case.conn(), batch)
-        .unwrap()
-        .unwrap();
+    let b = refused_batch(case, &err);
     assert_eq!(b.status, "failed", "{b:?}");
     assert_eq!(
         (b.rows_new, b.rows_changed, b.rows_unchanged, b.rows_deleted),
@@ -430,7 +414,7 @@ fn a_refused_load_leaves_staging_as_it_was(case: &Case) {
         "{b:?}"
     );
     assert_eq!(staging_state(case), before, "staging as it was");
-    assert!(case.live("ERP").iter().all(|v| v.batch_id != batch));
+    assert!(case.live("ERP").iter().all(|v| v.batch_id != b.id));
 
     // A load that is not refused still stages, on top of the state before.
     let fine: String = HEADER.to_string() + &(0..500).map(|i| row(i, "Kiel")).collect::<String>();
@@ -566,4 +550,17 @@ fn overlong_pushed_line_and_element_quarantined(case: &Case) {
     }
     let staged: Vec<String> = case.live("WEB").into_iter().map(|v| v.source_id).collect();
     assert_eq!(staged, ["W1", "W3", "W4"]);
+}
+
+/// The load batch a refused load's error names (`... load batch N ...`), from the database.
+fn refused_batch(case: &Case, err: &str) -> mdm_store::batches::LoadBatch {
+    let batch: i64 = err
+        .split("load batch ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the error names the batch: {err}"));
+    mdm_store::batches::get(&mut case.conn(), batch)
+        .unwrap()
+        .expect("batch row")
 }
