@@ -88,6 +88,7 @@ fn child_run(spec: &str) {
     let opts = ReconcileOptions {
         full: full == "1",
         retrain: false,
+        partition_records: None,
     };
     let t = Instant::now();
     let s = mdm_service::reconcile_with_reader(

@@ -31,6 +31,7 @@ pub struct Settings {
     /// Declared source systems by (upper-case) name.
     pub systems: BTreeMap<SystemName, SystemSettings>,
     pub ingest: IngestSettings,
+    pub reconcile: ReconcileSettings,
     /// `mdm serve`: listening address, limits, pool.
     pub server: ServerSettings,
     /// Change-feed consumers with configuration of their own (webhooks), by upper-case name.
@@ -114,9 +115,20 @@ impl std::fmt::Debug for Settings {
             .field("consumers", &self.consumers.keys().collect::<Vec<_>>())
             .field("webhooks", &self.webhooks)
             .field("nats", &self.nats)
+            .field("reconcile", &self.reconcile)
             .field("config_file", &self.config_file)
             .finish()
     }
+}
+
+/// `[reconcile]`: how the nightly run works.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileSettings {
+    /// A full run with a stored model matches partition by partition, about this many
+    /// block memberships each, so its matching memory is bounded by it (0: one pass).
+    #[serde(default)]
+    pub partition_records: usize,
 }
 
 /// The shape of the merged configuration, before validation.
@@ -138,6 +150,8 @@ struct RawSettings {
     webhooks: WebhookSettings,
     #[serde(default)]
     nats: NatsSettings,
+    #[serde(default)]
+    reconcile: ReconcileSettings,
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,6 +306,7 @@ impl Settings {
             consumers,
             webhooks: raw.webhooks,
             nats: raw.nats,
+            reconcile: raw.reconcile,
             config_file,
         })
     }

@@ -23,6 +23,10 @@ pub struct ReconcileArgs {
     /// First pull every system that has a configured SQL source.
     #[arg(long)]
     pub pull: bool,
+    /// A full run matches partition by partition, about N block memberships each
+    /// (bounded memory, same result; 0: one pass). Default: `reconcile.partition_records`.
+    #[arg(long, value_name = "N")]
+    pub partition_records: Option<usize>,
     /// Print each run's summary as one JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -52,6 +56,10 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
     let opts = ReconcileOptions {
         full: args.full,
         retrain: args.retrain,
+        partition_records: Some(
+            args.partition_records
+                .unwrap_or(settings.reconcile.partition_records),
+        ),
     };
     for d in &domains {
         let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), d)?;

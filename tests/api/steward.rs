@@ -615,6 +615,7 @@ fn train_learns_from_decisions(case: &Case) {
         mdm_service::ReconcileOptions {
             full: true,
             retrain: false,
+            partition_records: None,
         },
         &|_, _, _| {},
     )

@@ -421,6 +421,12 @@ fn pack(a: u32, b: u32) -> u64 {
     (u64::from(i) << 32) | u64::from(j)
 }
 
+/// Per rule, per record: the key hash, without pairing (the partitioned full run blocks
+/// from these; `Candidates::rule_keys` holds the same).
+pub fn rule_keys(rules: &[CompiledRule], f: &Features) -> Vec<Vec<Option<u64>>> {
+    rules.iter().map(|r| keys_of(r, f)).collect()
+}
+
 /// Candidate pairs of all rules, deduplicated.
 pub fn candidates(rules: &[CompiledRule], f: &Features, m: &MatchingRules) -> Candidates {
     let _span = tracing::info_span!("block", records = f.len(), rules = rules.len()).entered();

@@ -16,6 +16,7 @@ pub mod learn;
 pub mod lineage;
 pub mod model;
 pub mod model_report;
+pub mod partition;
 pub mod pipeline;
 pub mod rematch;
 pub mod rules;

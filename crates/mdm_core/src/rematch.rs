@@ -164,7 +164,7 @@ pub fn word_frequency_column(rules: &DomainRules, attr: &str) -> bool {
 /// Whether a blocking key picks a rare word of `attr` (`attr:rare_word:N`) or a model code
 /// of or for it (`attr:code:ID`, `name:code:attr`): such keys count words over the
 /// column's values, so the values' frequencies are frozen too.
-fn rare_word_blocking(rules: &DomainRules, attr: &str) -> bool {
+pub(crate) fn rare_word_blocking(rules: &DomainRules, attr: &str) -> bool {
     rules
         .matching
         .blocking

@@ -275,6 +275,15 @@ pub struct KeyRow {
     pub key_hash: i64,
 }
 
+/// Every stored blocking key of a domain (tests and checks; a run looks keys up by block).
+pub fn keys(conn: &mut DbConnection, domain: &str) -> Result<Vec<KeyRow>, StoreError> {
+    use crate::schema::match_keys::dsl as mk;
+    Ok(mk::match_keys
+        .filter(mk::domain.eq(domain))
+        .select(KeyRow::as_select())
+        .load(conn)?)
+}
+
 /// Replaces every blocking key of a domain (a run that trained the model). Inserted in key
 /// order: the table is clustered by key, so they go in as appends.
 pub fn replace_keys(

@@ -117,6 +117,62 @@ pub fn run_full(
     input: &Input,
     model: Option<Model>,
     install: bool,
+    partition_records: Option<usize>,
+    stats: &mut RunStats,
+) -> Result<Matched, ServiceError> {
+    match (partition_records, model) {
+        (Some(size), Some(model)) => {
+            run_partitioned(rules, ctx, input, model, install, size, stats)
+        }
+        (size, model) => {
+            if size.is_some() {
+                // Partitions score with a frozen model; training needs every pair at once.
+                tracing::info!(domain = %rules.domain, "training a model: one pass, not partitioned");
+            }
+            run_single(rules, ctx, input, model, install, stats)
+        }
+    }
+}
+
+/// A full run partition by partition (see `partitioned`): the single pass's pairs and keys.
+fn run_partitioned(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    input: &Input,
+    model: Model,
+    install: bool,
+    partition_records: usize,
+    stats: &mut RunStats,
+) -> Result<Matched, ServiceError> {
+    let dirty = input.dirty();
+    stats.dirty_records = dirty.iter().filter(|d| **d).count() as u64;
+    stats.vanished_records = input.vanished().len() as u64;
+    let out = super::partitioned::run(rules, ctx, input, &model, partition_records, stats)?;
+    let records: Vec<(String, String)> = input
+        .records
+        .iter()
+        .map(|r| super::input::key_strings(&r.key))
+        .collect();
+    let keys = key_rows(&rules.domain, &out.rule_keys, &records, |_| true);
+    drop(records);
+    Ok(finish(
+        rules,
+        input,
+        out.kept,
+        dirty,
+        install.then_some(model),
+        keys,
+        false,
+    ))
+}
+
+/// The whole run in one pass (and the first run, which trains the model).
+fn run_single(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    input: &Input,
+    model: Option<Model>,
+    install: bool,
     stats: &mut RunStats,
 ) -> Result<Matched, ServiceError> {
     let mut raw = RawTable::new(rules);

@@ -20,6 +20,7 @@ mod guard;
 mod incremental;
 mod input;
 mod matching;
+mod partitioned;
 mod plan;
 mod quality;
 mod write;
@@ -43,6 +44,9 @@ pub struct ReconcileOptions {
     pub full: bool,
     /// Train a new match model (implies `full`).
     pub retrain: bool,
+    /// A full run with a stored model matches partition by partition, about this many
+    /// block memberships each (bounded memory, same result); `None`: in one pass.
+    pub partition_records: Option<usize>,
 }
 
 /// What a run did.
@@ -67,6 +71,11 @@ pub struct RunStats {
     pub clusters_survived: u64,
     pub events: u64,
     pub trained: bool,
+    /// A partitioned full run: its partitions, block memberships summed over them, and the
+    /// records of the largest (0 when matched in one pass).
+    pub partitions: u64,
+    pub partition_memberships: u64,
+    pub largest_partition: u64,
     /// Seconds per phase.
     pub timings: Vec<(String, f64)>,
 }
@@ -105,11 +114,30 @@ pub fn reconcile_with_reader(
     let full = opts.full || opts.retrain || json.is_none();
     let model = json.map(PendingModel::parse);
     let again = reader.as_deref_mut();
-    match start(conn, again, rules, ctx, full, model, false, progress) {
+    let part = opts.partition_records.filter(|&n| n > 0);
+    match start(
+        conn,
+        again,
+        rules,
+        ctx,
+        (full, part),
+        model,
+        false,
+        progress,
+    ) {
         // Stored by another version of mdm, say: train a new one, as when the rules change.
         Err(ServiceError::UnreadableModel(e)) => {
             tracing::warn!(domain = %rules.domain, error = %e, "retraining");
-            start(conn, reader, rules, ctx, true, None, false, progress)
+            start(
+                conn,
+                reader,
+                rules,
+                ctx,
+                (true, part),
+                None,
+                false,
+                progress,
+            )
         }
         r => r,
     }
@@ -125,7 +153,7 @@ pub fn reconcile_with_model(
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let model = Some(PendingModel::Ready(model));
-    start(conn, None, rules, ctx, true, model, true, progress)
+    start(conn, None, rules, ctx, (true, None), model, true, progress)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -134,7 +162,7 @@ fn start(
     reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
-    full: bool,
+    (full, partition): (bool, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
     progress: Progress<'_>,
@@ -144,7 +172,15 @@ fn start(
     let run_id = mdm_store::runs::start(conn, domain, mode)?;
     let _span = tracing::info_span!("reconcile", domain, run_id, mode).entered();
     match run(
-        conn, reader, rules, ctx, run_id, full, model, install, progress,
+        conn,
+        reader,
+        rules,
+        ctx,
+        run_id,
+        (full, partition),
+        model,
+        install,
+        progress,
     ) {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -171,7 +207,7 @@ fn run(
     rules: &DomainRules,
     ctx: &StdContext,
     run_id: i64,
-    full: bool,
+    (full, partition): (bool, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
     progress: Progress<'_>,
@@ -213,7 +249,8 @@ fn run(
                 }
                 _ => Vec::new(),
             };
-            let mut matched = matching::run_full(rules, ctx, &input, model, install, &mut stats)?;
+            let mut matched =
+                matching::run_full(rules, ctx, &input, model, install, partition, &mut stats)?;
             matched.previous_keys = previous;
             (input, matched)
         }

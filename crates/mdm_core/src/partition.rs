@@ -1,0 +1,511 @@
+//! The partitioned full run's matching, in place of one `block` + `score` over every record
+//! when a full run is too large to hold at once: blocks are spread over partitions by a
+//! hash of (rule, key), a partition holds the records of the blocks it owns, and it scores
+//! the pairs of those blocks that no partition with a smaller number also produces. The
+//! union over partitions is exactly the single pass's candidate set, each pair once; with a
+//! frozen model each pair gets the single pass's score, so clustering the union gives the
+//! single pass's clusters (ARCHITECTURE.md, "Partitioned full run").
+//!
+//! Memory: one chunk's (key pass) or one partition's (scoring) features at a time, plus the
+//! key table and the kept pairs. Pure: the caller hands in records by global index (record
+//! key order) and decides where a partition runs.
+
+use crate::block;
+use crate::pipeline::features::{Features, FrozenWords, RawTable};
+use crate::pipeline::{MatchError, Prepared, ScoredPair};
+use crate::rematch::{self, Model};
+use crate::rules::DomainRules;
+use crate::standardize::StdContext;
+use ahash::AHashMap;
+use rayon::prelude::*;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Per blocking rule, per record: its key hash (`None` when a key part is missing).
+pub type RuleKeys = Vec<Vec<Option<u64>>>;
+
+/// Records (by global index, ascending) as a raw table: the caller's store of records.
+pub type RecordSource<'a> = &'a dyn Fn(&[u32]) -> RawTable;
+
+/// The values a run reads of the columns whose blocking keys count words (`rare_word`,
+/// `code`) that the model's vocabulary lacks. A single pass counts them with the model's
+/// vocabulary (each value once, as `Model::apply` counts a value it never saw), so every
+/// chunk and partition must see all of them to pick the single pass's keys.
+pub struct RunVocabulary {
+    columns: Vec<VocabColumn>,
+}
+
+struct VocabColumn {
+    col: usize,
+    /// The model holds statistics of the column: a value outside them counts once.
+    has_stats: bool,
+    values: AHashMap<Box<str>, u32>,
+}
+
+impl RunVocabulary {
+    pub fn new(rules: &DomainRules, model: &Model) -> Self {
+        let columns = rules
+            .attributes
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| rematch::rare_word_blocking(rules, &a.name))
+            .map(|(col, a)| VocabColumn {
+                col,
+                has_stats: model.columns.iter().any(|s| s.attr == a.name),
+                values: AHashMap::new(),
+            })
+            .collect();
+        Self { columns }
+    }
+
+    /// Adds the values of `f` (the model applied) outside the model's vocabulary.
+    pub fn add(&mut self, f: &Features) {
+        for vc in &mut self.columns {
+            let column = &f.columns[vc.col];
+            let frozen = column.frozen_words.as_deref();
+            for (v, &count) in column.values.iter().zip(&column.counts) {
+                if frozen.is_some_and(|fw| fw.values.contains(&v.text)) {
+                    continue;
+                }
+                let n = vc.values.entry(v.text.clone()).or_insert(0);
+                *n = if vc.has_stats { 1 } else { *n + count };
+            }
+        }
+    }
+
+    /// The model's vocabulary with the run's values, per column that has any.
+    pub fn finish(self, rules: &DomainRules, model: &Model) -> Vocabulary {
+        let columns = self
+            .columns
+            .into_iter()
+            .filter(|vc| !vc.values.is_empty())
+            .map(|vc| {
+                let name = &rules.attributes[vc.col].name;
+                let frozen = model
+                    .columns
+                    .iter()
+                    .find(|s| &s.attr == name)
+                    .map(|s| &s.values)
+                    .into_iter()
+                    .flatten()
+                    .map(|(t, &c)| (t.as_str(), c));
+                let run = vc.values.iter().map(|(t, &c)| (&**t, c));
+                (vc.col, Arc::new(FrozenWords::new(frozen.chain(run))))
+            })
+            .collect();
+        Vocabulary { columns }
+    }
+}
+
+/// The vocabulary every chunk and partition counts words with (see [`RunVocabulary`]).
+#[derive(Debug, Clone, Default)]
+pub struct Vocabulary {
+    columns: Vec<(usize, Arc<FrozenWords>)>,
+}
+
+impl Vocabulary {
+    /// No value outside the model's vocabulary: the model alone gives the keys.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+
+    /// Attribute indices whose words it counts.
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.columns.iter().map(|c| c.0)
+    }
+
+    /// Replaces the model's vocabulary in `f` (after `Model::apply`).
+    pub fn apply(&self, f: &mut Features) {
+        for (col, words) in &self.columns {
+            f.columns[*col].frozen_words = Some(words.clone());
+        }
+    }
+}
+
+/// Features of `raw` with the frozen model applied.
+fn features(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    raw: RawTable,
+) -> Result<Features, MatchError> {
+    let mut p = Prepared::new(rules, ctx, raw)?;
+    model.apply(rules, &mut p.features);
+    Ok(p.features)
+}
+
+/// Every record's blocking keys, computed chunk by chunk (`chunk` records at a time), and
+/// the run's vocabulary. Keys that count words are computed again with the vocabulary
+/// when the run has values outside the model's.
+pub fn key_pass(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    n: usize,
+    chunk: usize,
+    raw: RecordSource<'_>,
+) -> Result<(RuleKeys, Vocabulary), MatchError> {
+    let compiled = block::compile(rules)?;
+    let chunks = || {
+        (0..n)
+            .step_by(chunk.max(1))
+            .map(move |s| (s as u32..(s + chunk.max(1)).min(n) as u32).collect::<Vec<u32>>())
+    };
+    let mut keys: RuleKeys = vec![Vec::with_capacity(n); compiled.len()];
+    let mut run_vocab = RunVocabulary::new(rules, model);
+    for ids in chunks() {
+        let f = features(rules, ctx, model, raw(&ids))?;
+        run_vocab.add(&f);
+        for (all, part) in keys.iter_mut().zip(block::rule_keys(&compiled, &f)) {
+            all.extend(part);
+        }
+    }
+    let vocab = run_vocab.finish(rules, model);
+    if vocab.is_empty() {
+        return Ok((keys, vocab));
+    }
+    let cols: Vec<usize> = vocab.columns().collect();
+    let again: Vec<usize> = (0..compiled.len())
+        .filter(|&r| compiled[r].attributes().any(|a| cols.contains(&a)))
+        .collect();
+    let rules_again: Vec<block::CompiledRule> =
+        again.iter().map(|&r| compiled[r].clone()).collect();
+    for &r in &again {
+        keys[r].clear();
+    }
+    for ids in chunks() {
+        let mut f = features(rules, ctx, model, raw(&ids))?;
+        vocab.apply(&mut f);
+        for (&r, part) in again.iter().zip(block::rule_keys(&rules_again, &f)) {
+            keys[r].extend(part);
+        }
+    }
+    Ok((keys, vocab))
+}
+
+/// The owner partition of block (`rule`, `key`) among `count`: a fixed mix of both, so
+/// every process agrees.
+pub fn owner(rule: usize, key: u64, count: u32) -> u32 {
+    let mut x = key ^ (rule as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x % u64::from(count.max(1))) as u32
+}
+
+/// Which records each partition holds, and the capped blocks' cut-offs.
+#[derive(Debug, Clone)]
+pub struct Partitioning {
+    pub count: u32,
+    /// Per partition: its records (global indices, ascending).
+    pub members: Vec<Vec<u32>>,
+    /// Records in a block of at least two, summed over blocks (`count` is this divided by
+    /// the partition size, rounded up).
+    pub memberships: u64,
+    /// Capped blocks: (rule, key) -> the last record (global index) the block pairs.
+    cutoffs: AHashMap<(usize, u64), u32>,
+}
+
+/// One rule's keyed records, sorted by (key, record).
+fn sorted_keys(keys: &[Option<u64>]) -> Vec<(u64, u32)> {
+    let mut v: Vec<(u64, u32)> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(r, k)| k.map(|k| (k, r as u32)))
+        .collect();
+    v.par_sort_unstable();
+    v
+}
+
+fn blocks(sorted: &[(u64, u32)]) -> impl Iterator<Item = &[(u64, u32)]> {
+    sorted.chunk_by(|a, b| a.0 == b.0).filter(|b| b.len() > 1)
+}
+
+impl Partitioning {
+    /// Spreads the blocks of `keys` over partitions of about `partition_records` block
+    /// memberships each. A capped block pairs its first `max_block` records (by global
+    /// index), as blocking does, and only those join its partition.
+    pub fn new(keys: &RuleKeys, max_block: usize, partition_records: usize) -> Self {
+        let max_block = max_block.max(2);
+        let mut cutoffs = AHashMap::new();
+        let mut memberships = 0u64;
+        for (r, rk) in keys.iter().enumerate() {
+            for b in blocks(&sorted_keys(rk)) {
+                memberships += b.len().min(max_block) as u64;
+                if b.len() > max_block {
+                    cutoffs.insert((r, b[0].0), b[max_block - 1].1);
+                }
+            }
+        }
+        let count = memberships
+            .div_ceil(partition_records.max(1) as u64)
+            .clamp(1, u64::from(u32::MAX)) as u32;
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); count as usize];
+        for (r, rk) in keys.iter().enumerate() {
+            for b in blocks(&sorted_keys(rk)) {
+                let p = owner(r, b[0].0, count) as usize;
+                members[p].extend(b[..b.len().min(max_block)].iter().map(|e| e.1));
+            }
+        }
+        members.par_iter_mut().for_each(|m| {
+            m.sort_unstable();
+            m.dedup();
+        });
+        Self {
+            count,
+            members,
+            memberships,
+            cutoffs,
+        }
+    }
+
+    /// Capped blocks.
+    pub fn capped(&self) -> usize {
+        self.cutoffs.len()
+    }
+
+    /// Whether block (`rule`, `key`) pairs record `global` (it is within the block's cap).
+    fn paired(&self, rule: usize, key: u64, global: u32) -> bool {
+        self.cutoffs
+            .get(&(rule, key))
+            .is_none_or(|&last| global <= last)
+    }
+
+    /// The smallest owner among the blocks that pair local records `i` and `j`.
+    fn first_owner(&self, members: &[u32], keys: &RuleKeys, i: u32, j: u32) -> u32 {
+        let (gi, gj) = (members[i as usize], members[j as usize]);
+        keys.iter()
+            .enumerate()
+            .filter_map(|(r, rk)| match (rk[i as usize], rk[j as usize]) {
+                (Some(a), Some(b)) if a == b && self.paired(r, a, gi) && self.paired(r, a, gj) => {
+                    Some(owner(r, a, self.count))
+                }
+                _ => None,
+            })
+            .min()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// The pairs partition `p` scores, as indices into `members` (its records, ascending),
+    /// sorted and unique; `keys` are the members' keys (per rule, per member).
+    pub fn pairs(&self, p: u32, members: &[u32], keys: &RuleKeys) -> Vec<(u32, u32)> {
+        let mut out: Vec<u64> = Vec::new();
+        for (r, rk) in keys.iter().enumerate() {
+            let mut entries: Vec<(u64, u32)> = rk
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| {
+                    let k = (*k)?;
+                    let mine = owner(r, k, self.count) == p && self.paired(r, k, members[i]);
+                    mine.then_some((k, i as u32))
+                })
+                .collect();
+            entries.par_sort_unstable();
+            let bs: Vec<&[(u64, u32)]> = blocks(&entries).collect();
+            let found: Vec<u64> = bs
+                .par_iter()
+                .flat_map_iter(|b| {
+                    (0..b.len()).flat_map(move |x| (x + 1..b.len()).map(move |y| (b[x].1, b[y].1)))
+                })
+                .filter(|&(i, j)| self.first_owner(members, keys, i, j) == p)
+                .map(|(i, j)| (u64::from(i) << 32) | u64::from(j))
+                .collect();
+            out.extend(found);
+        }
+        out.par_sort_unstable();
+        out.dedup();
+        out.into_iter()
+            .map(|x| ((x >> 32) as u32, x as u32))
+            .collect()
+    }
+}
+
+/// The keys of `members` (global indices) from the run's key table.
+pub fn member_keys(keys: &RuleKeys, members: &[u32]) -> RuleKeys {
+    keys.iter()
+        .map(|rk| members.iter().map(|&g| rk[g as usize]).collect())
+        .collect()
+}
+
+/// Scores partition `p`: its kept pairs (global indices, sorted) and its candidate pairs.
+#[allow(clippy::too_many_arguments)]
+pub fn score_partition(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    part: &Partitioning,
+    p: u32,
+    members: &[u32],
+    raw: RawTable,
+    keys: &RuleKeys,
+) -> Result<(Vec<ScoredPair>, u64), MatchError> {
+    let f = features(rules, ctx, model, raw)?;
+    let prepared = Prepared { rules, features: f };
+    let pairs = part.pairs(p, members, keys);
+    let kept = rematch::score_pairs(&prepared, &model.params, &pairs)
+        .into_iter()
+        .map(|mut s| {
+            s.a = members[s.a as usize];
+            s.b = members[s.b as usize];
+            s
+        })
+        .collect();
+    Ok((kept, pairs.len() as u64))
+}
+
+/// A partitioned full match.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Kept pairs (global indices), in the single pass's order (by `a`, then `b`).
+    pub kept: Vec<ScoredPair>,
+    pub rule_keys: RuleKeys,
+    pub candidate_pairs: u64,
+    pub partitions: u32,
+    pub memberships: u64,
+    /// Records of the largest partition.
+    pub largest: usize,
+    /// Capped blocks.
+    pub capped: usize,
+    /// Columns whose word counts took values outside the model's vocabulary.
+    pub vocabulary_columns: usize,
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// Matches `n` records (by global index, from `raw`) with the frozen `model`, one chunk or
+/// partition of about `partition_records` at a time, in process.
+pub fn run(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    n: usize,
+    partition_records: usize,
+    raw: RecordSource<'_>,
+) -> Result<Outcome, MatchError> {
+    let _span = tracing::info_span!("partitioned", records = n).entered();
+    let t = Instant::now();
+    let (rule_keys, vocab) = key_pass(rules, ctx, model, n, partition_records, raw)?;
+    let mut timings = vec![("keys", t.elapsed())];
+    let t = Instant::now();
+    let part = Partitioning::new(&rule_keys, rules.matching.max_block_size, partition_records);
+    timings.push(("assign", t.elapsed()));
+    let t = Instant::now();
+    let mut kept = Vec::new();
+    let mut candidate_pairs = 0;
+    for (p, members) in part.members.iter().enumerate() {
+        if members.len() < 2 {
+            continue;
+        }
+        let keys = member_keys(&rule_keys, members);
+        let (k, c) = score_partition(
+            rules,
+            ctx,
+            model,
+            &part,
+            p as u32,
+            members,
+            raw(members),
+            &keys,
+        )?;
+        kept.extend(k);
+        candidate_pairs += c;
+    }
+    kept.par_sort_unstable_by_key(|s| (s.a, s.b));
+    timings.push(("partitions", t.elapsed()));
+    tracing::info!(
+        partitions = part.count,
+        memberships = part.memberships,
+        candidate_pairs,
+        kept = kept.len(),
+        "partitioned match"
+    );
+    Ok(Outcome {
+        kept,
+        candidate_pairs,
+        partitions: part.count,
+        memberships: part.memberships,
+        largest: part.members.iter().map(Vec::len).max().unwrap_or(0),
+        capped: part.capped(),
+        vocabulary_columns: vocab.columns().count(),
+        rule_keys,
+        timings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_spreads_and_agrees() {
+        let mut seen = vec![0u32; 8];
+        for k in 0..8000u64 {
+            let p = owner(3, k.wrapping_mul(0x1234_5678_9abc_def1), 8);
+            assert_eq!(p, owner(3, k.wrapping_mul(0x1234_5678_9abc_def1), 8));
+            seen[p as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| (700..1300).contains(&c)), "{seen:?}");
+        assert_eq!(owner(0, 42, 1), 0);
+    }
+
+    /// Union of the partitions' pairs, as global pairs.
+    fn all_pairs(keys: &RuleKeys, max_block: usize, size: usize) -> (Vec<(u32, u32)>, usize) {
+        let part = Partitioning::new(keys, max_block, size);
+        let mut out = Vec::new();
+        for (p, m) in part.members.iter().enumerate() {
+            let local = member_keys(keys, m);
+            out.extend(
+                part.pairs(p as u32, m, &local)
+                    .into_iter()
+                    .map(|(i, j)| (m[i as usize], m[j as usize])),
+            );
+        }
+        let n = out.len();
+        out.sort_unstable();
+        (out, n)
+    }
+
+    /// The single pass's pairs of the same keys: every pair sharing a key, within caps.
+    fn single_pass(keys: &RuleKeys, max_block: usize) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for rk in keys {
+            for b in blocks(&sorted_keys(rk)) {
+                let b = &b[..b.len().min(max_block)];
+                for x in 0..b.len() {
+                    for y in x + 1..b.len() {
+                        out.push((b[x].1, b[y].1));
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn partitions_give_each_candidate_pair_once_with_caps() {
+        // Few distinct keys per rule: big blocks, many pairs shared by several rules.
+        let n = 300u32;
+        let keys: RuleKeys = (0..4u64)
+            .map(|r| {
+                (0..n)
+                    .map(|i| (i % 7 != r as u32).then_some((u64::from(i) * (r + 3)) % (5 + r * 3)))
+                    .collect()
+            })
+            .collect();
+        for max_block in [2, 5, 40, 1000] {
+            let want = single_pass(&keys, max_block);
+            for size in [1, 10, 97, 1000, 1_000_000] {
+                let (got, n_got) = all_pairs(&keys, max_block, size);
+                assert_eq!(
+                    n_got,
+                    want.len(),
+                    "each pair once (cap {max_block}, size {size})"
+                );
+                assert_eq!(got, want, "cap {max_block}, size {size}");
+            }
+        }
+        let part = Partitioning::new(&keys, 5, 10);
+        assert!(part.capped() > 0 && part.count > 1);
+    }
+}
