@@ -8,6 +8,10 @@
 # time, peak RSS), scores both with `mdm evaluate`, and prints one table. Work files go
 # to target/bench/<domain>-<records>/ (override with BENCH_DIR). Splink is installed on
 # first use into target/splink-venv from requirements.txt.
+#
+# Environment: MDM (mdm binary, default target/release/mdm), GENERATE_ARGS (more
+# `mdm generate` flags, e.g. "--disjoint-attributes" for sources that each carry their
+# own subset of attributes).
 set -euo pipefail
 
 RECORDS=${1:-100000}
@@ -16,7 +20,7 @@ SEED=${3:-42}
 CORRUPTION=${4:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/benches/splink
-MDM=$ROOT/target/release/mdm
+MDM=${MDM:-$ROOT/target/release/mdm}
 VENV=$ROOT/target/splink-venv
 WORK=${BENCH_DIR:-$ROOT/target/bench/$DOMAIN-$RECORDS}
 # With the default systems (ERP 70%, CRM 80%, MES 50%, 5% duplicates) an entity has
@@ -34,7 +38,7 @@ fi
 rm -rf "$WORK"
 mkdir -p "$WORK/data"
 "$MDM" generate --domain "$DOMAIN" --entities "$ENTITIES" --seed "$SEED" \
-    --corruption "$CORRUPTION" --out "$WORK/data"
+    --corruption "$CORRUPTION" ${GENERATE_ARGS:-} --out "$WORK/data"
 
 inputs=()
 for f in "$WORK"/data/*.csv; do

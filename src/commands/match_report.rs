@@ -104,6 +104,16 @@ pub fn render(r: &ModelReport) -> String {
         r.prior_weight,
         r.em_iterations
     );
+    if let Some(k) = &r.kind_prior {
+        let _ = write!(
+            h,
+            "<p>The prior depends on the kind of pair (how many of its two records carry              <code>{}</code>): neither λ = {}, one λ = {}, both λ = {}.</p>\n",
+            esc(&k.attribute),
+            prob(k.lambda[0]),
+            prob(k.lambda[1]),
+            prob(k.lambda[2])
+        );
+    }
     summary(&mut h, r);
     distribution(&mut h, r);
     comparisons(&mut h, r);

@@ -43,10 +43,12 @@ impl PairExplanation {
     }
 }
 
-/// Explains records `a` and `b` under `params`.
+/// Explains records `a` and `b` under `params`, with the pair's prior weight
+/// (`score::BoundPrior`).
 pub fn explain(
     cmps: &[BoundComparison],
     params: &Params,
+    prior_weight: f64,
     overrides: Option<&BoundOverride>,
     thresholds: (f64, f64),
     a: usize,
@@ -74,7 +76,6 @@ pub fn explain(
             }
         })
         .collect();
-    let prior_weight = params.prior_weight();
     let weights: Vec<f64> = terms.iter().map(|t| t.weight).collect();
     let total_weight =
         prior_weight + crate::score::combine(&weights, &crate::score::groups_of(cmps));

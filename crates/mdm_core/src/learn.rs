@@ -66,6 +66,7 @@ mod tests {
             }],
             em_iterations: 0,
             vetoes: Vec::new(),
+            kind_prior: None,
         }
     }
 

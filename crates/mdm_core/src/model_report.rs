@@ -31,6 +31,10 @@ pub struct ModelReport {
     /// Prior probability that two records match (`Params::lambda`) and its weight.
     pub lambda: f64,
     pub prior_weight: f64,
+    /// The prior per kind of pair, when the rules name a kind attribute: it replaces
+    /// `lambda` for the pairs of each kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_prior: Option<crate::score::KindPrior>,
     pub em_iterations: usize,
     pub thresholds: Thresholds,
     pub comparisons: Vec<ComparisonReport>,
@@ -305,6 +309,7 @@ pub fn build(
         candidate_pairs: pairs.len(),
         lambda: params.lambda,
         prior_weight: params.prior_weight(),
+        kind_prior: params.kind_prior.clone(),
         em_iterations: params.em_iterations,
         thresholds,
         comparisons,

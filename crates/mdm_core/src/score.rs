@@ -44,6 +44,63 @@ pub struct Params {
     /// these were learned has none, and its overrides hold as written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vetoes: Vec<crate::veto::VetoParams>,
+    /// λ per kind of pair, when the rules name a `kind_attribute` (see `KindPrior`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_prior: Option<KindPrior>,
+}
+
+/// The prior per kind of pair: `lambda[n]` for pairs in which `n` of the two records carry
+/// `attribute` (0: two people, 1: a person and an organization, 2: two organizations).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindPrior {
+    pub attribute: String,
+    pub lambda: [f64; 3],
+}
+
+/// The prior weight of a pair, bound to a run's features: the kind prior's when the rules
+/// and parameters have one, the global one otherwise.
+#[derive(Debug, Clone)]
+pub struct BoundPrior {
+    col: Option<usize>,
+    weights: [f64; 3],
+}
+
+impl BoundPrior {
+    pub fn new(rules: &DomainRules, params: &Params) -> Self {
+        let global = params.prior_weight();
+        let kind = params.kind_prior.as_ref().and_then(|k| {
+            let col = rules.index_of(&k.attribute)?;
+            Some((col, k.lambda.map(log_odds)))
+        });
+        match kind {
+            Some((col, weights)) => Self {
+                col: Some(col),
+                weights,
+            },
+            None => Self {
+                col: None,
+                weights: [global; 3],
+            },
+        }
+    }
+
+    /// log2 prior odds of records `a` and `b`.
+    pub fn weight(&self, f: &Features, a: usize, b: usize) -> f64 {
+        match self.col {
+            Some(c) => self.weights[kind_of_pair(f, c, a, b)],
+            None => self.weights[0],
+        }
+    }
+}
+
+/// How many of records `a` and `b` carry a value in column `col` (0, 1 or 2).
+pub fn kind_of_pair(f: &Features, col: usize, a: usize, b: usize) -> usize {
+    let c = &f.columns[col];
+    usize::from(c.get(a).is_some()) + usize::from(c.get(b).is_some())
+}
+
+fn log_odds(lambda: f64) -> f64 {
+    (lambda / (1.0 - lambda)).log2()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,7 +155,7 @@ impl Params {
 
     /// log2 of the prior odds.
     pub fn prior_weight(&self) -> f64 {
-        (self.lambda / (1.0 - self.lambda)).log2()
+        log_odds(self.lambda)
     }
 }
 
@@ -326,9 +383,10 @@ pub fn train(
     patterns: &[u64],
     samples: &[RuleSample],
     u: Vec<Vec<f64>>,
-    n_records: usize,
     labelled: &Labelled,
+    population: &Population,
 ) -> Params {
+    let (n_records, kinds) = (population.records, population.kinds.as_ref());
     let _span = tracing::info_span!("em", pairs = patterns.len(), rules = samples.len()).entered();
     let init = initial_m(cmps);
     let cgroups = groups_of(cmps);
@@ -362,31 +420,48 @@ pub fn train(
     let m = m_from_labels(rules, cmps, m, patterns, &labelled.matches);
     let random_u = u.clone();
     let (u, within_candidates) = u_from_labels(rules, cmps, u, patterns, labelled);
-    let all = grouped(patterns.iter().copied());
-    let every = vec![true; cmps.len()];
-    let mut lambda: f64 = 0.3;
-    for _ in 0..EM_MAX_ITER {
-        let (mut mass, mut total) = (0.0, 0.0);
-        for &(p, n) in &all {
-            mass += posterior(p, &m, &u, lambda, &every, &cgroups) * n;
-            total += n;
-        }
-        let next = (mass / f64::max(total, 1.0)).clamp(FLOOR, 1.0 - FLOOR);
-        let done = (next - lambda).abs() < EM_TOL;
-        lambda = next;
-        if done {
-            break;
-        }
-    }
-    tracing::info!(iterations, lambda, within_candidates, "em done");
-    // With u learned among candidate pairs, the prior is the share of matches among them;
-    // with u from random pairs, it is scaled to all pairs.
-    let lambda = if within_candidates {
-        lambda.clamp(1e-12, 0.5)
-    } else {
-        let all_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
-        (lambda * patterns.len() as f64 / all_pairs.max(1.0)).clamp(1e-12, 0.5)
+    let fit = |pats: &mut dyn Iterator<Item = u64>| -> Option<f64> {
+        let groups = grouped(pats);
+        let n: f64 = groups.iter().map(|g| g.1).sum();
+        (n > 0.0)
+            .then(|| (fit_lambda(&groups, &m, &u, &cgroups), n))
+            .map(|(lc, n)| {
+                // With u learned among candidate pairs, the prior is the share of matches
+                // among them; with u from random pairs, it is scaled to all pairs.
+                lc * if within_candidates { 1.0 } else { n }
+            })
     };
+    let all_pairs = (n_records as f64) * (n_records as f64 - 1.0) / 2.0;
+    let per_pair = |x: f64, all: f64| {
+        let x = if within_candidates {
+            x
+        } else {
+            x / all.max(1.0)
+        };
+        x.clamp(1e-12, 0.5)
+    };
+    let lambda = per_pair(fit(&mut patterns.iter().copied()).unwrap_or(0.0), all_pairs);
+    let kind_prior = kinds.map(|k| KindPrior {
+        attribute: k.attribute.clone(),
+        lambda: [0u8, 1, 2].map(|s| {
+            let mut pats = patterns
+                .iter()
+                .zip(&k.of_pair)
+                .filter(|&(_, &x)| x == s)
+                .map(|(&p, _)| p);
+            match fit(&mut pats) {
+                Some(x) => per_pair(x, k.all_pairs[s as usize]),
+                None => lambda,
+            }
+        }),
+    });
+    tracing::info!(
+        iterations,
+        lambda,
+        within_candidates,
+        ?kind_prior,
+        "em done"
+    );
     Params {
         domain: rules.domain.clone(),
         lambda,
@@ -402,6 +477,75 @@ pub fn train(
             .collect(),
         em_iterations: iterations,
         vetoes: Vec::new(),
+        kind_prior,
+    }
+}
+
+/// λ among `groups` of candidate pairs by EM, m and u fixed.
+fn fit_lambda(
+    groups: &[(u64, f64)],
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    cgroups: &[Option<usize>],
+) -> f64 {
+    let every = vec![true; m.len()];
+    let mut lambda: f64 = 0.3;
+    for _ in 0..EM_MAX_ITER {
+        let (mut mass, mut total) = (0.0, 0.0);
+        for &(p, n) in groups {
+            mass += posterior(p, m, u, lambda, &every, cgroups) * n;
+            total += n;
+        }
+        let next = (mass / f64::max(total, 1.0)).clamp(FLOOR, 1.0 - FLOOR);
+        let done = (next - lambda).abs() < EM_TOL;
+        lambda = next;
+        if done {
+            break;
+        }
+    }
+    lambda
+}
+
+/// The records the candidate pairs come from: how many, and their kinds when the rules
+/// name a kind attribute. The prior scales from candidate pairs to all pairs with them.
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub records: usize,
+    pub kinds: Option<KindStrata>,
+}
+
+/// Candidate pairs by kind, for a prior per kind of pair (`KindPrior`): per candidate pair
+/// how many of its records carry `attribute`, and how many of all record pairs are of
+/// each kind.
+#[derive(Debug, Clone)]
+pub struct KindStrata {
+    pub attribute: String,
+    pub of_pair: Vec<u8>,
+    pub all_pairs: [f64; 3],
+}
+
+impl KindStrata {
+    /// The strata of `pairs` when the rules name a kind attribute.
+    pub fn of(rules: &DomainRules, f: &Features, pairs: &[(u32, u32)]) -> Option<Self> {
+        let attribute = rules.matching.kind_attribute.clone()?;
+        let col = rules.index_of(&attribute)?;
+        let of_pair = pairs
+            .par_iter()
+            .map(|&(a, b)| kind_of_pair(f, col, a as usize, b as usize) as u8)
+            .collect();
+        let n = f.len() as f64;
+        let k = (0..f.len())
+            .filter(|&r| f.columns[col].get(r).is_some())
+            .count() as f64;
+        Some(Self {
+            attribute,
+            of_pair,
+            all_pairs: [
+                (n - k) * (n - k - 1.0) / 2.0,
+                k * (n - k),
+                k * (k - 1.0) / 2.0,
+            ],
+        })
     }
 }
 

@@ -315,3 +315,45 @@ fn every_shipped_nickname_reaches_the_comparator() {
         .collect();
     assert!(missed.is_empty(), "{}", missed.join("\n"));
 }
+
+/// A prior per kind of pair (`kind_attribute = "organization_name"`): two organizations
+/// are far likelier to match than two records drawn at random, a person and an
+/// organization far less, and each scored pair carries its own kind's prior.
+#[test]
+fn prior_per_kind_of_pair() {
+    let (r, g) = generated(Domain::Customer, 1500, 7);
+    assert_eq!(
+        r.matching.kind_attribute.as_deref(),
+        Some("organization_name")
+    );
+    let res = run(&r, &g.records);
+    let k = res.params.kind_prior.clone().expect("kind prior learned");
+    let [people, mixed, orgs] = k.lambda;
+    assert!(
+        orgs > 4.0 * res.params.lambda && mixed < res.params.lambda / 4.0,
+        "λ {} per kind {:?}",
+        res.params.lambda,
+        k.lambda
+    );
+    assert!(people > mixed, "{:?}", k.lambda);
+    let org = r.index_of("organization_name").expect("attribute");
+    let col = &res.features.columns[org];
+    let is_org = |i: usize| col.get(i).is_some();
+    let pair = |want: bool| {
+        res.scored
+            .iter()
+            .find(|s| is_org(s.a as usize) == want && is_org(s.b as usize) == want)
+            .expect("a scored pair of that kind")
+    };
+    let log_odds = |l: f64| (l / (1.0 - l)).log2();
+    for (want, lambda) in [(true, orgs), (false, people)] {
+        let s = pair(want);
+        let e = pipeline::explain_pair(&r, &res.features, &res.params, s.a as usize, s.b as usize);
+        assert!((e.prior_weight - log_odds(lambda)).abs() < 1e-9, "{e:?}");
+        assert!((e.total_weight - s.weight).abs() < 1e-9, "{e:?} vs {s:?}");
+    }
+    // Without the kind attribute there is one prior for every pair.
+    let mut plain = r.clone();
+    plain.matching.kind_attribute = None;
+    assert!(run(&plain, &g.records).params.kind_prior.is_none());
+}

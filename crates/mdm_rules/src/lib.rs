@@ -157,6 +157,14 @@ fn validate(rules: &DomainRules) -> Result<(), (String, String)> {
             ));
         }
     }
+    if let Some(a) = &rules.matching.kind_attribute {
+        if rules.index_of(a).is_none() {
+            return Err((
+                "matching.kind_attribute".into(),
+                format!("`{a}` is not an attribute of domain `{}`", rules.domain),
+            ));
+        }
+    }
     validate_survivorship(rules)
 }
 

@@ -123,7 +123,8 @@ pub fn explain_pair(
     let cmps = bind(rules, features);
     let ovs = score::active_overrides(rules, params);
     let o = score::override_for(&ovs, features, a, b);
-    explain::explain(&cmps, params, o, thresholds(rules), a, b)
+    let prior = score::BoundPrior::new(rules, params).weight(features, a, b);
+    explain::explain(&cmps, params, prior, o, thresholds(rules), a, b)
 }
 
 /// Every candidate pair of a finished run, scored: for reports on the model (the run itself
@@ -301,15 +302,12 @@ pub fn run(
             let u = score::estimate_u(&cmps, prepared.features.len(), m.u_sample_pairs, m.seed);
             let samples = rule_samples(rules, &cands)?;
             let labelled = override_labels(&prepared, &cands);
-            let mut params = score::train(
-                rules,
-                &cmps,
-                &patterns,
-                &samples,
-                u,
-                prepared.features.len(),
-                &labelled,
-            );
+            let population = score::Population {
+                records: prepared.features.len(),
+                kinds: score::KindStrata::of(rules, &prepared.features, &cands.pairs),
+            };
+            let mut params =
+                score::train(rules, &cmps, &patterns, &samples, u, &labelled, &population);
             params.vetoes = veto::estimate(
                 &prepared.features,
                 &cmps,
@@ -440,7 +438,7 @@ pub(crate) struct PairScorer<'a> {
     table: Vec<[f64; 16]>,
     /// Comparisons whose exact agreement gets a term-frequency adjustment.
     tf_cmps: Vec<usize>,
-    prior: f64,
+    prior: score::BoundPrior,
     groups: Vec<Option<usize>>,
 }
 
@@ -486,7 +484,7 @@ impl<'a> PairScorer<'a> {
             thresholds: thresholds(rules),
             table,
             tf_cmps,
-            prior: params.prior_weight(),
+            prior: score::BoundPrior::new(rules, params),
             groups: score::groups_of(cmps),
         }
     }
@@ -510,7 +508,8 @@ impl<'a> PairScorer<'a> {
                 ws[k] += score::tf_adjustment(self.params, &self.cmps[k], k, a as usize);
             }
         }
-        let w = self.prior + score::combine(&ws, &self.groups);
+        let prior = self.prior.weight(self.features, a as usize, b as usize);
+        let w = prior + score::combine(&ws, &self.groups);
         let o = score::override_for(&self.ovs, self.features, a as usize, b as usize);
         let prob = match o {
             Some(o) if o.then == Decision::Match => 1.0,

@@ -46,6 +46,13 @@ pub struct MatchingRules {
     /// 1 keeps every override as written.
     #[serde(default = "default_veto_max_m")]
     pub veto_max_m: f64,
+    /// An attribute whose presence tells two kinds of record apart (organizations carry an
+    /// organization name, people do not). The prior match probability is then learned per
+    /// kind of pair (neither, one, both records carry it): pairs of different kinds almost
+    /// never match, and the rarer kind's records match each other far more often than the
+    /// average pair, so one prior for all would under-weigh its evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind_attribute: Option<String>,
 }
 
 fn default_match_threshold() -> f64 {
@@ -278,6 +285,7 @@ impl Default for MatchingRules {
             comparisons: Vec::new(),
             overrides: Vec::new(),
             veto_max_m: default_veto_max_m(),
+            kind_attribute: None,
         }
     }
 }
