@@ -276,8 +276,9 @@ fn lost_signatures(
             }
         }
     }
-    // Ceiling: true pairs joined, directly or through the entity's other records, by two
-    // records that both carry something beyond names (names alone are not identifying).
+    // Ceilings: true pairs joined, directly or through the entity's other records, by two
+    // records that both carry something beyond names (names alone are not identifying),
+    // and, tighter, that agree on it (exactly or closely, not "else").
     let weak = [
         "given_name",
         "family_name",
@@ -285,6 +286,30 @@ fn lost_signatures(
         "gender",
         "city",
     ];
+    for agreeing in [false, true] {
+        let (reachable, total) = joined(prepared, res, members, &weak, agreeing);
+        println!(
+            "  recall ceiling (pairs joined by {} more than names): {reachable} of {total} = {:.4}",
+            if agreeing { "agreeing on" } else { "carrying" },
+            reachable as f64 / total as f64
+        );
+    }
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    for (sig, n) in v.iter().take(40) {
+        println!("  lost {n:>6}  {sig}");
+    }
+}
+
+/// True pairs (reachable, all) where the entity's records are joined through pairs that
+/// carry (or, with `agreeing`, agree on) a comparison outside `weak`.
+fn joined(
+    prepared: &pipeline::Prepared,
+    res: &pipeline::MatchResult,
+    members: &HashMap<u64, Vec<u32>>,
+    weak: &[&str],
+    agreeing: bool,
+) -> (usize, usize) {
     let (mut reachable, mut total) = (0usize, 0usize);
     for rs in members.values() {
         let mut comp: Vec<usize> = (0..rs.len()).collect();
@@ -297,10 +322,11 @@ fn lost_signatures(
         for i in 0..rs.len() {
             for j in i + 1..rs.len() {
                 let e = prepared.explain(&res.params, rs[i] as usize, rs[j] as usize);
-                if e.terms
-                    .iter()
-                    .any(|t| t.level != "missing" && !weak.contains(&t.comparison.as_str()))
-                {
+                if e.terms.iter().any(|t| {
+                    t.level != "missing"
+                        && !(agreeing && t.level == "else")
+                        && !weak.contains(&t.comparison.as_str())
+                }) {
                     let (ri, rj) = (root(&mut comp, i), root(&mut comp, j));
                     comp[ri] = rj;
                 }
@@ -313,15 +339,7 @@ fn lost_signatures(
             }
         }
     }
-    println!(
-        "  recall ceiling (pairs joined by more than names): {reachable} of {total} = {:.4}",
-        reachable as f64 / total as f64
-    );
-    let mut v: Vec<_> = counts.into_iter().collect();
-    v.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-    for (sig, n) in v.iter().take(40) {
-        println!("  lost {n:>6}  {sig}");
-    }
+    (reachable, total)
 }
 
 /// Every true pair not in one cluster (`never_compared` or `not_merged`) and every merged
