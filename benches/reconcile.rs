@@ -19,6 +19,8 @@
 //! cargo bench --bench reconcile                        # ~1M records, both backends
 //! MDM_BENCH_ROWS=100000 cargo bench --bench reconcile  # smaller
 //! MDM_TEST_PG=skip cargo bench --bench reconcile       # SQLite only
+//! # also a full re-match partition by partition (issue 23), without the 1% runs:
+//! MDM_BENCH_PARTITION_RECORDS=200000 MDM_BENCH_SKIP_CHANGES=1 cargo bench --bench reconcile
 //! ```
 
 use mdm_core::standardize::StdContext;
@@ -72,14 +74,15 @@ fn main() {
     }
 }
 
-/// Set in a child process: `LABEL|URL|full|WHAT` (full is `0` or `1`).
+/// Set in a child process: `LABEL|URL|full|PARTITION|WHAT` (full is `0` or `1`; PARTITION
+/// the partition size, 0 for one pass).
 const RUN_ENV: &str = "MDM_BENCH_RUN";
 
 /// One reconcile in a fresh process: prints its figures and, last, `SECONDS <s>`.
 fn child_run(spec: &str) {
-    let parts: Vec<&str> = spec.splitn(4, '|').collect();
-    let [label, url, full, what] = parts[..] else {
-        panic!("{RUN_ENV}={spec}: want LABEL|URL|FULL|WHAT");
+    let parts: Vec<&str> = spec.splitn(5, '|').collect();
+    let [label, url, full, partition, what] = parts[..] else {
+        panic!("{RUN_ENV}={spec}: want LABEL|URL|FULL|PARTITION|WHAT");
     };
     let rules = mdm_rules::load_domain(None, "customer").expect("rules");
     let mut conn = mdm_store::open(url).expect("open");
@@ -88,7 +91,7 @@ fn child_run(spec: &str) {
     let opts = ReconcileOptions {
         full: full == "1",
         retrain: false,
-        partition_records: None,
+        partition_records: partition.parse().ok().filter(|&n: &usize| n > 0),
     };
     let t = Instant::now();
     let s = mdm_service::reconcile_with_reader(
@@ -107,9 +110,9 @@ fn child_run(spec: &str) {
 }
 
 /// Runs one reconcile in a child process and returns its seconds.
-fn run_child(label: &str, url: &str, full: bool, what: &str) -> f64 {
+fn run_child(label: &str, url: &str, full: bool, partition: usize, what: &str) -> f64 {
     let exe = std::env::current_exe().expect("own path");
-    let spec = format!("{label}|{url}|{}|{what}", u8::from(full));
+    let spec = format!("{label}|{url}|{}|{partition}|{what}", u8::from(full));
     let out = std::process::Command::new(exe)
         .env(RUN_ENV, spec)
         .stderr(std::process::Stdio::inherit())
@@ -149,9 +152,24 @@ fn bench(
         ingest(&mut conn, rules, sys, &dir.join(format!("{sys}.csv")));
     }
     println!("[{label}] ingest {:.1} s", t.elapsed().as_secs_f64());
-    let run = |full: bool, what: &str| run_child(label, url, full, what);
+    let run = |full: bool, what: &str| run_child(label, url, full, 0, what);
     let first = run(false, "first run (train + full)");
     let full = run(true, "full re-match");
+    let partition: usize = std::env::var("MDM_BENCH_PARTITION_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if partition > 0 {
+        let what = format!("full re-match, partitions of {partition}");
+        let secs = run_child(label, url, true, partition, &what);
+        println!(
+            "[{label}] partitioned / one-pass full re-match = {:.0}%",
+            100.0 * secs / full.max(1e-9)
+        );
+    }
+    if std::env::var("MDM_BENCH_SKIP_CHANGES").is_ok_and(|v| v == "1") {
+        return;
+    }
     let t = Instant::now();
     ingest(&mut conn, rules, "ERP", &changes[0]);
     println!(
@@ -181,7 +199,7 @@ fn print_run(label: &str, what: &str, secs: f64, s: &RunSummary) {
         .map(|(p, t)| format!("{p} {t:.1}s"))
         .collect();
     println!(
-        "[{label}] {what}: {secs:.1} s  ({} records, {} golden, created {} updated {} merged {} split {}, changed records {}, pairs scored {} of {}; {})",
+        "[{label}] {what}: {secs:.1} s  ({} records, {} golden, created {} updated {} merged {} split {}, changed records {}, pairs scored {} of {}, partitions {} (largest {} records); {})",
         c.records,
         s.stats.clusters,
         c.created,
@@ -191,6 +209,8 @@ fn print_run(label: &str, what: &str, secs: f64, s: &RunSummary) {
         s.stats.dirty_records,
         s.stats.pairs_scored,
         s.stats.candidate_pairs,
+        s.stats.partitions,
+        s.stats.largest_partition,
         phases.join(", ")
     );
 }
