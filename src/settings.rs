@@ -323,6 +323,8 @@ impl Settings {
             default_country: self.default_country.clone(),
             date_order: self.date_order,
             system_countries: self.system_countries(),
+            // The configured default is the hub's guess, not what a record states.
+            country_stated: false,
         }
     }
 

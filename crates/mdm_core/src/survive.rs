@@ -17,7 +17,7 @@
 use crate::model::{AttrType, RecordKey};
 use crate::rules::survivorship::{Group, Strategy};
 use crate::rules::DomainRules;
-use crate::standardize::{clean, placeholder_reason, Cleaned, StdContext};
+use crate::standardize::{clean, placeholder_reason, postcode_form, Cleaned, StdContext};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -83,9 +83,13 @@ impl Contributor {
 /// source record pass `ctx.for_system(system)`: its system's configured country then
 /// comes before the cluster's and the global default.
 pub fn record_context(rules: &DomainRules, ctx: &StdContext, raw: &[Option<String>]) -> StdContext {
-    StdContext {
-        default_country: country_of(rules, ctx, raw).unwrap_or_else(|| ctx.default_country.clone()),
-        ..ctx.clone()
+    match country_of(rules, ctx, raw) {
+        Some(c) => StdContext {
+            default_country: c,
+            country_stated: true,
+            ..ctx.clone()
+        },
+        None => ctx.clone(),
     }
 }
 
@@ -105,9 +109,13 @@ pub fn cluster_context<'a>(
         }
     }
     let top = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
-    StdContext {
-        default_country: top.map_or_else(|| ctx.default_country.clone(), |(c, _)| c.clone()),
-        ..ctx.clone()
+    match top {
+        Some((c, _)) => StdContext {
+            default_country: c.clone(),
+            country_stated: true,
+            ..ctx.clone()
+        },
+        None => ctx.clone(),
     }
 }
 
@@ -143,10 +151,22 @@ pub fn eligible(ty: AttrType, raw: &str, ctx: &StdContext) -> Eligible {
         Cleaned::Invalid { reason } => Eligible::Rejected(reason),
         Cleaned::Valid(v) => match placeholder_reason(ty, &v) {
             Some(why) => Eligible::Rejected(why.to_string()),
-            None if structured(ty) => Eligible::Valid(v),
-            None => Eligible::Valid(raw.trim().to_string()),
+            None => Eligible::Valid(golden_form(ty, raw, v, ctx)),
         },
     }
+}
+
+/// The golden form of a valid value whose canonical form is `canonical`: the canonical
+/// form for structured types; a postcode as its stated country prints it (`01067`,
+/// `SW1A 1AA`: a spreadsheet's lost zeros restored); else the source's spelling, trimmed.
+pub(crate) fn golden_form(ty: AttrType, raw: &str, canonical: String, ctx: &StdContext) -> String {
+    if structured(ty) {
+        return canonical;
+    }
+    let postcode = (ty == AttrType::Postcode)
+        .then(|| postcode_form(&canonical, ctx.stated_country()?))
+        .flatten();
+    postcode.unwrap_or_else(|| raw.trim().to_string())
 }
 
 /// Where a golden value came from.
@@ -215,12 +235,13 @@ impl Golden {
 /// phones, countries, gender, currencies, GTINs, IBANs) the standardized form (ISO date,
 /// E.164 phone, ISO country, ...), so the golden record is canonical and values that only
 /// differ in format count as one for `frequent`; other types keep the source's spelling,
-/// trimmed. `None` for a missing value or null marker.
+/// trimmed, but for a postcode of a stated country, printed as that country does
+/// ([`golden_form`]). `None` for a missing value or null marker.
 pub fn canonical_value(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<String> {
     match clean(ty, raw, ctx) {
         Cleaned::Missing => None,
-        Cleaned::Valid(v) if structured(ty) => Some(v),
-        _ => Some(raw.trim().to_string()),
+        Cleaned::Valid(v) => Some(golden_form(ty, raw, v, ctx)),
+        Cleaned::Invalid { .. } => Some(raw.trim().to_string()),
     }
 }
 
@@ -786,6 +807,42 @@ pub(crate) mod tests {
         let mes = raw([Some("06 8915372"), None, None, None, None]);
         let m = Contributor::from_raw(&r, &ctx, key("MES", "1"), 1, 1, 1, &mes);
         assert_eq!(m.values[0].as_deref(), Some("+39068915372"));
+    }
+
+    #[test]
+    fn a_postcode_is_published_as_its_country_prints_it() {
+        let r = address_rules();
+        let g = |vals: [Option<&str>; 5]| {
+            survive(&r, &[member(&r, "ERP", 1, vals)], &BTreeMap::new()).values[2].clone()
+        };
+        // A spreadsheet's lost zero is restored for a German record, not for one that
+        // states no country (the hub's default country is a guess).
+        assert_eq!(
+            g([None, None, Some("1067"), Some("Dresden"), Some("DE")]).as_deref(),
+            Some("01067")
+        );
+        assert_eq!(
+            g([None, None, Some("1067"), Some("Dresden"), None]).as_deref(),
+            Some("1067")
+        );
+        assert_eq!(
+            g([None, None, Some("sw1a1aa"), None, Some("UK")]).as_deref(),
+            Some("SW1A 1AA")
+        );
+        // A code that cannot be of the record's country is not published; lineage says why.
+        let ms = [member(
+            &r,
+            "ERP",
+            1,
+            [None, None, Some("752861"), Some("Dallas"), Some("US")],
+        )];
+        let golden = survive(&r, &ms, &BTreeMap::new());
+        assert_eq!(golden.values[2], None);
+        assert_eq!(
+            golden.lineage[2].as_ref().unwrap().rule,
+            "rejected: `752861` is not a US ZIP code (5 digits or ZIP+4)"
+        );
+        assert_eq!(golden.values[3].as_deref(), Some("Dallas"));
     }
 
     #[test]

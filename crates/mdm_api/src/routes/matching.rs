@@ -65,6 +65,8 @@ pub(crate) fn std_context(state: &AppState) -> StdContext {
             mdm_core::standardize::DateOrder::DayFirst
         },
         system_countries: state.config.system_countries.clone(),
+        // The configured default is the hub's guess, not what a record states.
+        country_stated: false,
     }
 }
 

@@ -211,8 +211,10 @@ impl Features {
         self.keys.is_empty()
     }
 
-    /// Cleans each distinct raw value once (columns and values in parallel).
+    /// Cleans each distinct raw value once (columns and values in parallel); a postcode
+    /// once per country it is read in ([`RecordCountries`]).
     pub fn build(rules: &DomainRules, ctx: &StdContext, raw: RawTable) -> Self {
+        let countries = RecordCountries::of(rules, ctx, &raw);
         let needs_phonetic = phonetic_columns(rules);
         let needs_quantity = level_columns(rules, |l| matches!(l, Level::Quantity));
         let needs_words = level_columns(rules, |l| matches!(l, Level::RareWord(_)));
@@ -229,7 +231,8 @@ impl Features {
                     words: needs_words[i],
                     numbers: needs_numbers[i],
                 };
-                build_column(col, attr.ty, extra, ctx)
+                let countries = countries.as_ref().filter(|_| attr.ty == AttrType::Postcode);
+                build_column(col, attr.ty, extra, ctx, countries)
             })
             .collect();
         Self {
@@ -282,21 +285,147 @@ pub struct Extras {
     pub numbers: bool,
 }
 
-fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -> Column {
-    let cleaned: Vec<Option<Value>> = raw
-        .distinct
-        .par_iter()
-        .map(|s| {
-            let mut v = make_value(ty, s, extra.phonetic, ctx)?;
-            if extra.quantity {
-                v.quantity = parse_quantity(s);
+/// The country each record's postcodes are read in, where the data states one: the
+/// record's own country, else its source system's configured one (the same order as
+/// `survive::record_context`; a cluster's country is not known before matching). Records
+/// refer to one small context per country, so no context is built per record.
+struct RecordCountries {
+    /// Per record: an index into `contexts`, or `NO_COUNTRY` (the caller's context).
+    of: Vec<u16>,
+    contexts: Vec<StdContext>,
+}
+
+const NO_COUNTRY: u16 = u16::MAX;
+
+impl RecordCountries {
+    /// None when the rules have no postcode or no record states a country.
+    fn of(rules: &DomainRules, ctx: &StdContext, raw: &RawTable) -> Option<Self> {
+        rules
+            .attributes
+            .iter()
+            .any(|a| a.ty == AttrType::Postcode)
+            .then_some(())?;
+        let mut contexts: Vec<StdContext> = Vec::new();
+        let mut slot = |code: &str| -> u16 {
+            match contexts.iter().position(|c| c.default_country == code) {
+                Some(i) => i as u16,
+                None => {
+                    contexts.push(StdContext {
+                        default_country: code.to_string(),
+                        country_stated: true,
+                        ..ctx.clone()
+                    });
+                    (contexts.len() - 1) as u16
+                }
             }
-            if extra.numbers {
-                v.numbers = Some(parse_numbers(s));
-            }
-            Some(v)
-        })
-        .collect();
+        };
+        // Each distinct raw country is read once, each system's country looked up once.
+        let own: Vec<u16> = match rules
+            .attributes
+            .iter()
+            .position(|a| a.ty == AttrType::Country)
+        {
+            Some(c) => raw.columns[c]
+                .distinct
+                .iter()
+                .map(|v| match clean(AttrType::Country, v, ctx) {
+                    Cleaned::Valid(code) if code.len() == 2 => slot(&code),
+                    _ => NO_COUNTRY,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut by_system: AHashMap<&str, u16> = AHashMap::new();
+        for (system, code) in &ctx.system_countries {
+            by_system.insert(system.as_str(), slot(code));
+        }
+        if contexts.is_empty() {
+            return None;
+        }
+        let country_ids = rules
+            .attributes
+            .iter()
+            .position(|a| a.ty == AttrType::Country)
+            .map(|c| &raw.columns[c].ids);
+        let of = (0..raw.len())
+            .map(|r| {
+                let stated = country_ids
+                    .map(|ids| ids[r])
+                    .filter(|&id| id != MISSING)
+                    .map_or(NO_COUNTRY, |id| own[id as usize]);
+                if stated != NO_COUNTRY || by_system.is_empty() {
+                    return stated;
+                }
+                let system = raw.keys[r].system.as_str();
+                by_system.get(system).copied().unwrap_or(NO_COUNTRY)
+            })
+            .collect();
+        Some(Self { of, contexts })
+    }
+
+    fn context<'a>(&'a self, country: u16, base: &'a StdContext) -> &'a StdContext {
+        self.contexts.get(country as usize).unwrap_or(base)
+    }
+
+    /// Distinct (raw value, country) pairs of a column, and each record's pair.
+    fn intern(&self, raw_ids: &[u32]) -> (Vec<(u32, u16)>, Vec<u32>) {
+        let mut index: AHashMap<(u32, u16), u32> = AHashMap::new();
+        let mut pairs = Vec::new();
+        let ids = raw_ids
+            .iter()
+            .zip(&self.of)
+            .map(|(&id, &c)| {
+                if id == MISSING {
+                    return MISSING;
+                }
+                *index.entry((id, c)).or_insert_with(|| {
+                    pairs.push((id, c));
+                    (pairs.len() - 1) as u32
+                })
+            })
+            .collect();
+        (pairs, ids)
+    }
+}
+
+fn clean_one(ty: AttrType, s: &str, extra: Extras, ctx: &StdContext) -> Option<Value> {
+    let mut v = make_value(ty, s, extra.phonetic, ctx)?;
+    if extra.quantity {
+        v.quantity = parse_quantity(s);
+    }
+    if extra.numbers {
+        v.numbers = Some(parse_numbers(s));
+    }
+    Some(v)
+}
+
+fn build_column(
+    raw: RawColumn,
+    ty: AttrType,
+    extra: Extras,
+    ctx: &StdContext,
+    countries: Option<&RecordCountries>,
+) -> Column {
+    let (raw_ids, cleaned): (Vec<u32>, Vec<Option<Value>>) = match countries {
+        Some(rc) => {
+            let (pairs, ids) = rc.intern(&raw.ids);
+            let cleaned = pairs
+                .par_iter()
+                .map(|&(id, c)| {
+                    clean_one(ty, &raw.distinct[id as usize], extra, rc.context(c, ctx))
+                })
+                .collect();
+            (ids, cleaned)
+        }
+        None => {
+            let cleaned = raw
+                .distinct
+                .par_iter()
+                .map(|s| clean_one(ty, s, extra, ctx))
+                .collect();
+            (raw.ids, cleaned)
+        }
+    };
     // Distinct raw values may clean to the same text: map them to one id (the first value
     // of each text is kept; the map borrows the texts, so none is copied).
     let mut index: AHashMap<&str, u32> = AHashMap::with_capacity(cleaned.len());
@@ -318,8 +447,7 @@ fn build_column(raw: RawColumn, ty: AttrType, extra: Extras, ctx: &StdContext) -
         .iter()
         .map(|&i| cleaned[i].take().expect("a first occurrence has a value"))
         .collect();
-    let ids: Vec<u32> = raw
-        .ids
+    let ids: Vec<u32> = raw_ids
         .iter()
         .map(|&r| {
             if r == MISSING {
@@ -489,6 +617,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Postcodes are read in the country their record (else its system) states, without a
+    /// context per record: a German "1067" meets "01067"; a British code of a record that
+    /// states no country is not judged by the hub's default.
+    #[test]
+    fn postcodes_are_read_in_their_records_country() {
+        use crate::model::{SourceKey, SystemName};
+        let rules = crate::survive::tests::domain(&[
+            ("postcode", AttrType::Postcode),
+            ("country", AttrType::Country),
+        ]);
+        let ctx = StdContext {
+            system_countries: [("USSYS".to_string(), "US".to_string())].into(),
+            ..StdContext::default()
+        };
+        let rec = |sys: &str, id: &str, pc: &str, country: Option<&str>| SourceRecord {
+            key: RecordKey {
+                system: SystemName::parse(sys).unwrap(),
+                source_id: SourceKey::parse(id).unwrap(),
+            },
+            values: vec![Some(pc.into()), country.map(String::from)],
+        };
+        let records = [
+            rec("A", "1", "1067", Some("Germany")),
+            rec("A", "2", "01067", Some("DE")),
+            rec("A", "3", "SW1A 1AA", None),
+            rec("A", "4", "SW1A 1AA", Some("DE")),
+            rec("USSYS", "5", "2134", None),
+            rec("A", "6", "1067", None),
+        ];
+        let f = Features::build(&rules, &ctx, RawTable::from_records(&rules, &records));
+        let pc = &f.columns[0];
+        let text = |r: usize| pc.get(r).map(|v| v.text.to_string());
+        assert_eq!(text(0).as_deref(), Some("01067"));
+        assert_eq!(pc.ids[0], pc.ids[1], "one value, one id");
+        assert_eq!(text(2).as_deref(), Some("sw1a1aa"));
+        assert_eq!(text(3), None, "not a German postcode");
+        assert_eq!(text(4).as_deref(), Some("02134"), "its system's country");
+        assert_eq!(
+            text(5).as_deref(),
+            Some("1067"),
+            "no stated country: as written"
+        );
+        assert_eq!(pc.counts[pc.ids[0] as usize], 2);
     }
 
     #[test]

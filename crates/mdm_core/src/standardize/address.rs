@@ -178,20 +178,189 @@ pub fn clean_house_number(raw: &str) -> Cleaned {
     }
 }
 
-/// postcode's canonical form: upper-case ASCII alphanumerics.
-pub(crate) fn clean_postcode(raw: &str) -> Cleaned {
+/// How a country writes its postcodes. `patterns` as the country prints them (`9` a
+/// digit, `A` a letter, a space or dash where it puts one); `pad_from` the fewest digits a
+/// spreadsheet leaves of an all-digit code whose leading zeros it dropped (0: the
+/// country's codes never start with 0); `prefixes` what may stand before a code beside the
+/// country's alpha-2 code (the old European `D-10115`).
+struct PostcodeFormat {
+    countries: &'static [&'static str],
+    name: &'static str,
+    shape: &'static str,
+    patterns: &'static [&'static str],
+    pad_from: usize,
+    prefixes: &'static [&'static str],
+}
+
+const fn fmt(
+    countries: &'static [&'static str],
+    name: &'static str,
+    shape: &'static str,
+    patterns: &'static [&'static str],
+    pad_from: usize,
+    prefixes: &'static [&'static str],
+) -> PostcodeFormat {
+    PostcodeFormat {
+        countries,
+        name,
+        shape,
+        patterns,
+        pad_from,
+        prefixes,
+    }
+}
+
+/// Well-known formats only: a country missing here keeps the country-blind form. The
+/// lowest codes decide `pad_from`: Germany's start at 01067 (one zero can be lost),
+/// the US's at 00501 and Italy's at 00010 (two).
+const POSTCODE_FORMATS: &[PostcodeFormat] = &[
+    fmt(&["DE"], "postcode", "5 digits", &["99999"], 4, &["D"]),
+    fmt(&["FR", "MC"], "postcode", "5 digits", &["99999"], 4, &["F"]),
+    fmt(
+        &["IT", "SM", "VA"],
+        "postcode",
+        "5 digits",
+        &["99999"],
+        3,
+        &["I"],
+    ),
+    fmt(&["ES"], "postcode", "5 digits", &["99999"], 4, &["E"]),
+    fmt(&["FI"], "postcode", "5 digits", &["99999"], 3, &["FIN"]),
+    fmt(
+        &["US"],
+        "ZIP code",
+        "5 digits or ZIP+4",
+        &["99999", "99999-9999"],
+        3,
+        &["USA"],
+    ),
+    fmt(
+        &["GB", "IM", "JE", "GG"],
+        "postcode",
+        "outward and inward code, e.g. SW1A 1AA",
+        &[
+            "A9 9AA", "A99 9AA", "AA9 9AA", "AA99 9AA", "A9A 9AA", "AA9A 9AA",
+        ],
+        0,
+        &[],
+    ),
+    fmt(
+        &["NL"],
+        "postcode",
+        "4 digits and 2 letters",
+        &["9999 AA"],
+        0,
+        &[],
+    ),
+    fmt(
+        &["CA"],
+        "postal code",
+        "letter digit letter, digit letter digit",
+        &["A9A 9A9"],
+        0,
+        &[],
+    ),
+    fmt(
+        &["AT", "CH", "LI", "BE", "LU"],
+        "postcode",
+        "4 digits",
+        &["9999"],
+        0,
+        &["A", "B", "L"],
+    ),
+    fmt(&["DK", "NO"], "postcode", "4 digits", &["9999"], 3, &["N"]),
+    fmt(&["SE"], "postcode", "5 digits", &["999 99"], 0, &["S"]),
+    fmt(&["PL"], "postcode", "5 digits", &["99-999"], 3, &[]),
+    fmt(&["PT"], "postcode", "7 digits", &["9999-999"], 0, &["P"]),
+];
+
+fn postcode_format(country: &str) -> Option<&'static PostcodeFormat> {
+    POSTCODE_FORMATS
+        .iter()
+        .find(|f| f.countries.contains(&country))
+}
+
+/// Whether upper-case alphanumerics `code` have the shape of `pattern` (separators aside).
+fn fits(code: &str, pattern: &str) -> bool {
+    let mut p = pattern.bytes().filter(|b| !matches!(b, b' ' | b'-'));
+    code.bytes().all(|c| match p.next() {
+        Some(b'9') => c.is_ascii_digit(),
+        Some(b'A') => c.is_ascii_uppercase(),
+        _ => false,
+    }) && p.next().is_none()
+}
+
+/// The country's reading of upper-case alphanumerics `s`: a prefix dropped, lost leading
+/// zeros restored; None when it cannot be of the country.
+fn country_postcode(s: &str, country: &str, f: &PostcodeFormat) -> Option<String> {
+    let fits_any = |c: &str| f.patterns.iter().any(|p| fits(c, p));
+    if fits_any(s) {
+        return Some(s.to_string());
+    }
+    let prefixed = std::iter::once(country).chain(f.prefixes.iter().copied());
+    if let Some(rest) = prefixed
+        .filter_map(|p| s.strip_prefix(p))
+        .find(|rest| fits_any(rest))
+    {
+        return Some(rest.to_string());
+    }
+    let digits = f
+        .patterns
+        .iter()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .map(|p| p.len())
+        .min()?;
+    let lost_zeros = f.pad_from > 0
+        && (f.pad_from..digits).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit());
+    lost_zeros.then(|| format!("{s:0>digits$}"))
+}
+
+/// postcode's canonical form: upper-case ASCII alphanumerics. In a stated country whose
+/// format is known ([`POSTCODE_FORMATS`]), a country prefix is dropped, leading zeros a
+/// spreadsheet dropped are restored (DE `1067` -> `01067`), and a code that cannot be of
+/// the country is invalid, naming it; elsewhere any country's code is accepted.
+pub(crate) fn clean_postcode(raw: &str, country: Option<&str>) -> Cleaned {
     let s: String = raw
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
         .collect();
     if s.is_empty() {
-        Cleaned::invalid("no letters or digits")
+        return Cleaned::invalid("no letters or digits");
     } else if s.len() > 12 {
-        Cleaned::invalid("longer than any postcode")
-    } else {
-        Cleaned::Valid(s)
+        return Cleaned::invalid("longer than any postcode");
     }
+    let Some((country, f)) = country.and_then(|c| Some((c, postcode_format(c)?))) else {
+        return Cleaned::Valid(s);
+    };
+    match country_postcode(&s, country, f) {
+        Some(code) => Cleaned::Valid(code),
+        None => Cleaned::invalid(format!(
+            "`{}` is not a {country} {} ({})",
+            raw.trim(),
+            f.name,
+            f.shape
+        )),
+    }
+}
+
+/// A canonical postcode as `country` prints it (`SW1A1AA` -> `SW1A 1AA`, `752011234` ->
+/// `75201-1234`), for golden records; None for a country without a known format or a code
+/// not of its shape.
+pub fn postcode_form(canonical: &str, country: &str) -> Option<String> {
+    let f = postcode_format(country)?;
+    let pattern = f.patterns.iter().find(|p| fits(canonical, p))?;
+    let mut code = canonical.chars();
+    Some(
+        pattern
+            .chars()
+            .map(|p| match p {
+                ' ' | '-' => p,
+                _ => code.next().unwrap_or(p),
+            })
+            .collect(),
+    )
 }
 
 /// The form comparators read of a cleaned street: words with digits (a house number or
@@ -281,9 +450,81 @@ mod tests {
     fn house_number_and_postcode() {
         assert_eq!(clean_house_number("12 A"), Cleaned::Valid("12a".into()));
         assert_eq!(clean_house_number(" 7-9 "), Cleaned::Valid("7-9".into()));
-        assert_eq!(clean_postcode("sw1a 1aa"), Cleaned::Valid("SW1A1AA".into()));
-        assert_eq!(clean_postcode("D-10115"), Cleaned::Valid("D10115".into()));
-        assert_eq!(clean_postcode("1234-567"), Cleaned::Valid("1234567".into()));
-        assert!(matches!(clean_postcode("--"), Cleaned::Invalid { .. }));
+        let any = |raw| clean_postcode(raw, None);
+        assert_eq!(any("sw1a 1aa"), Cleaned::Valid("SW1A1AA".into()));
+        assert_eq!(any("D-10115"), Cleaned::Valid("D10115".into()));
+        assert_eq!(any("1234-567"), Cleaned::Valid("1234567".into()));
+        assert_eq!(any("1067"), Cleaned::Valid("1067".into()));
+        assert!(matches!(any("--"), Cleaned::Invalid { .. }));
+    }
+
+    fn pc(raw: &str, country: &str) -> Result<String, String> {
+        match clean_postcode(raw, Some(country)) {
+            Cleaned::Valid(v) => Ok(v),
+            Cleaned::Invalid { reason } => Err(reason),
+            Cleaned::Missing => Err("missing".into()),
+        }
+    }
+
+    #[test]
+    fn postcodes_in_their_country() {
+        // Leading zeros a spreadsheet dropped come back where the country has such codes.
+        assert_eq!(pc("1067", "DE").as_deref(), Ok("01067"));
+        assert_eq!(pc("2134", "US").as_deref(), Ok("02134"));
+        assert_eq!(pc("501", "US").as_deref(), Ok("00501"));
+        assert_eq!(pc("118", "IT").as_deref(), Ok("00118"));
+        assert_eq!(pc("150", "NO").as_deref(), Ok("0150"));
+        // ZIP+4, a country prefix, the country's own separators.
+        assert_eq!(pc("75201-1234", "US").as_deref(), Ok("752011234"));
+        assert_eq!(pc("D-10115", "DE").as_deref(), Ok("10115"));
+        assert_eq!(pc("CH-8001", "CH").as_deref(), Ok("8001"));
+        assert_eq!(pc("sw1a 1aa", "GB").as_deref(), Ok("SW1A1AA"));
+        assert_eq!(pc("m1 1ae", "GB").as_deref(), Ok("M11AE"));
+        assert_eq!(pc("1012 ab", "NL").as_deref(), Ok("1012AB"));
+        assert_eq!(pc("k1a 0b6", "CA").as_deref(), Ok("K1A0B6"));
+        assert_eq!(pc("00-950", "PL").as_deref(), Ok("00950"));
+        // Codes that cannot be of the country say which country they were read in.
+        assert_eq!(
+            pc("752861", "US"),
+            Err("`752861` is not a US ZIP code (5 digits or ZIP+4)".into())
+        );
+        assert_eq!(
+            pc("528", "DE"),
+            Err("`528` is not a DE postcode (5 digits)".into())
+        );
+        assert_eq!(
+            pc("10115", "GB"),
+            Err("`10115` is not a GB postcode (outward and inward code, e.g. SW1A 1AA)".into())
+        );
+        assert!(pc("01010", "AT").is_err(), "Austrian codes have 4 digits");
+        assert!(pc("1010", "AT").is_ok());
+        assert!(pc("SW1A 1AA", "DE").is_err());
+        // A country without a known format: any code, as before.
+        assert_eq!(pc("1067", "BR").as_deref(), Ok("1067"));
+        // Canonical forms clean to themselves.
+        for (raw, c) in [
+            ("1067", "DE"),
+            ("d-10115", "DE"),
+            ("75201-1234", "US"),
+            ("sw1a1aa", "GB"),
+        ] {
+            let once = pc(raw, c).unwrap();
+            assert_eq!(pc(&once, c), Ok(once.clone()), "{raw} {c}");
+        }
+    }
+
+    #[test]
+    fn postcodes_printed_as_their_country_does() {
+        assert_eq!(postcode_form("SW1A1AA", "GB").as_deref(), Some("SW1A 1AA"));
+        assert_eq!(postcode_form("M11AE", "GB").as_deref(), Some("M1 1AE"));
+        assert_eq!(
+            postcode_form("752011234", "US").as_deref(),
+            Some("75201-1234")
+        );
+        assert_eq!(postcode_form("01067", "DE").as_deref(), Some("01067"));
+        assert_eq!(postcode_form("1012AB", "NL").as_deref(), Some("1012 AB"));
+        assert_eq!(postcode_form("00950", "PL").as_deref(), Some("00-950"));
+        assert_eq!(postcode_form("01067", "BR"), None);
+        assert_eq!(postcode_form("0106", "DE"), None);
     }
 }

@@ -19,7 +19,7 @@
 //! | `street` | folded words, abbreviations expanded, house number removed | `Hauptstr. 12a` -> `hauptstrasse` |
 //! | `house_number` | lower-case, no spaces | `12 A` -> `12a` |
 //! | `city`, `region`, `text` | folded words | `St. Gallen` -> `st gallen` |
-//! | `postcode` | upper-case ASCII alphanumerics | `sw1a 1aa` -> `SW1A1AA` |
+//! | `postcode` | upper-case ASCII alphanumerics; in a stated country with a known format ([`postcode_form`]) a country prefix dropped, leading zeros a spreadsheet dropped restored, and a code of another shape invalid | `sw1a 1aa` -> `SW1A1AA`; DE `1067` -> `01067` |
 //! | `country` | ISO 3166-1 alpha-2 | `Deutschland` -> `DE` |
 //! | `identifier` | upper-case, separators (space - . / _) removed | `ab-12.3` -> `AB123` |
 //! | `tax_id` | upper-case alphanumerics; EU VAT shapes checked | `DE 136 695 976` -> `DE136695976` |
@@ -53,7 +53,7 @@ mod properties;
 use crate::model::AttrType;
 use std::collections::BTreeMap;
 
-pub use address::{clean_house_number, split_house_number};
+pub use address::{clean_house_number, postcode_form, split_house_number};
 pub use country::{country_calling_code, country_code};
 pub use date::parse_date;
 pub use email::email_parts;
@@ -72,6 +72,12 @@ pub struct StdContext {
     /// A source system's configured country (`[systems.CRM] country = "US"`) by system
     /// name: it comes before `default_country` for that system's records.
     pub system_countries: BTreeMap<String, String>,
+    /// Whether the data states `default_country` for the record being read (its own
+    /// country, its system's configured one, or its cluster's) rather than it being the
+    /// hub-wide default. Postcodes are checked against, and padded for, a stated country
+    /// only: read against a guess, every foreign postcode of a record without a country
+    /// would be rejected, and an Austrian "1010" padded to a German "01010".
+    pub country_stated: bool,
 }
 
 impl Default for StdContext {
@@ -80,17 +86,25 @@ impl Default for StdContext {
             default_country: "DE".into(),
             date_order: DateOrder::DayFirst,
             system_countries: BTreeMap::new(),
+            country_stated: false,
         }
     }
 }
 
 impl StdContext {
+    /// The country the data states for the record being read, if it states one
+    /// ([`StdContext::country_stated`]).
+    pub fn stated_country(&self) -> Option<&str> {
+        self.country_stated.then_some(self.default_country.as_str())
+    }
+
     /// The context for one source system's records: its configured country, if it has one,
-    /// as the default country.
+    /// as the default (and stated) country.
     pub fn for_system(&self, system: &str) -> StdContext {
         match self.system_countries.get(system) {
             Some(c) => StdContext {
                 default_country: c.clone(),
+                country_stated: true,
                 ..self.clone()
             },
             None => self.clone(),
@@ -162,7 +176,7 @@ pub fn clean(ty: AttrType, raw: &str, ctx: &StdContext) -> Cleaned {
         AttrType::Street => address::clean_street(raw),
         AttrType::HouseNumber => clean_house_number(raw),
         AttrType::City | AttrType::Region | AttrType::Text => non_empty(fold_words(raw)),
-        AttrType::Postcode => address::clean_postcode(raw),
+        AttrType::Postcode => address::clean_postcode(raw, ctx.stated_country()),
         AttrType::Country => country::clean_country(raw),
         AttrType::Identifier => ids::clean_identifier(raw),
         AttrType::TaxId => ids::clean_tax_id(raw),
