@@ -1,7 +1,8 @@
 //! `mdm quarantine list|show|export`: the rows ingest quarantined, with file, line, field,
 //! reason and raw text, so a steward can fix the source. A row that several loads of the
 //! same file quarantined is listed once (`mdm_service::quarantine`). `mdm quarantine
-//! values`: the staged values survivorship will never publish (invalid or placeholders).
+//! values`: the staged values survivorship will never publish (invalid or placeholders),
+//! or with `--kind conflicting` the values a golden record's sources disagree on.
 
 use crate::settings::Settings;
 use anyhow::Context;
@@ -58,15 +59,21 @@ pub enum QuarantineCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List staged values that are invalid for their type or placeholders (a dummy phone,
-    /// noemail@...): never published on a golden record. System, record, attribute,
-    /// reason, value.
+    /// List value findings. `--kind rejected` (the default): staged values that are invalid
+    /// for their type or placeholders (a dummy phone, noemail@...), never published on a
+    /// golden record: system, record, attribute, reason, value. `--kind conflicting`:
+    /// attributes (an address as a whole) whose source records in one golden record hold
+    /// different valid values: golden ID, attribute, each value with its records, the
+    /// survivor marked `*`.
     Values {
         #[arg(long)]
         domain: String,
+        /// Only findings about records of this system.
         #[arg(long, value_name = "SYSTEM")]
         system: Option<String>,
-        /// One JSON object per value (NDJSON).
+        #[arg(long, value_enum, default_value_t = ValueKind::Rejected)]
+        kind: ValueKind,
+        /// One JSON object per finding (NDJSON).
         #[arg(long)]
         json: bool,
     },
@@ -98,10 +105,14 @@ pub fn run(args: QuarantineArgs, settings: &Settings) -> anyhow::Result<()> {
         QuarantineCommand::Values {
             domain,
             system,
+            kind,
             json,
         } => {
             let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), &domain)?;
             let ctx = settings.std_context();
+            if kind == ValueKind::Conflicting {
+                return conflicting(&mut conn, &rules, &ctx, system.as_deref(), json);
+            }
             let found =
                 mdm_service::reconcile::value_findings(&mut conn, &rules, &ctx, system.as_deref())?;
             let mut out = std::io::stdout().lock();
@@ -141,6 +152,75 @@ pub fn run(args: QuarantineArgs, settings: &Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Which value findings `mdm quarantine values` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValueKind {
+    /// Invalid for their type, or placeholders: never published.
+    Rejected,
+    /// Different valid values of one attribute in one golden record's source records.
+    Conflicting,
+}
+
+/// Writes each conflict as it is found (a chunk of golden records at a time, so a large
+/// domain is never held whole).
+fn conflicting(
+    conn: &mut mdm_store::DbConnection,
+    rules: &mdm_core::DomainRules,
+    ctx: &mdm_core::standardize::StdContext,
+    system: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !json {
+        writeln!(out, "golden_id\tattribute\tsurvived\tvalues")?;
+    }
+    let mut n = 0usize;
+    let mut write = |f: mdm_service::conflicts::ConflictFinding| -> std::io::Result<()> {
+        n += 1;
+        if json {
+            return writeln!(out, "{}", serde_json::to_string(&f)?);
+        }
+        let values: Vec<String> = f
+            .values
+            .iter()
+            .map(|v| {
+                let from: Vec<String> = v
+                    .sources
+                    .iter()
+                    .map(|s| format!("{}/{}", s.system, s.source_id))
+                    .collect();
+                let mark = if v.survived { "*" } else { "" };
+                format!("{mark}{} ({})", v.value, from.join(" "))
+            })
+            .collect();
+        let line = [
+            f.golden_id,
+            f.attribute,
+            f.survived.unwrap_or_else(|| "-".into()),
+            values.join(" | "),
+        ];
+        writeln!(
+            out,
+            "{}",
+            line.map(|c| c.replace(['\t', '\n'], " ")).join("\t")
+        )
+    };
+    // The output's own error (a closed pipe ends the command quietly), not a wrapped one.
+    let mut closed: Option<std::io::Error> = None;
+    let listed = mdm_service::conflicts::each_conflict(conn, rules, ctx, system, |f| {
+        write(f).map_err(|e| {
+            closed = Some(e);
+            mdm_service::ServiceError::Invalid("the output was closed".into())
+        })
+    });
+    if let Some(e) = closed {
+        return Err(e.into());
+    }
+    listed?;
+    eprintln!("{n} attributes whose source records disagree (* survived)");
+    Ok(())
 }
 
 fn list(

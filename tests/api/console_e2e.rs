@@ -2,7 +2,8 @@
 //! and the whole steward flow in a real headless Chromium (tests/e2e/console.mjs, driven by
 //! playwright-core): sign in, queue (records by name), compare, decide "same" by keyboard,
 //! reconcile, the golden record with both records as members, the decision in the audit
-//! log, the Data quality page with a quarantined row's reason and raw text.
+//! log, the Data quality page with a quarantined row's reason and raw text, a placeholder
+//! value and two records of one golden record that disagree on the phone.
 //!
 //! The browser test needs node, tests/e2e/node_modules (`npm ci --prefix tests/e2e`) and
 //! /usr/bin/chromium. Without them it fails, naming what is missing; it cannot pass by
@@ -138,6 +139,21 @@ fn console_e2e_in_headless_chromium() {
          E2E2,Nora,Vale,1980-02-03,noemail@example.com\n",
     );
     assert_eq!(case.ingest_customers("CRM", &bad)["quarantined"], 1);
+    // A conflict for the same page: one customer in ERP and CRM, alike but for the phone.
+    // The script's reconcile matches them into one golden record.
+    let header = "source_id,given_name,family_name,birth_date,email,phone,street,house_number,postcode,city,country\n";
+    let person = "Konstanze,Wellbrock,1975-06-14,k.wellbrock@posteo.de";
+    let address = "Lindenweg,7,10115,Berlin,DE";
+    for (sys, id, phone) in [
+        ("ERP", "E2E3", "+49 30 5550123"),
+        ("CRM", "E2E4", "+49 30 5550999"),
+    ] {
+        let f = case.write(
+            &format!("{id}.csv"),
+            format!("{header}{id},{person},{phone},{address}\n"),
+        );
+        assert_eq!(case.ingest_customers(sys, &f)["quarantined"], 0);
+    }
     let s = Server::start(&case, &[]);
     let token = case.labelled_token("steward", "alice");
     let t = Some(token.as_str());

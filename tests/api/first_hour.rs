@@ -202,7 +202,8 @@ backends!(
 );
 
 fn report_json_is_nested_and_its_counts_add_up(case: &Case) {
-    generated(case, 1000, 3);
+    // Enough entities for a review backlog longer than the report's list of ten.
+    generated(case, 2000, 3);
     reconcile(case, &[]);
     let dir = case.path("rep");
     let out = run_ok(case.mdm().args(["report", "--json", "--out"]).arg(&dir));
@@ -273,9 +274,20 @@ fn report_json_is_nested_and_its_counts_add_up(case: &Case) {
         pending > shown,
         "backlog of {pending} fits the page: no test of the note"
     );
+    // The cut list says so in JSON (shown, total) and on the page ("10 of 24").
+    assert_eq!(
+        (n(&r["review"]["shown"]), n(&r["review"]["total"])),
+        (shown, pending),
+        "{}",
+        r["review"]
+    );
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    let note = format!("The {shown} most likely matches of {pending} pairs");
-    assert!(html.contains(&note), "{note} missing");
+    for note in [
+        format!("{shown} of {pending} shown"),
+        format!("the {shown} most likely matches of {pending} pairs"),
+    ] {
+        assert!(html.contains(&note), "{note} missing");
+    }
 }
 
 fn json_on_commands_that_print_a_result(case: &Case) {

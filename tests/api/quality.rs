@@ -1,15 +1,20 @@
 //! Data-quality findings users can see (issue 22, item 4): quarantined rows with file, line,
 //! field, reason and raw text through `mdm quarantine list|show|export` and
 //! `GET /v1/quality/...`, messages that say what is wrong, and a re-load of the same bad
-//! file that does not count its rows twice.
+//! file that does not count its rows twice; value findings (placeholders, values the
+//! sources disagree on) and postcodes read in their record's country (item 3).
 
 use crate::helpers::{backends, run_err, run_ok, text, Case};
 use crate::server::Server;
+use mdm_store::decisions::{insert_decision, NewDecision};
+use serde_json::Value;
 
 backends!(
     quality_api_lists_filters_pages_and_counts_a_reload_once,
     quarantine_cli_lists_shows_and_exports,
     values_no_golden_record_will_publish,
+    postcodes_are_read_in_their_records_country,
+    sources_that_disagree_are_listed_as_conflicts,
 );
 
 /// Line 3: an impossible date (and markup in the raw text); line 4: a stray quote that runs
@@ -335,5 +340,246 @@ fn values_no_golden_record_will_publish(case: &Case) {
         2,
         "{}",
         text(&out.stdout)
+    );
+}
+
+/// `mdm reconcile --domain customer` through the binary.
+fn reconcile(case: &Case) {
+    run_ok(case.mdm().args(["reconcile", "--domain", "customer"]));
+}
+
+fn golden_of(case: &Case, system: &str, id: &str) -> (Value, Value) {
+    let mut conn = case.conn();
+    let x = mdm_store::xref::lookup(&mut conn, "customer", system, id)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{system}/{id} has no xref"));
+    let g = mdm_store::golden::get(&mut conn, "customer", &x.golden_id)
+        .unwrap()
+        .expect("golden record")
+        .record;
+    (
+        serde_json::from_str(&g.attributes).unwrap(),
+        mdm_core::lineage::expand(&g.lineage),
+    )
+}
+
+/// Issue 22, item 3 for postcodes: a postcode is read in its record's country (else its
+/// system's configured one): a spreadsheet's lost zero restored, printed as the country
+/// does, a code that cannot be of the country a finding naming it. A record that states no
+/// country keeps its postcode as written (the hub's default country is only a guess).
+/// Search reads the query's postcode in the country it names.
+fn postcodes_are_read_in_their_records_country(case: &Case) {
+    case.write(
+        "mdm.toml",
+        "[systems.ERP]\ntrust = 1\n[systems.CRM]\ntrust = 2\ncountry = \"US\"\n",
+    );
+    let erp = case.write(
+        "erp.csv",
+        "source_id,given_name,family_name,postcode,city,country\n\
+         E1,Anna,Berg,1067,Dresden,DE\n\
+         E2,Tom,Baker,sw1a1aa,London,UK\n\
+         E3,Ida,Moss,SW1A 1AA,London,\n\
+         E4,Rosa,Lind,752861,Dallas,US\n",
+    );
+    let crm = case.write(
+        "crm.csv",
+        "source_id,given_name,family_name,postcode,city\nC1,Cy,Young,2134,Boston\n",
+    );
+    case.ingest_customers("ERP", &erp);
+    case.ingest_customers("CRM", &crm);
+    reconcile(case);
+    let postcode = |sys: &str, id: &str| golden_of(case, sys, id).0["postcode"].clone();
+    assert_eq!(postcode("ERP", "E1"), "01067");
+    assert_eq!(postcode("ERP", "E2"), "SW1A 1AA");
+    assert_eq!(postcode("ERP", "E3"), "SW1A 1AA", "as written");
+    assert_eq!(postcode("CRM", "C1"), "02134", "CRM's configured country");
+    let (a, l) = golden_of(case, "ERP", "E4");
+    let why = "`752861` is not a US ZIP code (5 digits or ZIP+4)";
+    assert!(a.get("postcode").is_none(), "{a}");
+    assert_eq!(l["postcode"]["rule"], format!("rejected: {why}"), "{l}");
+    assert_eq!(a["city"], "Dallas", "the rest of the address stays");
+
+    let out = run_ok(
+        case.mdm()
+            .args(["quarantine", "values", "--domain", "customer", "--json"]),
+    );
+    let found: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (
+            &found[0]["source_id"],
+            &found[0]["attribute"],
+            &found[0]["reason"]
+        ),
+        (&"E4".into(), &"postcode".into(), &why.into())
+    );
+
+    let s = Server::start(case, &[]);
+    let tok = case.token("reader", None);
+    let hits = |q: &str| -> usize {
+        let page = s.get(&format!("/v1/customer/golden?{q}"), Some(&tok)).ok();
+        page["records"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .len()
+    };
+    assert_eq!(hits("postcode=1067&country=DE"), 1);
+    assert_eq!(hits("postcode=01067"), 1);
+    s.stop();
+}
+
+/// Issue 22, item 4, the third kind of value finding: two customers, each in ERP and CRM
+/// and linked by a steward. The first pair agrees once standardized (a date, an e-mail, a
+/// phone and an address written differently; the names are spelled two ways, which is no
+/// conflict). The second disagrees on the birth date, the e-mail and the address (one
+/// finding for the address, not one per part). The API and the CLI list each with the
+/// records holding each value and the survivor, paged and filtered by system.
+fn sources_that_disagree_are_listed_as_conflicts(case: &Case) {
+    case.write(
+        "mdm.toml",
+        "[systems.ERP]\ntrust = 1\n[systems.CRM]\ntrust = 2\n",
+    );
+    let header =
+        "source_id,given_name,family_name,birth_date,email,phone,street,postcode,city,country\n";
+    let erp = case.write(
+        "erp.csv",
+        format!(
+            "{header}E1,Anna,Berg,1980-01-02,anna@berg.de,+49 171 5550001,Hauptstr. 1,89073,Ulm,DE\n\
+             E2,Tom,Baker,1970-05-06,tom@baker.com,,Main St 1,75201,Dallas,US\n"
+        ),
+    );
+    let crm = case.write(
+        "crm.csv",
+        format!(
+            "{header}C1,Anne,Berg,02.01.1980,ANNA@BERG.DE,0171 5550001,Hauptstrasse 1,89073,ULM,Germany\n\
+             C2,Tom,Baker,1971-05-06,tom.baker@mail.com,,Elm St 5,75201,Dallas,USA\n"
+        ),
+    );
+    case.ingest_customers("ERP", &erp);
+    case.ingest_customers("CRM", &crm);
+    for (a, b) in [("E1", "C1"), ("E2", "C2")] {
+        insert_decision(
+            &mut case.conn(),
+            &NewDecision {
+                domain: "customer",
+                kind: "must_link",
+                a: ("ERP", a),
+                b: ("CRM", b),
+                decided_by: "steward1",
+                reason: "test",
+            },
+        )
+        .unwrap();
+    }
+    reconcile(case);
+    let (golden, _) = golden_of(case, "ERP", "E2");
+
+    let s = Server::start(case, &[]);
+    let tok = case.token("reader", None);
+    let get = |q: &str| {
+        s.get(&format!("/v1/quality/conflicts?{q}"), Some(&tok))
+            .ok()
+    };
+    let page = get("domain=customer");
+    assert_eq!(page["total"], 3, "{page}");
+    let findings = page["findings"].as_array().unwrap();
+    let attrs: Vec<&str> = findings
+        .iter()
+        .map(|f| f["attribute"].as_str().unwrap())
+        .collect();
+    assert_eq!(attrs, ["birth_date", "email", "address"], "{page}");
+    let gid = findings[0]["golden_id"].as_str().unwrap();
+    assert!(findings.iter().all(|f| f["golden_id"] == gid));
+    let birth = &findings[0];
+    assert_eq!(birth["survived"], golden["birth_date"], "{birth}");
+    let values: Vec<(&str, &str, bool)> = birth["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().unwrap(),
+                v["sources"][0]["source_id"].as_str().unwrap(),
+                v["survived"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        values,
+        [("1970-05-06", "E2", true), ("1971-05-06", "C2", false)],
+        "frequent, then trust: ERP's date survives; {birth}"
+    );
+    let address = &findings[2];
+    let shown: Vec<&str> = address["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 2, "{address}");
+    assert!(shown.contains(&"Main St 1, 75201, Dallas, US"), "{address}");
+    assert!(shown.contains(&"Elm St 5, 75201, Dallas, US"), "{address}");
+    for f in findings {
+        let survivor: Vec<&Value> = f["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["survived"] == true)
+            .collect();
+        assert_eq!(survivor.len(), 1, "{f}");
+        assert_eq!(survivor[0]["value"], f["survived"], "{f}");
+    }
+
+    // Pages and the system filter.
+    let first = get("domain=customer&limit=1");
+    assert_eq!(
+        (
+            first["findings"].as_array().unwrap().len(),
+            &first["next_offset"]
+        ),
+        (1, &1.into())
+    );
+    let last = get("domain=customer&offset=2&limit=5");
+    assert_eq!(last["findings"][0]["attribute"], "address", "{last}");
+    assert!(last["next_offset"].is_null(), "{last}");
+    assert_eq!(get("domain=customer&system=CRM")["total"], 3);
+    assert_eq!(get("domain=customer&system=MES")["total"], 0);
+    s.get("/v1/quality/conflicts?domain=nosuch", Some(&tok))
+        .problem(404, "unknown_domain");
+    s.stop();
+
+    let cli = |extra: &[&str]| {
+        let out = run_ok(
+            case.mdm()
+                .args([
+                    "quarantine",
+                    "values",
+                    "--domain",
+                    "customer",
+                    "--kind",
+                    "conflicting",
+                ])
+                .args(extra),
+        );
+        text(&out.stdout)
+    };
+    let nd = cli(&["--json"]);
+    let lines: Vec<Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{nd}");
+    assert_eq!(lines[0]["values"], birth["values"]);
+    let table = cli(&[]);
+    assert!(
+        table.starts_with("golden_id\tattribute\tsurvived\tvalues\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("birth_date\t1970-05-06\t*1970-05-06 (ERP/E2) | 1971-05-06 (CRM/C2)"),
+        "{table}"
     );
 }

@@ -12,7 +12,8 @@
 // keyboard, reconcile, see both records as members of one golden record, edit it (a stale
 // version gets a clear 409), unlock, see the decision in the audit log, dashboard, its
 // link to Data quality (the quarantined row's reason and raw text, as text; a staged
-// placeholder e-mail among the values no golden record will publish), sign out.
+// placeholder e-mail among the values no golden record will publish; two records of one
+// customer whose phones differ, among the values the sources disagree on), sign out.
 // The last stdout line is `E2E_RESULT {json}` with the decided pair (and the names the
 // queue showed for it); any failure exits 1.
 
@@ -248,6 +249,31 @@ try {
   const filler = unpublished.getByRole('row').filter({ hasText: 'E2E2' });
   check((await filler.getByText('placeholder e-mail address', { exact: true }).count()) === 1, 'a staged placeholder e-mail is listed with its reason');
   await shot('quality');
+
+  step = 'data quality: values the sources disagree on';
+  // ERP's E2E3 and CRM's E2E4 are one customer with two phones; the conflict is on some
+  // page of the list, by golden ID.
+  const disagree = page.getByRole('table', { name: 'Values the sources disagree on' });
+  await disagree.waitFor();
+  const conflict = () => disagree.getByRole('row').filter({ hasText: 'E2E3' }).filter({ hasText: 'E2E4' });
+  for (let i = 0; (await conflict().count()) === 0; i += 1) {
+    const next = page.getByRole('button', { name: 'Next conflicts →' });
+    check(i < 100 && await next.isEnabled(), 'the phones of E2E3 and E2E4 are listed as a conflict');
+    const before = await disagree.locator('tbody tr').first().textContent();
+    await next.click();
+    await page.waitForFunction((b) => {
+      const row = document.querySelector('table[aria-label="Values the sources disagree on"] tbody tr');
+      return row && row.textContent !== b;
+    }, before);
+  }
+  const phones = conflict();
+  check((await phones.count()) === 1, 'one conflict row for the two records');
+  check((await phones.getByRole('cell', { name: 'phone', exact: true }).count()) === 1, 'the conflict names the attribute');
+  check((await phones.locator('ul.values li').count()) === 2, 'both phones are listed');
+  check((await phones.getByText('published', { exact: true }).count()) === 1, 'the published phone is marked');
+  check((await phones.getByText('+49305550123').count()) + (await phones.getByText('+49305550999').count()) === 2, 'each phone in its golden form');
+  await phones.scrollIntoViewIfNeeded();
+  await shot('quality-conflicts');
 
   step = 'sign out';
   await page.getByRole('button', { name: 'Sign out' }).click();

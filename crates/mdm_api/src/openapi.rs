@@ -50,6 +50,7 @@ use utoipa::{Modify, OpenApi};
         routes::quality::quarantined_row,
         routes::quality::summary,
         routes::quality::values,
+        routes::quality::conflicts,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
@@ -59,7 +60,7 @@ use utoipa::{Modify, OpenApi};
         (name = "feed", description = "The change feed and its per-consumer cursors"),
         (name = "admin", description = "Consumers, webhooks, dead letters"),
         (name = "steward", description = "Review queue, decisions, merge/split/edit of golden records, audit log, dashboard (steward or admin tokens)"),
-        (name = "quality", description = "Data-quality findings: quarantined rows with file, line, field, reason and raw text, and their counts (any token)"),
+        (name = "quality", description = "Data-quality findings: quarantined rows with file, line, field, reason and raw text, and their counts; staged values no golden record publishes; values a golden record's sources disagree on (any token)"),
         (name = "operations", description = "Health, readiness, metrics, this document"),
     )
 )]

@@ -168,6 +168,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(resource("/v1/quality/quarantine/{id}").route(web::get().to(quality::quarantined_row)))
     .service(resource("/v1/quality/summary").route(web::get().to(quality::summary)))
     .service(resource("/v1/quality/values").route(web::get().to(quality::values)))
+    .service(resource("/v1/quality/conflicts").route(web::get().to(quality::conflicts)))
     .service(resource("/v1/{domain}/review").route(web::get().to(steward::review)))
     .service(resource("/v1/{domain}/review/{id}").route(web::get().to(steward::review_item)))
     .service(

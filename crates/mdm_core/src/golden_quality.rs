@@ -6,6 +6,11 @@
 //! * a survivorship group (an address) assembled from more than one source record;
 //! * a phone whose country code contradicts the golden record's country, where the source
 //!   wrote the number without one (so the code was assumed, not written).
+//!
+//! `conflicts` lists where members hold different valid values of an attribute: not a
+//! defect of the golden record, but a finding a steward may want fixed at the source.
+
+pub mod conflicts;
 
 use crate::model::{AttrType, RecordKey};
 use crate::rules::DomainRules;

@@ -5,6 +5,7 @@
 //! `mdm_core` (survive, identify, rematch), SQL in `mdm_store`; the CLI and the HTTP API
 //! call the functions here.
 
+pub mod conflicts;
 pub mod demo;
 pub mod export;
 pub mod quarantine;

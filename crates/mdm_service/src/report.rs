@@ -147,6 +147,10 @@ pub struct Review {
     pub pending: u64,
     /// The most likely matches first (ids and probability only), at most `TOP_REVIEW`.
     pub top: Vec<ReviewPair>,
+    /// How many pairs `top` shows, of `total` (the whole backlog): a reader sees that the
+    /// list is cut ("10 of 24") without counting it.
+    pub shown: u64,
+    pub total: u64,
 }
 
 /// Review pairs the report lists.
@@ -198,7 +202,7 @@ pub fn build(
         })
         .collect();
     let pending = mdm_store::decisions::review_count(conn, &domain)? as u64;
-    let top = mdm_store::decisions::review_items(conn, &domain, TOP_REVIEW)?
+    let top: Vec<ReviewPair> = mdm_store::decisions::review_items(conn, &domain, TOP_REVIEW)?
         .into_iter()
         .map(|r| ReviewPair {
             a: format!("{}/{}", r.a_system, r.a_source_id),
@@ -214,7 +218,12 @@ pub fn build(
         sources,
         quality,
         golden_quality: None,
-        review: Review { pending, top },
+        review: Review {
+            pending,
+            shown: top.len() as u64,
+            total: pending,
+            top,
+        },
     })
 }
 
@@ -464,7 +473,7 @@ impl Report {
 <h2>Sources</h2><table><tr><th>system</th><th>current</th><th>deleted</th><th>quarantined</th><th>in golden records</th></tr>{sources}</table>
 <h2>Data quality (quarantine)</h2><table><tr><th>system</th><th>reason</th><th>rows</th></tr>{quality}</table>
 <h2>Golden record defects</h2><table><tr><th>defect</th><th>golden values</th></tr>{defects}</table>
-<h2>Review backlog: {pending} pairs</h2><p>{shown}</p><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
+<h2>Review backlog: {pending} pairs ({shown_count} of {pending} shown)</h2><p>{shown}</p><table><tr><th>record</th><th>record</th><th>probability</th></tr>{review}</table>
 </body></html>
 "#,
             domain = esc(&self.domain),
@@ -482,18 +491,21 @@ impl Report {
             deleted = self.golden.deleted,
             pending = self.review.pending,
             shown = self.review_shown(),
+            shown_count = self.review.shown,
         )
     }
 
-    /// What the review table shows of the backlog: all of it, or the first N of M.
+    /// What the review table shows of the backlog: all of it, or N of M (the only list
+    /// of the report that is cut; the others show every row).
     fn review_shown(&self) -> String {
-        let (shown, pending) = (self.review.top.len(), self.review.pending);
-        match shown as u64 {
+        let (shown, total) = (self.review.shown, self.review.total);
+        match shown {
             0 => "Nothing to review.".into(),
-            n if n >= pending => format!("All {pending} pairs, the most likely matches first."),
+            n if n >= total => format!("All {total} pairs, the most likely matches first."),
             _ => format!(
-                "The {shown} most likely matches of {pending} pairs; every pair is in the \
-                 review queue (GET /v1/{{domain}}/review, the steward console)."
+                "{shown} of {total} shown: the {shown} most likely matches of {total} pairs; \
+                 every pair is in the review queue (GET /v1/{{domain}}/review, the steward \
+                 console)."
             ),
         }
     }

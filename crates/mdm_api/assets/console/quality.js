@@ -1,8 +1,9 @@
 // Data quality: the rows ingest quarantined in the current domain, counted per source system
 // and reason, and listed with file, line, field, reason, what is wrong and the raw text, so a
-// steward can have the source fixed; and the staged values no golden record will publish
-// (invalid for their type or placeholders), with the reason. The raw text and values are
-// shown as text, never as markup.
+// steward can have the source fixed; the staged values no golden record will publish
+// (invalid for their type or placeholders), with the reason; and the attributes whose
+// source records in one golden record hold different values, each with its records and
+// the one published. The raw text and values are shown as text, never as markup.
 
 import { get, qs } from './api.js';
 import { h, mount, main, num, when, field, loading, failure } from './dom.js';
@@ -83,6 +84,35 @@ export async function render(ctx) {
       : h('p.muted', 'Every staged value is valid.'));
   }
 
+  // Values a golden record's sources disagree on, a page at a time (a large domain has many).
+  const conflicts = h('div', loading('the conflicting values'));
+  const conflictPages = [];
+  async function disagreements(offset) {
+    let c;
+    try {
+      c = await get(`/v1/quality/conflicts${qs({ domain, offset, limit: LIMIT })}`);
+    } catch (err) {
+      mount(conflicts, failure(err));
+      return;
+    }
+    const value = (v) => h('li', { class: v.survived ? 'survived' : null },
+      h('code.raw', v.value), ' ',
+      v.sources.map((s) => [h('span.sys', s.system), ' ', s.source_id, ' ']),
+      v.survived ? h('span.badge.good', 'published') : null);
+    mount(conflicts, c.findings.length
+      ? [h('table', { 'aria-label': 'Values the sources disagree on' },
+        h('thead', h('tr', ['Golden record', 'Attribute', 'Values and the records holding them'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', c.findings.map((f) => h('tr',
+          h('td', h('a', { href: `#/golden/${encodeURIComponent(domain)}/${encodeURIComponent(f.golden_id)}` }, f.golden_id)),
+          h('td', f.attribute),
+          h('td', h('ul.values', f.values.map(value))))))),
+      h('p.muted', `${num(c.findings.length)} of ${num(c.total)} shown.`),
+      h('div.pager',
+        h('button', { type: 'button', disabled: !conflictPages.length, onclick: () => disagreements(conflictPages.pop()) }, '← Previous conflicts'),
+        h('button', { type: 'button', disabled: c.next_offset === null || c.next_offset === undefined, onclick: () => { conflictPages.push(offset); disagreements(c.next_offset); } }, 'Next conflicts →'))]
+      : h('p.muted', 'No golden record has sources that disagree.'));
+  }
+
   mount(root,
     h('div.titlebar', h('h1', `Data quality · ${domain}`),
       h('span.muted', 'Rows ingest could not stage, each counted once however often its file was loaded.')),
@@ -92,10 +122,12 @@ export async function render(ctx) {
       onsubmit: (e) => { e.preventDefault(); f.system = system.value; pages.length = 0; show(undefined); },
     }, field('Source system', system), h('button.primary', { type: 'submit' }, 'Show')),
     body,
-    h('div.card', h('h3', 'Values no golden record will publish (invalid or placeholders)'), values));
+    h('div.card', h('h3', 'Values no golden record will publish (invalid or placeholders)'), values),
+    h('div.card', h('h3', 'Values the sources disagree on (names and free text aside)'), conflicts));
   counts();
   show(undefined);
   unpublished();
+  disagreements(0);
 }
 
 /** The file name without its directories (the full path is the cell's tooltip). */

@@ -1,7 +1,8 @@
 //! Data-quality findings: the rows ingest quarantined (file, line, field, reason, raw
-//! text), paged and filtered, and their counts per system and reason; and the staged values
-//! no golden record will publish (invalid or placeholders). Any token may read them; a row
-//! re-loaded from the same file counts once (`mdm_service::quarantine`).
+//! text), paged and filtered, and their counts per system and reason; the staged values
+//! no golden record will publish (invalid or placeholders); and the values a golden
+//! record's source records disagree on (`mdm_service::conflicts`). Any token may read
+//! them; a row re-loaded from the same file counts once (`mdm_service::quarantine`).
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -257,6 +258,118 @@ pub async fn values(
     Ok(HttpResponse::Ok().json(ValuesPage {
         findings,
         total,
+        next_offset,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConflictsQuery {
+    pub domain: String,
+    /// Only conflicts a record of this source system takes part in.
+    pub system: Option<String>,
+    /// Findings to skip (the previous page's `next_offset`).
+    pub offset: Option<usize>,
+    /// Findings per page (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// A source record holding a conflicting value.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SourceRefView {
+    pub system: String,
+    pub source_id: String,
+}
+
+/// One of the values the source records hold.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConflictingValueView {
+    /// As the golden record would show it (an address's parts joined by `, `).
+    pub value: String,
+    pub sources: Vec<SourceRefView>,
+    /// The golden record publishes this value.
+    pub survived: bool,
+}
+
+/// An attribute (an address as a whole) whose source records hold different valid values.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConflictView {
+    pub golden_id: String,
+    /// The attribute, or the survivorship group (`address`).
+    pub attribute: String,
+    /// The survivor first.
+    pub values: Vec<ConflictingValueView>,
+    /// What the golden record publishes, if anything.
+    pub survived: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConflictsPage {
+    pub findings: Vec<ConflictView>,
+    /// All findings of the query.
+    pub total: usize,
+    pub next_offset: Option<usize>,
+}
+
+impl From<mdm_service::conflicts::ConflictFinding> for ConflictView {
+    fn from(f: mdm_service::conflicts::ConflictFinding) -> Self {
+        ConflictView {
+            golden_id: f.golden_id,
+            attribute: f.attribute,
+            values: f
+                .values
+                .into_iter()
+                .map(|v| ConflictingValueView {
+                    value: v.value,
+                    sources: v
+                        .sources
+                        .into_iter()
+                        .map(|s| SourceRefView {
+                            system: s.system,
+                            source_id: s.source_id,
+                        })
+                        .collect(),
+                    survived: v.survived,
+                })
+                .collect(),
+            survived: f.survived,
+        }
+    }
+}
+
+/// Attributes whose source records, matched into one golden record, hold different valid
+/// values (two birth dates, two tax IDs; an address compared as a whole), each value with
+/// the records holding it and the one that survived. Names and free text are not compared.
+/// By golden ID; computed from the current staged records on each call.
+#[utoipa::path(get, path = "/v1/quality/conflicts", tag = "quality", params(ConflictsQuery),
+    responses((status = 200, body = ConflictsPage),
+        (status = 404, description = "`unknown_domain`", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn conflicts(
+    state: web::Data<AppState>,
+    _p: Principal,
+    q: web::Query<ConflictsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let rules = state.rules(&q.domain)?;
+    let ctx = crate::routes::matching::std_context(&state);
+    let system = nonempty(&q.system);
+    let (offset, limit) = (q.offset.unwrap_or(0), q.limit.unwrap_or(50).clamp(1, 500));
+    let page = state
+        .db_read(move |c| {
+            Ok(mdm_service::conflicts::conflict_findings(
+                c,
+                &rules,
+                &ctx,
+                system.as_deref(),
+                offset,
+                limit,
+            )?)
+        })
+        .await?;
+    let next_offset = (offset + limit < page.total).then_some(offset + limit);
+    Ok(HttpResponse::Ok().json(ConflictsPage {
+        findings: page.findings.into_iter().map(ConflictView::from).collect(),
+        total: page.total,
         next_offset,
     }))
 }

@@ -1,9 +1,11 @@
 //! Data quality of a domain beyond quarantine: the golden-record defect counts as
 //! published (`mdm_core::golden_quality`), each active golden record checked against its
 //! members' current staged values; and the value findings, the staged values that
-//! survivorship will never publish (invalid for their type, or placeholders).
+//! survivorship will never publish (invalid for their type, or placeholders). The other
+//! value findings, values the sources disagree on, are `crate::conflicts`.
 
-use super::input::{key_strings, parse_all, Input};
+use super::input::{parse_all, Input};
+use crate::conflicts::published;
 use crate::ServiceError;
 use mdm_core::golden_quality::{audit, GoldenQuality, Published};
 use mdm_core::standardize::StdContext;
@@ -26,21 +28,6 @@ pub fn golden_quality(
     }
     let mut total = GoldenQuality::default();
     for g in &input.goldens {
-        let corrupt =
-            |what: &str| ServiceError::Corrupt(format!("golden record {}: {what}", g.golden_id));
-        let attrs: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&g.attributes)
-            .map_err(|_| corrupt("attributes are not a JSON object"))?;
-        let lineage = mdm_core::lineage::expand(&g.lineage);
-        let values: Vec<Option<String>> = rules
-            .attributes
-            .iter()
-            .map(|a| {
-                attrs
-                    .get(&a.name)
-                    .and_then(|v| v.as_str())
-                    .map(String::from)
-            })
-            .collect();
         let mut rs: Vec<u32> = members
             .get(g.golden_id.as_str())
             .cloned()
@@ -53,18 +40,7 @@ pub fn golden_quality(
                 (rec.key.clone(), rec.values.as_slice())
             })
             .collect();
-        let sources: Vec<Option<RecordKey>> = rules
-            .attributes
-            .iter()
-            .map(|a| {
-                let l = lineage.get(&a.name)?;
-                let (s, id) = (l.get("system")?.as_str()?, l.get("source_id")?.as_str()?);
-                ms.iter()
-                    .map(|(k, _)| k)
-                    .find(|k| key_strings(k) == (s.to_string(), id.to_string()))
-                    .cloned()
-            })
-            .collect();
+        let (values, sources) = published(rules, g, &ms)?;
         let published = Published {
             values: &values,
             sources: &sources,
