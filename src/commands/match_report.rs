@@ -105,9 +105,10 @@ pub fn render(r: &ModelReport) -> String {
         r.em_iterations
     );
     if let Some(k) = &r.kind_prior {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<p>The prior depends on the kind of pair (how many of its two records carry              <code>{}</code>): neither λ = {}, one λ = {}, both λ = {}.</p>\n",
+            "<p>The prior depends on the kind of pair (how many of its two records carry \
+             <code>{}</code>): neither λ = {}, one λ = {}, both λ = {}.</p>",
             esc(&k.attribute),
             prob(k.lambda[0]),
             prob(k.lambda[1]),

@@ -18,7 +18,7 @@ pub struct TokenArgs {
 pub enum TokenCommand {
     /// Create a token and print it (only this once).
     Create {
-        /// reader, writer, steward or admin.
+        /// reader, writer, steward or admin; or reconcile: the reconciliation service only (OpenRefine), carried in its URL.
         #[arg(long)]
         role: String,
         /// Limit a writer to one source system's records (and that consumer's feed).
@@ -43,7 +43,7 @@ pub fn run(args: TokenArgs, settings: &Settings) -> anyhow::Result<()> {
             label,
         } => {
             let Some(role) = Role::parse(&role) else {
-                bail!("--role must be reader, writer, steward or admin, not `{role}`");
+                bail!("--role must be reader, writer, steward, admin or reconcile, not `{role}`");
             };
             let system = match system {
                 Some(s) => Some(mdm_core::SystemName::parse(&s).context("--system")?),
@@ -78,6 +78,12 @@ pub fn run(args: TokenArgs, settings: &Settings) -> anyhow::Result<()> {
                 role.as_str(),
                 t.id
             );
+            if role == Role::Reconcile {
+                eprintln!(
+                    "OpenRefine service URL: http://<host:port>/reconcile/token/{}/<domain>",
+                    t.token
+                );
+            }
         }
         TokenCommand::List if args.json => {
             let tokens: Vec<serde_json::Value> = mdm_store::tokens::list(&mut conn)?

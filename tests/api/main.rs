@@ -24,6 +24,7 @@ mod quality;
 mod quarantine;
 mod rate_limit;
 mod reconcile;
+mod reconciliation;
 mod reconcile_kill;
 mod reconcile_pull;
 mod server;

@@ -10,6 +10,12 @@
 //!   acknowledge only consumer S's feed.
 //! - `steward`: writes for every system.
 //! - `admin`: everything, including dead-letter replay.
+//!
+//! Apart from these, a `reconcile` token reads the reconciliation service
+//! (`crate::reconciliation`, what OpenRefine speaks) and nothing else. It is carried in the
+//! service URL, since OpenRefine sends no custom headers, so it is never accepted as a
+//! bearer token: a URL ends up in browser history and proxy logs, and such a token must not
+//! open the rest of the API.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +27,7 @@ use std::pin::Pin;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
+    Reconcile,
     Reader,
     Writer,
     Steward,
@@ -28,10 +35,17 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Reader, Role::Writer, Role::Steward, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Reconcile,
+        Role::Reader,
+        Role::Writer,
+        Role::Steward,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Role::Reconcile => "reconcile",
             Role::Reader => "reader",
             Role::Writer => "writer",
             Role::Steward => "steward",
@@ -105,9 +119,10 @@ impl Principal {
     /// May push (or upsert) records of `system`.
     pub fn require_write(&self, system: &str) -> Result<(), ApiError> {
         match (self.role, &self.system) {
-            (Role::Reader, _) => Err(ApiError::forbidden(
-                "this token's role `reader` cannot write records; a writer, steward or admin token can",
-            )),
+            (Role::Reader | Role::Reconcile, _) => Err(ApiError::forbidden(format!(
+                "this token's role `{}` cannot write records; a writer, steward or admin token can",
+                self.role.as_str()
+            ))),
             (Role::Writer, Some(own)) if own != system => Err(ApiError::forbidden(format!(
                 "this writer token may write only system {own}'s records, not {system}'s"
             ))),
@@ -131,7 +146,7 @@ impl Principal {
     /// consumer skip events it never processed.
     pub fn require_ack(&self, consumer: &str) -> Result<(), ApiError> {
         match (self.role, &self.system) {
-            (Role::Reader, _) => Err(ApiError::forbidden(format!(
+            (Role::Reader | Role::Reconcile, _) => Err(ApiError::forbidden(format!(
                 "this token's role `reader` cannot acknowledge consumer {consumer}'s feed; a \
                  writer token of system {consumer}, a steward or an admin token can"
             ))),
@@ -180,33 +195,41 @@ impl FromRequest for Principal {
         let presented = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("no app state"))?;
-            let token = presented?;
-            let h = hash(&token);
-            if let Some(p) = state.tokens.get(&h) {
-                return Ok(p);
-            }
-            let found = state
-                .db(move |c| Ok(mdm_store::tokens::find_active(c, &h)?))
-                .await?;
-            let Some(row) = found else {
-                return Err(ApiError::unauthorized(
-                    "the bearer token is unknown or revoked",
+            let p = authenticate(&state, presented?).await?;
+            if p.role == Role::Reconcile {
+                return Err(ApiError::forbidden(
+                    "a `reconcile` token works only inside the reconciliation service URL \
+                     (/reconcile/token/<token>/<domain>)",
                 ));
-            };
-            let role = Role::parse(&row.role).ok_or_else(|| {
-                ApiError::internal(format!("token {} has role {}", row.id, row.role))
-            })?;
-            let p = Principal {
-                token_id: row.id,
-                role,
-                system: row.system,
-                label: row.label,
-            };
-            state.tokens.put(row.token_hash, p.clone());
-            tracing::debug!(token = %p.token_id, role = role.as_str(), "authenticated");
+            }
             Ok(p)
         })
     }
+}
+
+/// The principal a presented token stands for (cached for `token_cache`).
+pub async fn authenticate(state: &AppState, token: String) -> Result<Principal, ApiError> {
+    let h = hash(&token);
+    if let Some(p) = state.tokens.get(&h) {
+        return Ok(p);
+    }
+    let found = state
+        .db(move |c| Ok(mdm_store::tokens::find_active(c, &h)?))
+        .await?;
+    let Some(row) = found else {
+        return Err(ApiError::unauthorized("the token is unknown or revoked"));
+    };
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| ApiError::internal(format!("token {} has role {}", row.id, row.role)))?;
+    let p = Principal {
+        token_id: row.id,
+        role,
+        system: row.system,
+        label: row.label,
+    };
+    state.tokens.put(row.token_hash, p.clone());
+    tracing::debug!(token = %p.token_id, role = role.as_str(), "authenticated");
+    Ok(p)
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {

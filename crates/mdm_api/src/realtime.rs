@@ -12,6 +12,7 @@
 //! The index is rebuilt when a newer reconcile run finishes (checked at most every few
 //! seconds) and extended in place by upserts.
 
+use crate::name_index::{self, NameIndex};
 use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::Prepared;
 use mdm_core::rematch::Model;
@@ -71,6 +72,8 @@ pub struct MatchIndex {
     member_keys: Vec<u64>,
     /// Blocking rule index of each entry of `keys`.
     rules: Vec<usize>,
+    /// Members by the words of their names, for queries that carry only a name.
+    names: NameIndex,
 }
 
 /// One candidate golden record.
@@ -175,6 +178,7 @@ impl MatchIndex {
             keys: vec![HashMap::new(); indexed.len()],
             member_keys: Vec::new(),
             rules: indexed,
+            names: NameIndex::default(),
         };
         let records = mdm_store::matchstate::current_records(conn, domain)?;
         let mut batch = Vec::with_capacity(INDEX_BATCH);
@@ -208,7 +212,7 @@ impl MatchIndex {
         batch: Vec<Pending>,
     ) -> Result<(), MatchError> {
         use rayon::prelude::*;
-        let keys: Vec<RuleKeys> = batch
+        let keyed: Vec<(RuleKeys, Vec<Vec<String>>)> = batch
             .par_chunks(INDEX_CHUNK)
             .map(|chunk| {
                 let rows = chunk
@@ -219,11 +223,17 @@ impl MatchIndex {
                         Ok((placeholder_key(), values_of(rules, &attrs)))
                     })
                     .collect::<Result<Vec<_>, MatchError>>()?;
-                self.keys_of(rules, ctx, &rows)
+                let words = rows
+                    .iter()
+                    .map(|(_, v)| name_index::words_of(rules, v))
+                    .collect();
+                Ok((self.keys_of(rules, ctx, &rows)?, words))
             })
-            .collect::<Result<_, _>>()?;
-        for (chunk, keys) in batch.chunks(INDEX_CHUNK).zip(keys) {
-            for (i, (staging_id, system, source_id, golden, _)) in chunk.iter().enumerate() {
+            .collect::<Result<_, MatchError>>()?;
+        for (chunk, (keys, words)) in batch.chunks(INDEX_CHUNK).zip(keyed) {
+            for ((i, (staging_id, system, source_id, golden, _)), words) in
+                chunk.iter().enumerate().zip(words)
+            {
                 let m = self.add_member(
                     *staging_id,
                     system.clone(),
@@ -231,6 +241,7 @@ impl MatchIndex {
                     golden.clone(),
                 );
                 self.add_keys(m, keys.iter().map(|rule| rule[i]));
+                self.names.add(m, words);
             }
         }
         Ok(())
@@ -299,7 +310,36 @@ impl MatchIndex {
         values: &[Option<String>],
         exclude: Option<(&str, &str)>,
     ) -> Result<(Vec<Candidate>, RuleKeys), MatchError> {
-        on_this_thread(|| self.query_here(conn, rules, ctx, values, exclude))
+        on_this_thread(|| self.query_here(conn, rules, ctx, values, exclude, false))
+    }
+
+    /// As [`MatchIndex::query`], and also scores the members whose names share the
+    /// query's rarest name words (`crate::name_index`): a query that carries little more
+    /// than a name still finds its candidates.
+    pub fn query_by_name(
+        &self,
+        conn: &mut DbConnection,
+        rules: &DomainRules,
+        ctx: &StdContext,
+        values: &[Option<String>],
+    ) -> Result<Vec<Candidate>, MatchError> {
+        on_this_thread(|| self.query_here(conn, rules, ctx, values, None, true)).map(|r| r.0)
+    }
+
+    /// Golden IDs whose members' names complete `prefix` (entity suggestions), at most
+    /// `limit`, in the index's order.
+    pub fn complete_name(&self, prefix: &str, limit: usize) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self.names.complete(prefix, limit * 4) {
+            let g = &self.goldens[self.members[m as usize].golden as usize];
+            if !out.contains(g) {
+                out.push(g.clone());
+            }
+            if out.len() == limit {
+                break;
+            }
+        }
+        out
     }
 
     fn query_here(
@@ -309,6 +349,7 @@ impl MatchIndex {
         ctx: &StdContext,
         values: &[Option<String>],
         exclude: Option<(&str, &str)>,
+        by_name: bool,
     ) -> Result<(Vec<Candidate>, RuleKeys), MatchError> {
         let started = std::time::Instant::now();
         let own = self.keys_of(rules, ctx, &[(placeholder_key(), values.to_vec())])?;
@@ -334,11 +375,22 @@ impl MatchIndex {
             .collect();
         ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let found = ranked.len();
-        let hits: Vec<u32> = ranked
+        let mut hits: Vec<u32> = ranked
             .into_iter()
             .take(MAX_CANDIDATES)
             .map(|(_, m)| m)
             .collect();
+        if by_name && hits.len() < MAX_CANDIDATES {
+            let words = name_index::words_of(rules, values);
+            for m in self.names.lookup(&words, MAX_CANDIDATES) {
+                if hits.len() == MAX_CANDIDATES {
+                    break;
+                }
+                if !hits.contains(&m) {
+                    hits.push(m);
+                }
+            }
+        }
         let t_block = started.elapsed();
         if hits.is_empty() {
             return Ok((Vec::new(), own));
@@ -413,6 +465,7 @@ impl MatchIndex {
         source_id: &str,
         golden: &str,
         keys: &[Vec<Option<u64>>],
+        words: Vec<String>,
     ) {
         if let Some(&m) = self
             .by_member
@@ -429,6 +482,7 @@ impl MatchIndex {
         }
         let m = self.add_member(staging_id, system.into(), source_id.into(), golden.into());
         self.add_keys(m, keys.iter().map(|rule| rule[0]));
+        self.names.add(m, words);
     }
 
     pub fn golden_of(&self, system: &str, source_id: &str) -> Option<&str> {

@@ -215,6 +215,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
             .wrap(from_fn(json_writes)),
     )
     .configure(crate::console::routes)
+    .configure(crate::reconciliation::routes)
     .service(resource("/v1/changes").route(web::get().to(feed::changes)))
     .service(resource("/v1/changes/ack").route(web::post().to(feed::ack)))
     .service(resource("/v1/admin/consumers").route(web::get().to(admin::consumers)))

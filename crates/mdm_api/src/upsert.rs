@@ -53,6 +53,7 @@ pub fn upsert(
         .iter()
         .find(|c| c.decision == "match")
         .map(|c| c.golden_id.clone());
+    let words = crate::name_index::words_of(rules, &values);
     let previous = mdm_store::xref::lookup(conn, domain, system.as_str(), key.as_str())?;
     let seen = previous.as_ref().map(|x| x.staging_id);
     let previous = previous.map(|x| x.golden_id);
@@ -87,7 +88,14 @@ pub fn upsert(
         }
         Ok::<_, mdm_store::StoreError>(())
     })?;
-    idx.upsert_member(staging_id, system.as_str(), key.as_str(), &golden_id, &keys);
+    idx.upsert_member(
+        staging_id,
+        system.as_str(),
+        key.as_str(),
+        &golden_id,
+        &keys,
+        words,
+    );
     tracing::info!(domain, system = %system, created, "real-time upsert");
     Ok(MatchResponse {
         candidates,

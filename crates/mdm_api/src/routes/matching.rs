@@ -70,7 +70,7 @@ pub(crate) fn std_context(state: &AppState) -> StdContext {
     }
 }
 
-fn match_error(e: MatchError) -> ApiError {
+pub(crate) fn match_error(e: MatchError) -> ApiError {
     match e {
         MatchError::NoModel(_) => ApiError::new(StatusCode::CONFLICT, "no_model", e.to_string()),
         MatchError::Store(s) => s.into(),
@@ -79,7 +79,7 @@ fn match_error(e: MatchError) -> ApiError {
 }
 
 impl DomainMatcher {
-    fn current(
+    pub(crate) fn current(
         &self,
         conn: &mut DbConnection,
         rules: &DomainRules,
