@@ -1,5 +1,6 @@
-//! `mdm export xref|golden --domain D --out FILE`: the cross-reference or the golden
-//! records as CSV or NDJSON (by the file's extension, or --format).
+//! `mdm export xref|golden|relationships --domain D --out FILE`: the cross-reference, the
+//! golden records or their relationships as CSV or NDJSON (by the file's extension, or
+//! --format).
 
 use crate::settings::Settings;
 use anyhow::{bail, Context};
@@ -31,6 +32,9 @@ pub enum What {
     Xref,
     /// One row per active golden record: golden_id and the canonical attributes.
     Golden,
+    /// One row per active relationship with an end in the domain: type, both ends' domain
+    /// and golden ID, version, attributes and lineage (JSON).
+    Relationships,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +69,9 @@ pub fn run(args: ExportArgs, settings: &Settings) -> anyhow::Result<()> {
     let written = match args.what {
         What::Xref => mdm_service::export::xref(&mut conn, &rules.domain, format, &mut out),
         What::Golden => mdm_service::export::golden(&mut conn, &rules, format, &mut out),
+        What::Relationships => {
+            mdm_service::relationships::export(&mut conn, &rules.domain, format, &mut out)
+        }
     };
     let n = match written.map_err(anyhow::Error::from).and_then(|n| {
         out.flush()?;

@@ -34,6 +34,11 @@ pub struct IngestArgs {
     /// CSV delimiter (default: the system's configured one, else sniffed from the header).
     #[arg(long)]
     pub delimiter: Option<String>,
+    /// The file holds links between records of the system (columns from_source_id,
+    /// to_source_id, type, optionally system, and the type's attributes), starting in
+    /// `--domain`; types are in match-rules/relationships.toml.
+    #[arg(long)]
+    pub links: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +69,21 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
         }
     };
     let summary = match &args.file {
+        Some(path) if args.links => {
+            let types = sync_relationship_types(&mut conn, settings)?;
+            let max_line = settings.ingest.max_line_bytes;
+            let delimiter = declared.and_then(|s| s.delimiter);
+            let mut source = open_file(path, &args, delimiter, max_line)?;
+            mdm_ingest::load_links(
+                &mut conn,
+                &types,
+                &opts,
+                settings.ingest.quarantine_limits(),
+                source.as_mut(),
+                &mut progress,
+            )?
+        }
+        None if args.links => bail!("--links needs a FILE of links to load"),
         Some(path) => {
             let delimiter = declared.and_then(|s| s.delimiter);
             let max_line = settings.ingest.max_line_bytes;
@@ -153,6 +173,18 @@ fn progress_bar() -> Option<indicatif::ProgressBar> {
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
         bar
     })
+}
+
+/// Reads the relationship types (`relationships.toml` in the rules directory, else the
+/// shipped ones) and stores them as the types in force, which reconcile runs (also those a
+/// steward action starts in `mdm serve`) read.
+pub fn sync_relationship_types(
+    conn: &mut mdm_store::DbConnection,
+    settings: &Settings,
+) -> anyhow::Result<mdm_core::relationships::RelationshipRules> {
+    let types = mdm_rules::load_relationships(settings.rules_dir.as_deref())?;
+    mdm_service::relationships::sync_types(conn, &types)?;
+    Ok(types)
 }
 
 /// Marks failed the load batches that a process which died left `running` (no progress for

@@ -37,6 +37,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
     // A batch a dead process left open would be read again by every incremental run.
     super::ingest::settle_dead_batches(&mut conn, settings)?;
     mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
+    super::ingest::sync_relationship_types(&mut conn, settings)?;
     let domains = match &args.domain {
         Some(d) => vec![d.clone()],
         None => mdm_store::matchstate::staged_domains(&mut conn)?,

@@ -16,6 +16,7 @@ pub struct ServeArgs {
 pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
     super::ingest::settle_dead_batches(&mut conn, settings)?;
+    super::ingest::sync_relationship_types(&mut conn, settings)?;
     drop(conn);
     settle_dead_batches_while_serving(settings.clone());
     let config = api_config(settings, args.listen);

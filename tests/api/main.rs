@@ -27,6 +27,7 @@ mod reconcile;
 mod reconciliation;
 mod reconcile_kill;
 mod reconcile_pull;
+mod relationships;
 mod server;
 mod sql_pull;
 mod steward;

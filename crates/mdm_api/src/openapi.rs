@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         routes::golden::history,
         routes::golden::xref,
         routes::golden::search,
+        routes::relationships::relationships,
+        routes::relationships::hierarchy,
         routes::push::push,
         routes::matching::match_record,
         routes::feed::changes,
@@ -55,7 +57,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(crate::error::Problem)),
     modifiers(&BearerAuth),
     tags(
-        (name = "read", description = "Golden records, cross-references, search and history"),
+        (name = "read", description = "Golden records, cross-references, search, history and relationships"),
         (name = "write", description = "Pushing source records; real-time matching"),
         (name = "feed", description = "The change feed and its per-consumer cursors"),
         (name = "admin", description = "Consumers, webhooks, dead letters"),

@@ -5,7 +5,9 @@ use crate::config::ApiConfig;
 use crate::error::{json_error, ApiError};
 use crate::idempotency::{json_writes, pushes, upserts};
 use crate::metrics::Metrics;
-use crate::routes::{admin, audit, feed, golden, health, matching, push, quality, steward};
+use crate::routes::{
+    admin, audit, feed, golden, health, matching, push, quality, relationships, steward,
+};
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
@@ -154,6 +156,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(resource("/v1/{domain}/golden").route(web::get().to(golden::search)))
     .service(resource("/v1/{domain}/golden/{id}").route(web::get().to(golden::get)))
     .service(resource("/v1/{domain}/golden/{id}/history").route(web::get().to(golden::history)))
+    .service(
+        resource("/v1/{domain}/golden/{id}/relationships")
+            .route(web::get().to(relationships::relationships)),
+    )
+    .service(
+        resource("/v1/{domain}/golden/{id}/hierarchy")
+            .route(web::get().to(relationships::hierarchy)),
+    )
     .service(resource("/v1/{domain}/xref/{system}/{source_id}").route(web::get().to(golden::xref)))
     .service(
         resource("/v1/{domain}/match")

@@ -18,6 +18,7 @@ pub mod model;
 pub mod model_report;
 pub mod partition;
 pub mod pipeline;
+pub mod relationships;
 pub mod rematch;
 pub mod rules;
 pub mod score;

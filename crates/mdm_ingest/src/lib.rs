@@ -9,6 +9,7 @@
 
 pub mod adapters;
 mod error;
+pub mod links;
 pub mod load;
 pub mod mapping;
 pub mod prepare;
@@ -17,6 +18,7 @@ mod row;
 
 pub use adapters::{CsvOptions, CsvSource, JsonArraySource, NdjsonSource, RecordSource, SqlSource};
 pub use error::IngestError;
+pub use links::load_links;
 pub use load::{
     load, load_with_limits, LoadOptions, LoadSummary, QuarantineLimits, SkippedDeletions,
 };

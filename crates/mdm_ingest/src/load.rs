@@ -70,7 +70,7 @@ impl Default for QuarantineLimits {
 
 impl QuarantineLimits {
     /// True when `quarantined` of `read` rows is too many.
-    fn exceeded(&self, quarantined: u64, read: u64) -> bool {
+    pub(crate) fn exceeded(&self, quarantined: u64, read: u64) -> bool {
         read >= self.min_rows.max(1) && quarantined as f64 > self.max_share * read as f64
     }
 }
@@ -432,7 +432,7 @@ impl ChunkWriter<'_> {
 
 /// Notes the batch's progress, so that no other process settles it as interrupted; fails
 /// when one already has (the batch then must get no more rows).
-fn alive(conn: &mut DbConnection, batch_id: i64) -> Result<(), IngestError> {
+pub(crate) fn alive(conn: &mut DbConnection, batch_id: i64) -> Result<(), IngestError> {
     if batches::heartbeat(conn, batch_id)? {
         Ok(())
     } else {
@@ -519,7 +519,7 @@ fn plan_chunk<'a>(
     plan
 }
 
-fn quarantined<'a>(
+pub(crate) fn quarantined<'a>(
     r: Rejection,
     number: u64,
     batch_id: i64,

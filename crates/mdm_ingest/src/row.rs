@@ -17,15 +17,19 @@ pub enum QuarantineReason {
     DuplicateSourceId,
     /// A value that fails its attribute type's basic check.
     InvalidValue,
+    /// A link that cannot be staged: unknown type, an end missing, a link to itself, an
+    /// attribute its type does not declare or that fails its check.
+    InvalidLink,
 }
 
 impl QuarantineReason {
-    pub const ALL: [QuarantineReason; 5] = [
+    pub const ALL: [QuarantineReason; 6] = [
         QuarantineReason::MissingSourceId,
         QuarantineReason::MalformedRow,
         QuarantineReason::InvalidUtf8,
         QuarantineReason::DuplicateSourceId,
         QuarantineReason::InvalidValue,
+        QuarantineReason::InvalidLink,
     ];
 
     /// The row could not be read as the source's fields, so it may be any record: a
@@ -44,6 +48,7 @@ impl QuarantineReason {
             QuarantineReason::InvalidUtf8 => "invalid_utf8",
             QuarantineReason::DuplicateSourceId => "duplicate_source_id",
             QuarantineReason::InvalidValue => "invalid_value",
+            QuarantineReason::InvalidLink => "invalid_link",
         }
     }
 }

@@ -7,6 +7,11 @@
 use mdm_core::DomainRules;
 use std::path::{Path, PathBuf};
 
+mod relationships;
+pub use relationships::{
+    load_relationships, parse_relationships, BUILTIN_RELATIONSHIPS, LINK_COLUMNS,
+};
+
 /// A rules file that could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {

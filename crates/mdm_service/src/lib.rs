@@ -10,6 +10,7 @@ pub mod demo;
 pub mod export;
 pub mod quarantine;
 pub mod reconcile;
+pub mod relationships;
 pub mod report;
 pub mod steward;
 

@@ -390,3 +390,81 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// Relationships between golden records (migration 2025-01-25-000001_relationships).
+
+diesel::table! {
+    relationship_types (from_domain, name) {
+        from_domain -> Text,
+        name -> Text,
+        to_domain -> Text,
+        cardinality -> Text,
+        definition -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staging_links (id) {
+        id -> BigInt,
+        from_domain -> Text,
+        rel_type -> Text,
+        system -> Text,
+        origin -> Text,
+        from_source_id -> Text,
+        to_source_id -> Text,
+        version -> Integer,
+        status -> Text,
+        attributes -> Text,
+        content_hash -> Text,
+        batch_id -> BigInt,
+        loaded_at -> Timestamp,
+        seen_batch_id -> BigInt,
+        ended_batch_id -> Nullable<BigInt>,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    golden_relationships (from_domain, rel_type, from_golden_id, to_golden_id) {
+        from_domain -> Text,
+        rel_type -> Text,
+        from_golden_id -> Text,
+        to_golden_id -> Text,
+        to_domain -> Text,
+        status -> Text,
+        version -> Integer,
+        attributes -> Text,
+        lineage -> Text,
+        run_id -> BigInt,
+        created_run_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    golden_relationship_history (id) {
+        id -> BigInt,
+        from_domain -> Text,
+        rel_type -> Text,
+        from_golden_id -> Text,
+        to_golden_id -> Text,
+        to_domain -> Text,
+        version -> Integer,
+        reason -> Text,
+        status -> Text,
+        attributes -> Text,
+        lineage -> Text,
+        run_id -> BigInt,
+        valid_from -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    staging_links,
+    xref,
+    source_systems,
+    golden_relationships,
+    golden_relationship_history,
+);

@@ -9,4 +9,5 @@ pub mod health;
 pub mod matching;
 pub mod push;
 pub mod quality;
+pub mod relationships;
 pub mod steward;

@@ -23,6 +23,7 @@ mod matching;
 mod partitioned;
 mod plan;
 mod quality;
+mod relationships;
 mod write;
 
 use crate::ServiceError;
@@ -78,6 +79,9 @@ pub struct RunStats {
     pub largest_partition: u64,
     /// Seconds per phase.
     pub timings: Vec<(String, f64)>,
+    /// The relationship step (`relationships`), when a type has an end in the domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relationships: Option<relationships::RelationshipStats>,
 }
 
 /// Reports phases to a progress display: `(phase, done, total)`.
