@@ -56,6 +56,8 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
     let mut conn = mdm_store::open(&settings.database_url)?;
     settle_dead_batches(&mut conn, settings)?;
     mdm_store::systems::sync_declared(&mut conn, &settings.declared_systems())?;
+    // Record loads derive links from reference attributes with the types in force.
+    let types = sync_relationship_types(&mut conn, settings)?;
     let opts = LoadOptions {
         domain: &rules.domain,
         system: &system,
@@ -70,7 +72,6 @@ pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
     };
     let summary = match &args.file {
         Some(path) if args.links => {
-            let types = sync_relationship_types(&mut conn, settings)?;
             let max_line = settings.ingest.max_line_bytes;
             let delimiter = declared.and_then(|s| s.delimiter);
             let mut source = open_file(path, &args, delimiter, max_line)?;

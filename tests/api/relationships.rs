@@ -5,6 +5,8 @@
 //! then, bad links are quarantined, and each change is a history row and a change event.
 //! Both backends.
 
+mod references;
+
 use crate::helpers::{backends, run_ok, Case};
 use crate::server::Server;
 use mdm_store::decisions::{insert_decision, NewDecision};

@@ -5,6 +5,7 @@
 //! links of (domain, system) it lacks deleted, unless a row could not be read.
 
 mod prepare;
+pub mod references;
 
 pub use prepare::{LinkPreparer, PreparedLink};
 
@@ -105,6 +106,7 @@ pub fn load_links(
         quarantined: c.quarantined,
         quarantine_not_stored: not_stored,
         snapshot_deletions_skipped: skipped,
+        reference_links: Default::default(),
         registered_system: registered,
     })
 }

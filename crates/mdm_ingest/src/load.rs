@@ -28,6 +28,7 @@
 //! batch; the rest are counted (`quarantined`) but not stored (`quarantine_not_stored`).
 
 use crate::adapters::RecordSource;
+use crate::links::references::{self, ReferenceCounts, ReferenceSpec};
 use crate::mapping::ColumnMapping;
 use crate::prepare::{PreparedRow, Preparer, SOURCE_ID};
 use crate::row::{QuarantineReason, RawRow, Rejection};
@@ -103,6 +104,10 @@ pub struct LoadSummary {
     /// Set when a snapshot load did not mark absent records deleted, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_deletions_skipped: Option<SkippedDeletions>,
+    /// Links derived from the records' reference attributes (`contact_of` from a contact's
+    /// `account_id`): staged and ended.
+    #[serde(skip_serializing_if = "ReferenceCounts::is_zero")]
+    pub reference_links: ReferenceCounts,
     /// True when this load registered the system (no configuration declared it).
     #[serde(skip)]
     pub registered_system: bool,
@@ -186,6 +191,7 @@ pub fn load_with_limits(
         );
     }
     let label = source.label().to_string();
+    let specs = references::in_force(conn, opts.domain)?;
     let batch_id = batches::start(conn, opts.domain, system, &label, opts.snapshot)?;
     tracing::info!(batch_id, domain = opts.domain, system, source = %label, "load started");
     let mut writer = ChunkWriter {
@@ -199,10 +205,16 @@ pub fn load_with_limits(
         limits,
         stored_quarantine: 0,
         not_stored: 0,
+        references: &specs,
+        reference_links: ReferenceCounts::default(),
     };
     let result = stream(&mut writer, &mut preparer, source, opts, progress);
-    let (mut counts, unreadable, not_stored) =
-        (writer.counts, writer.unreadable, writer.not_stored);
+    let (mut counts, unreadable, not_stored, mut reference_links) = (
+        writer.counts,
+        writer.unreadable,
+        writer.not_stored,
+        writer.reference_links,
+    );
     if not_stored > 0 {
         tracing::warn!(
             batch_id,
@@ -226,7 +238,12 @@ pub fn load_with_limits(
             });
         } else if opts.snapshot {
             alive(conn, batch_id)?;
-            counts.deleted = staging::delete_unseen(conn, opts.domain, system, batch_id)?;
+            // One transaction: a deleted record's reference links end with it.
+            (counts.deleted, reference_links.ended) = conn.write_transaction(|c| {
+                let n = staging::delete_unseen(c, opts.domain, system, batch_id)?;
+                let ended = references::end_with_deleted(c, &specs, opts.domain, system, batch_id)?;
+                Ok::<_, IngestError>((n, reference_links.ended + ended))
+            })?;
         }
         Ok(())
     });
@@ -258,6 +275,7 @@ pub fn load_with_limits(
         quarantined: counts.quarantined,
         quarantine_not_stored: not_stored,
         snapshot_deletions_skipped: skipped,
+        reference_links,
         registered_system: registered,
     })
 }
@@ -276,6 +294,8 @@ fn fail(
         let mut counts = counts;
         if refused {
             let undone = staging::roll_back_batch(c, batch_id)?;
+            // The reference links its records named were staged under the same batch.
+            mdm_store::links::roll_back_batch(c, batch_id)?;
             tracing::warn!(
                 batch_id,
                 removed = undone.removed,
@@ -348,6 +368,9 @@ struct ChunkWriter<'a> {
     /// Quarantined rows stored so far, and those counted but not stored.
     stored_quarantine: u64,
     not_stored: u64,
+    /// Reference attributes on this domain's records, and the links they changed so far.
+    references: &'a [ReferenceSpec],
+    reference_links: ReferenceCounts,
 }
 
 /// The writes one chunk needs.
@@ -381,6 +404,7 @@ impl ChunkWriter<'_> {
             .saturating_sub(self.stored_quarantine) as usize;
         let (read0, quarantined0, limits) =
             (self.counts.read, self.counts.quarantined, self.limits);
+        let specs = self.references;
         let counts = self.conn.write_transaction(|c| {
             alive(c, batch_id)?;
             let keys: Vec<&str> = chunk
@@ -408,15 +432,18 @@ impl ChunkWriter<'_> {
             staging::mark_seen(c, batch_id, &plan.seen)?;
             staging::end_versions(c, batch_id, &plan.ended)?;
             staging::insert_versions(c, &plan.inserts)?;
+            let refs = references::stage(c, specs, &plan.inserts, batch_id, system)?;
             mdm_store::quarantine::insert(c, &plan.quarantine)?;
             Ok::<_, IngestError>((
                 plan.counts,
                 plan.unreadable,
                 plan.quarantine.len() as u64,
                 not_stored as u64,
+                refs,
             ))
         })?;
-        let (counts, unreadable, stored, not_stored) = counts;
+        let (counts, unreadable, stored, not_stored, refs) = counts;
+        self.reference_links.add(refs);
         self.unreadable += unreadable;
         self.stored_quarantine += stored;
         self.not_stored += not_stored;

@@ -8,7 +8,7 @@ mod hierarchy;
 pub use hierarchy::{hierarchy, HierarchyNode, HierarchyPage, Walk, WalkSpec};
 
 use crate::ServiceError;
-use mdm_core::relationships::{RelationshipRules, RelationshipType};
+use mdm_core::relationships::RelationshipRules;
 use mdm_store::relationships::{Direction, Relationship, TypeRow};
 use mdm_store::{now, DbConnection};
 
@@ -32,18 +32,7 @@ pub fn sync_types(conn: &mut DbConnection, rules: &RelationshipRules) -> Result<
 
 /// The types in force, as last stored.
 pub fn load_types(conn: &mut DbConnection) -> Result<RelationshipRules, ServiceError> {
-    let types = mdm_store::relationships::load_types(conn)?
-        .into_iter()
-        .map(|row| {
-            serde_json::from_str::<RelationshipType>(&row.definition).map_err(|e| {
-                ServiceError::Corrupt(format!(
-                    "relationship type {}/{}: {e}",
-                    row.from_domain, row.name
-                ))
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(RelationshipRules { types })
+    Ok(mdm_store::relationships::rules_in_force(conn)?)
 }
 
 /// One relationship as readers see it, from the point of view of the record asked about.

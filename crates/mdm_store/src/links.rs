@@ -181,6 +181,41 @@ pub fn live_references(
     Ok(out)
 }
 
+/// Marks deleted the current `reference` links of one type carried by records of
+/// (`carrier_domain`, `system`) that snapshot batch `batch_id` deleted: a record that is gone
+/// names nothing, and its links would otherwise wait for ever. Returns how many.
+#[allow(clippy::too_many_arguments)]
+pub fn delete_references_of_deleted(
+    conn: &mut DbConnection,
+    carrier_domain: &str,
+    system: &str,
+    batch_id: i64,
+    from_domain: &str,
+    rel_type: &str,
+    by_to: bool,
+) -> Result<u64, StoreError> {
+    use crate::schema::staging_records::dsl as sr;
+    // Two steps, not a subquery: the tables are not joinable in the schema, and a
+    // snapshot's deletions are few.
+    let gone: Vec<String> = sr::staging_records
+        .filter(sr::domain.eq(carrier_domain))
+        .filter(sr::system.eq(system))
+        .filter(sr::status.eq(RecordStatus::Deleted.as_str()))
+        .filter(sr::ended_batch_id.eq(Some(batch_id)))
+        .select(sr::source_id)
+        .load(conn)?;
+    let mut n = 0;
+    for part in gone.chunks(KEYS_PER_LOOKUP) {
+        let refs: Vec<&str> = part.iter().map(String::as_str).collect();
+        let ids: Vec<i64> = live_references(conn, from_domain, rel_type, system, by_to, &refs)?
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
+        n += delete(conn, batch_id, &ids)?;
+    }
+    Ok(n)
+}
+
 /// Notes that `batch_id` saw these unchanged links.
 pub fn mark_seen(conn: &mut DbConnection, batch_id: i64, ids: &[i64]) -> Result<(), StoreError> {
     for part in ids.chunks(KEYS_PER_LOOKUP) {

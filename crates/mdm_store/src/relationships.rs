@@ -64,6 +64,25 @@ pub fn load_types(conn: &mut DbConnection) -> Result<Vec<TypeRow>, StoreError> {
         .load(conn)?)
 }
 
+/// The types in force, parsed: what ingest derives reference links from and what reconcile
+/// runs resolve.
+pub fn rules_in_force(
+    conn: &mut DbConnection,
+) -> Result<mdm_core::relationships::RelationshipRules, StoreError> {
+    let types = load_types(conn)?
+        .into_iter()
+        .map(|row| {
+            serde_json::from_str(&row.definition).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "relationship type {}/{}: {e}",
+                    row.from_domain, row.name
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(mdm_core::relationships::RelationshipRules { types })
+}
+
 /// A golden relationship as stored.
 #[derive(
     Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, serde::Serialize,
