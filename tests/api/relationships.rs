@@ -6,6 +6,7 @@
 //! Both backends.
 
 mod references;
+mod split;
 
 use crate::helpers::{backends, run_ok, Case};
 use crate::server::Server;
