@@ -45,6 +45,9 @@ pub enum Command {
     Migrate(commands::migrate::MigrateArgs),
     /// The nightly run: match staged records, survive, assign stable IDs, publish changes.
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// Score partitions of full runs on PostgreSQL (started by `mdm reconcile --workers N`,
+    /// or any number started by hand, on any machine).
+    Worker(commands::worker::WorkerArgs),
     /// Refine the match model with steward decisions, then re-score every pair.
     Train(commands::train::TrainArgs),
     /// Summarize a reconcile run (text, report.json, report.html).

@@ -122,13 +122,30 @@ impl std::fmt::Debug for Settings {
 }
 
 /// `[reconcile]`: how the nightly run works.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileSettings {
     /// A full run with a stored model matches partition by partition, about this many
     /// block memberships each, so its matching memory is bounded by it (0: one pass).
     #[serde(default)]
     pub partition_records: usize,
+    /// Seconds a worker holds a claimed partition without renewing it: after a worker died,
+    /// another takes its partition over this long after its last renewal.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_lease_secs() -> u64 {
+    30
+}
+
+impl Default for ReconcileSettings {
+    fn default() -> Self {
+        Self {
+            partition_records: 0,
+            lease_secs: default_lease_secs(),
+        }
+    }
 }
 
 /// The shape of the merged configuration, before validation.

@@ -14,6 +14,7 @@ pub mod report;
 pub mod serve;
 pub mod token;
 pub mod train;
+pub mod worker;
 
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
@@ -42,6 +43,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Reconcile(a) => {
             let settings = Settings::load(&cli.global)?;
             reconcile::run(a, &settings)
+        }
+        Command::Worker(a) => {
+            let settings = Settings::load(&cli.global)?;
+            worker::run(a, &settings)
         }
         Command::Report(a) => {
             let settings = Settings::load(&cli.global)?;

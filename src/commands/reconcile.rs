@@ -27,12 +27,19 @@ pub struct ReconcileArgs {
     /// (bounded memory, same result; 0: one pass). Default: `reconcile.partition_records`.
     #[arg(long, value_name = "N")]
     pub partition_records: Option<usize>,
+    /// A partitioned full run hands its partitions to N `mdm worker` processes it starts
+    /// (PostgreSQL only; 0: scored in this process).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub workers: usize,
     /// Print each run's summary as one JSON object per line.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
+    if args.workers > 0 {
+        super::worker::require_postgres(&settings.database_url, "--workers")?;
+    }
     let mut conn = mdm_store::open(&settings.database_url)?;
     // A batch a dead process left open would be read again by every incremental run.
     super::ingest::settle_dead_batches(&mut conn, settings)?;
@@ -75,9 +82,14 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
             }
         };
         let reader = reader.as_mut();
-        let summary =
-            mdm_service::reconcile_with_reader(&mut conn, reader, &rules, &ctx, opts, &show)
-                .with_context(|| format!("reconciling {d}"))?;
+        let mut pool = local_workers(args.workers, settings);
+        let workers = pool
+            .as_mut()
+            .map(|p| p as &mut dyn mdm_service::reconcile::Workers);
+        let summary = mdm_service::reconcile::reconcile_distributed(
+            &mut conn, reader, &rules, &ctx, opts, workers, &show,
+        )
+        .with_context(|| format!("reconciling {d}"))?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
@@ -85,6 +97,19 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         print_summary(&summary, idle_since, args.json)?;
     }
     Ok(())
+}
+
+/// `count` local worker processes with this process's configuration (none for 0): the
+/// database URL goes by environment, not argument, so no password shows in `ps`.
+fn local_workers(count: usize, settings: &Settings) -> Option<super::worker::LocalWorkers> {
+    (count > 0).then(|| {
+        let mut global = Vec::new();
+        if let Some(file) = &settings.config_file {
+            global.push("--config".to_string());
+            global.push(file.display().to_string());
+        }
+        super::worker::LocalWorkers::new(count, global, settings.database_url.clone())
+    })
 }
 
 /// Pulls every declared system with an SQL source into `domain`'s staging.

@@ -31,3 +31,4 @@ mod relationships;
 mod server;
 mod sql_pull;
 mod steward;
+mod workers;

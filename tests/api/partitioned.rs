@@ -10,14 +10,14 @@ use serde_json::Value;
 backends!(partitioned_full_run_equals_one_pass);
 
 /// What a run leaves: xref, golden records, kept pairs (scores as bits) and keys, sorted.
-type State = (
+pub(crate) type State = (
     Vec<((String, String), String)>,
     Vec<(String, i32, String, String, String)>,
     Vec<(i64, i64, u64, String, bool)>,
     Vec<(String, String, i32, i64)>,
 );
 
-fn state(case: &Case) -> State {
+pub(crate) fn state(case: &Case) -> State {
     let conn = &mut case.conn();
     let mut golden = Vec::new();
     for status in ["active", "retired", "deleted"] {
@@ -47,7 +47,7 @@ fn state(case: &Case) -> State {
 
 /// CRM again with new street and organization names (words the model never counted,
 /// shared by several records, so they make blocks) and new e-mails.
-fn unseen_words(case: &Case) -> std::path::PathBuf {
+pub(crate) fn unseen_words(case: &Case) -> std::path::PathBuf {
     let src = case.path("gen").join("CRM.csv");
     let mut rd = csv::Reader::from_path(&src).unwrap();
     let headers = rd.headers().unwrap().clone();
@@ -68,7 +68,7 @@ fn unseen_words(case: &Case) -> std::path::PathBuf {
     case.write("CRM-2.csv", w.into_inner().unwrap())
 }
 
-fn partitions(s: &Value) -> u64 {
+pub(crate) fn partitions(s: &Value) -> u64 {
     s["stats"]["partitions"]
         .as_u64()
         .unwrap_or_else(|| panic!("{s}"))

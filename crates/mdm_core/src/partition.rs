@@ -264,6 +264,32 @@ impl Partitioning {
         self.cutoffs.len()
     }
 
+    /// The capped blocks as (rule, key, last record paired), sorted: what a worker process
+    /// needs, with `count`, to score a partition ([`Partitioning::for_worker`]).
+    pub fn cutoffs(&self) -> Vec<(u32, u64, u32)> {
+        let mut v: Vec<(u32, u64, u32)> = self
+            .cutoffs
+            .iter()
+            .map(|(&(r, k), &last)| (r as u32, k, last))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The partitioning as a worker sees it: the count and the cut-offs, no members (a
+    /// worker reads its partition's members and keys from the ledger).
+    pub fn for_worker(count: u32, cutoffs: &[(u32, u64, u32)]) -> Self {
+        Self {
+            count,
+            members: Vec::new(),
+            memberships: 0,
+            cutoffs: cutoffs
+                .iter()
+                .map(|&(r, k, last)| ((r as usize, k), last))
+                .collect(),
+        }
+    }
+
     /// Whether block (`rule`, `key`) pairs record `global` (it is within the block's cap).
     fn paired(&self, rule: usize, key: u64, global: u32) -> bool {
         self.cutoffs
@@ -371,6 +397,64 @@ pub struct Outcome {
     pub timings: Vec<(&'static str, Duration)>,
 }
 
+/// What a partitioned full run decides before scoring: every record's keys and which
+/// records each partition holds.
+pub struct Plan {
+    pub rule_keys: RuleKeys,
+    pub part: Partitioning,
+    /// Columns whose word counts took values outside the model's vocabulary.
+    pub vocabulary_columns: usize,
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// The key pass and the assignment of blocks to partitions of about `partition_records`.
+pub fn plan(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    n: usize,
+    partition_records: usize,
+    raw: RecordSource<'_>,
+) -> Result<Plan, MatchError> {
+    let t = Instant::now();
+    let (rule_keys, vocab) = key_pass(rules, ctx, model, n, partition_records, raw)?;
+    let mut timings = vec![("keys", t.elapsed())];
+    let t = Instant::now();
+    let part = Partitioning::new(&rule_keys, rules.matching.max_block_size, partition_records);
+    timings.push(("assign", t.elapsed()));
+    Ok(Plan {
+        rule_keys,
+        part,
+        vocabulary_columns: vocab.columns().count(),
+        timings,
+    })
+}
+
+impl Plan {
+    /// The outcome once the partitions' kept pairs are in: `kept` is sorted here.
+    pub fn outcome(self, mut kept: Vec<ScoredPair>, candidate_pairs: u64) -> Outcome {
+        kept.par_sort_unstable_by_key(|s| (s.a, s.b));
+        tracing::info!(
+            partitions = self.part.count,
+            memberships = self.part.memberships,
+            candidate_pairs,
+            kept = kept.len(),
+            "partitioned match"
+        );
+        Outcome {
+            kept,
+            candidate_pairs,
+            partitions: self.part.count,
+            memberships: self.part.memberships,
+            largest: self.part.members.iter().map(Vec::len).max().unwrap_or(0),
+            capped: self.part.capped(),
+            vocabulary_columns: self.vocabulary_columns,
+            rule_keys: self.rule_keys,
+            timings: self.timings,
+        }
+    }
+}
+
 /// Matches `n` records (by global index, from `raw`) with the frozen `model`, one chunk or
 /// partition of about `partition_records` at a time, in process.
 pub fn run(
@@ -382,25 +466,20 @@ pub fn run(
     raw: RecordSource<'_>,
 ) -> Result<Outcome, MatchError> {
     let _span = tracing::info_span!("partitioned", records = n).entered();
-    let t = Instant::now();
-    let (rule_keys, vocab) = key_pass(rules, ctx, model, n, partition_records, raw)?;
-    let mut timings = vec![("keys", t.elapsed())];
-    let t = Instant::now();
-    let part = Partitioning::new(&rule_keys, rules.matching.max_block_size, partition_records);
-    timings.push(("assign", t.elapsed()));
+    let mut plan = plan(rules, ctx, model, n, partition_records, raw)?;
     let t = Instant::now();
     let mut kept = Vec::new();
     let mut candidate_pairs = 0;
-    for (p, members) in part.members.iter().enumerate() {
+    for (p, members) in plan.part.members.iter().enumerate() {
         if members.len() < 2 {
             continue;
         }
-        let keys = member_keys(&rule_keys, members);
+        let keys = member_keys(&plan.rule_keys, members);
         let (k, c) = score_partition(
             rules,
             ctx,
             model,
-            &part,
+            &plan.part,
             p as u32,
             members,
             raw(members),
@@ -409,26 +488,8 @@ pub fn run(
         kept.extend(k);
         candidate_pairs += c;
     }
-    kept.par_sort_unstable_by_key(|s| (s.a, s.b));
-    timings.push(("partitions", t.elapsed()));
-    tracing::info!(
-        partitions = part.count,
-        memberships = part.memberships,
-        candidate_pairs,
-        kept = kept.len(),
-        "partitioned match"
-    );
-    Ok(Outcome {
-        kept,
-        candidate_pairs,
-        partitions: part.count,
-        memberships: part.memberships,
-        largest: part.members.iter().map(Vec::len).max().unwrap_or(0),
-        capped: part.capped(),
-        vocabulary_columns: vocab.columns().count(),
-        rule_keys,
-        timings,
-    })
+    plan.timings.push(("partitions", t.elapsed()));
+    Ok(plan.outcome(kept, candidate_pairs))
 }
 
 #[cfg(test)]
@@ -450,11 +511,14 @@ mod tests {
     /// Union of the partitions' pairs, as global pairs.
     fn all_pairs(keys: &RuleKeys, max_block: usize, size: usize) -> (Vec<(u32, u32)>, usize) {
         let part = Partitioning::new(keys, max_block, size);
+        // Pairs as a worker process finds them: from the count and cut-offs alone.
+        let worker = Partitioning::for_worker(part.count, &part.cutoffs());
         let mut out = Vec::new();
         for (p, m) in part.members.iter().enumerate() {
             let local = member_keys(keys, m);
             out.extend(
-                part.pairs(p as u32, m, &local)
+                worker
+                    .pairs(p as u32, m, &local)
                     .into_iter()
                     .map(|(i, j)| (m[i as usize], m[j as usize])),
             );

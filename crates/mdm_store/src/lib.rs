@@ -27,6 +27,7 @@ pub mod links;
 pub mod matchstate;
 pub mod migrate;
 pub mod outbox;
+pub mod partitions;
 pub mod pool;
 pub mod quarantine;
 pub mod relationships;

@@ -468,3 +468,59 @@ diesel::allow_tables_to_appear_in_same_query!(
     golden_relationships,
     golden_relationship_history,
 );
+
+// Partitioned full runs scored by worker processes (migration
+// 2025-01-27-000001_reconcile_partitions).
+
+diesel::table! {
+    reconcile_run_inputs (run_id) {
+        run_id -> BigInt,
+        domain -> Text,
+        partitions -> Integer,
+        model_hash -> Text,
+        cutoffs -> Binary,
+    }
+}
+
+diesel::table! {
+    reconcile_partitions (run_id, part) {
+        run_id -> BigInt,
+        part -> Integer,
+        state -> Text,
+        worker -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        records -> BigInt,
+        pairs_scored -> Nullable<BigInt>,
+        pairs_kept -> Nullable<BigInt>,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    reconcile_partition_members (run_id, part) {
+        run_id -> BigInt,
+        part -> Integer,
+        members -> Binary,
+    }
+}
+
+diesel::table! {
+    reconcile_edges (run_id, part, a, b) {
+        run_id -> BigInt,
+        part -> Integer,
+        a -> BigInt,
+        b -> BigInt,
+        weight -> Double,
+        probability -> Double,
+        decision -> Text,
+        override_idx -> Nullable<Integer>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    reconcile_run_inputs,
+    reconcile_partitions,
+    reconcile_runs,
+);

@@ -5,6 +5,7 @@
 //! candidate pairs touching a changed record and takes every other kept pair from the last
 //! run (`match_pairs`), whose scores the unchanged model and unchanged records reproduce.
 
+use super::distributed::Remote;
 use super::input::Input;
 use super::RunStats;
 use crate::ServiceError;
@@ -111,6 +112,8 @@ pub fn rules_hash(rules: &DomainRules) -> String {
 }
 
 /// Matches every current record (a full run, or the first run, which trains the model).
+/// Partitioned, a run with `remote` hands its partitions to worker processes.
+#[allow(clippy::too_many_arguments)]
 pub fn run_full(
     rules: &DomainRules,
     ctx: &StdContext,
@@ -118,11 +121,12 @@ pub fn run_full(
     model: Option<Model>,
     install: bool,
     partition_records: Option<usize>,
+    remote: Option<Remote<'_>>,
     stats: &mut RunStats,
 ) -> Result<Matched, ServiceError> {
     match (partition_records, model) {
         (Some(size), Some(model)) => {
-            run_partitioned(rules, ctx, input, model, install, size, stats)
+            run_partitioned(rules, ctx, input, model, install, size, remote, stats)
         }
         (size, model) => {
             if size.is_some() {
@@ -134,7 +138,9 @@ pub fn run_full(
     }
 }
 
-/// A full run partition by partition (see `partitioned`): the single pass's pairs and keys.
+/// A full run partition by partition (see `partitioned`, `distributed`): the single pass's
+/// pairs and keys.
+#[allow(clippy::too_many_arguments)]
 fn run_partitioned(
     rules: &DomainRules,
     ctx: &StdContext,
@@ -142,12 +148,18 @@ fn run_partitioned(
     model: Model,
     install: bool,
     partition_records: usize,
+    remote: Option<Remote<'_>>,
     stats: &mut RunStats,
 ) -> Result<Matched, ServiceError> {
     let dirty = input.dirty();
     stats.dirty_records = dirty.iter().filter(|d| **d).count() as u64;
     stats.vanished_records = input.vanished().len() as u64;
-    let out = super::partitioned::run(rules, ctx, input, &model, partition_records, stats)?;
+    let out = match remote {
+        Some(remote) => {
+            super::distributed::run(remote, rules, ctx, input, &model, partition_records, stats)?
+        }
+        None => super::partitioned::run(rules, ctx, input, &model, partition_records, stats)?,
+    };
     let records: Vec<(String, String)> = input
         .records
         .iter()

@@ -16,6 +16,7 @@
 //!    changes writes nothing but its ledger row.
 
 mod audit;
+mod distributed;
 mod guard;
 mod incremental;
 mod input;
@@ -24,6 +25,7 @@ mod partitioned;
 mod plan;
 mod quality;
 mod relationships;
+mod worker;
 mod write;
 
 use crate::ServiceError;
@@ -33,10 +35,12 @@ use mdm_store::runs::RunCounts;
 use mdm_store::DbConnection;
 use std::time::Instant;
 
+pub use distributed::Workers;
 pub use input::key_strings;
 pub use matching::stored_model;
 use matching::PendingModel;
 pub use quality::{golden_quality, value_findings, ValueFinding};
+pub use worker::{work, WorkerOptions, WorkerSummary};
 
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -104,10 +108,25 @@ pub fn reconcile(
 /// threads) work at once. Only committed data is read on it, as on `conn` before the write.
 pub fn reconcile_with_reader(
     conn: &mut DbConnection,
+    reader: Option<&mut DbConnection>,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    opts: ReconcileOptions,
+    progress: Progress<'_>,
+) -> Result<RunSummary, ServiceError> {
+    reconcile_distributed(conn, reader, rules, ctx, opts, None, progress)
+}
+
+/// [`reconcile_with_reader`], a partitioned full run handing its partitions to `workers`
+/// (PostgreSQL; `None`: scored in-process). Other runs ignore `workers`: an incremental run
+/// is small, and a first run trains its model in one pass.
+pub fn reconcile_distributed(
+    conn: &mut DbConnection,
     mut reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
     opts: ReconcileOptions,
+    mut workers: Option<&mut (dyn Workers + '_)>,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let json = if opts.retrain {
@@ -127,6 +146,7 @@ pub fn reconcile_with_reader(
         (full, part),
         model,
         false,
+        workers.as_deref_mut(),
         progress,
     ) {
         // Stored by another version of mdm, say: train a new one, as when the rules change.
@@ -140,6 +160,7 @@ pub fn reconcile_with_reader(
                 (true, part),
                 None,
                 false,
+                workers,
                 progress,
             )
         }
@@ -157,7 +178,17 @@ pub fn reconcile_with_model(
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let model = Some(PendingModel::Ready(model));
-    start(conn, None, rules, ctx, (true, None), model, true, progress)
+    start(
+        conn,
+        None,
+        rules,
+        ctx,
+        (true, None),
+        model,
+        true,
+        None,
+        progress,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -169,6 +200,7 @@ fn start(
     (full, partition): (bool, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
+    workers: Option<&mut (dyn Workers + '_)>,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let domain = rules.domain.as_str();
@@ -184,6 +216,7 @@ fn start(
         (full, partition),
         model,
         install,
+        workers,
         progress,
     ) {
         Ok(s) => Ok(s),
@@ -214,6 +247,7 @@ fn run(
     (full, partition): (bool, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
+    workers: Option<&mut (dyn Workers + '_)>,
     progress: Progress<'_>,
 ) -> Result<RunSummary, ServiceError> {
     let mut stats = RunStats::default();
@@ -253,8 +287,14 @@ fn run(
                 }
                 _ => Vec::new(),
             };
-            let mut matched =
-                matching::run_full(rules, ctx, &input, model, install, partition, &mut stats)?;
+            let remote = workers.map(|workers| distributed::Remote {
+                conn: &mut *conn,
+                run_id,
+                workers,
+            });
+            let mut matched = matching::run_full(
+                rules, ctx, &input, model, install, partition, remote, &mut stats,
+            )?;
             matched.previous_keys = previous;
             (input, matched)
         }

@@ -38,6 +38,12 @@ pub fn run(
         partition_records,
         &source,
     )?;
+    note(&out, stats);
+    Ok(out)
+}
+
+/// The figures of a partitioned match, in the run's stats.
+pub fn note(out: &Outcome, stats: &mut RunStats) {
     for (phase, t) in &out.timings {
         stats
             .timings
@@ -48,5 +54,4 @@ pub fn run(
     stats.largest_partition = out.largest as u64;
     stats.candidate_pairs = out.candidate_pairs;
     stats.pairs_scored = out.candidate_pairs;
-    Ok(out)
 }
