@@ -10,8 +10,11 @@
 //!
 //! Then: golden record by ID, xref lookup, and real-time matching (dry run) of CRM records'
 //! values against the whole set. The first match request builds the in-memory match index;
-//! its time is printed. Prints requests/s and latency percentiles as wrk measures them.
-//! Needs `wrk` on PATH (`apt-get install wrk`).
+//! its time is printed. Prints requests/s and latency percentiles as wrk measures them
+//! (these parts need `wrk` on PATH, `apt-get install wrk`; without it they are skipped).
+//! Last, the reconciliation service (what OpenRefine sends): batches of 10 queries, as
+//! OpenRefine sends them one after another, by name and e-mail and by name alone; prints
+//! each batch's latency percentiles and the time of 1,000 spreadsheet rows.
 //!
 //!     cargo bench --bench serve_load
 //!     MDM_BENCH_GOLDEN=100000 MDM_BENCH_MATCH_ENTITIES=5000 cargo bench --bench serve_load
@@ -359,13 +362,110 @@ fn main() {
         .map(|&i| format!("GET\t/v1/customer/xref/MES/M{i}"))
         .collect();
     let total = reconciled + seeded;
-    println!("wrk -t2 -c{conns} -d{secs}s over loopback, {total} golden records, SQLite:");
-    // Each endpoint is warmed up first: page caches, pool, token.
-    for (name, requests) in [("GET golden by id", &golden), ("GET xref", &xref)] {
-        wrk(&server.base, &token, requests, dir, conns, 2);
-        report(name, &wrk(&server.base, &token, requests, dir, conns, secs));
+    if have_wrk() {
+        println!("wrk -t2 -c{conns} -d{secs}s over loopback, {total} golden records, SQLite:");
+        // Each endpoint is warmed up first: page caches, pool, token.
+        for (name, requests) in [("GET golden by id", &golden), ("GET xref", &xref)] {
+            wrk(&server.base, &token, requests, dir, conns, 2);
+            report(name, &wrk(&server.base, &token, requests, dir, conns, secs));
+        }
+        bench_match(&server, &token, &bodies, dir, secs);
+    } else {
+        println!("wrk is not on PATH: golden, xref and match load skipped");
     }
-    bench_match(&server, &token, &bodies, dir, secs);
+    bench_reconciliation(&server, &token, &url, total);
+}
+
+fn have_wrk() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// The reconciliation service as OpenRefine uses it: batches of 10 queries posted one
+/// after another. Queries come from CRM records (name and e-mail; then the name alone, as
+/// a spreadsheet of names would ask). The first batch, timed alone, builds the index.
+fn bench_reconciliation(server: &Server, token: &str, url: &str, total: u64) {
+    let mut conn = mdm_store::open(url).unwrap();
+    let people: Vec<(String, Option<String>)> =
+        mdm_store::staging::live(&mut conn, "customer", Some("CRM"))
+            .unwrap()
+            .into_iter()
+            .filter_map(|v| {
+                let a: serde_json::Value = serde_json::from_str(&v.attributes).ok()?;
+                let text = |k: &str| a[k].as_str().map(str::to_string);
+                let name = match (text("given_name"), text("family_name")) {
+                    (Some(g), Some(f)) => format!("{g} {f}"),
+                    _ => text("full_name").or_else(|| text("organization_name"))?,
+                };
+                Some((name, text("email")))
+            })
+            .take(2_000)
+            .collect();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(1800))
+        .build()
+        .unwrap();
+    let post = |batch: &serde_json::Value| {
+        let t = Instant::now();
+        let res = client
+            .post(format!("{}/reconcile/customer", server.base))
+            .bearer_auth(token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("queries={}", urlencode(&batch.to_string())))
+            .send()
+            .expect("reconciliation batch");
+        assert!(res.status().is_success(), "reconcile: {}", res.status());
+        let _ = res.bytes();
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let batch = |rows: &[(String, Option<String>)], with_email: bool| {
+        let mut b = serde_json::Map::new();
+        for (i, (name, email)) in rows.iter().enumerate() {
+            let mut q = serde_json::json!({"query": name, "limit": 3});
+            if let (true, Some(e)) = (with_email, email) {
+                q["properties"] = serde_json::json!([{"pid": "email", "v": e}]);
+            }
+            b.insert(format!("q{i}"), q);
+        }
+        serde_json::Value::Object(b)
+    };
+    println!(
+        "reconciliation index build (the first batch): {:.1}s",
+        post(&batch(&people[..10], true)) / 1000.0
+    );
+    println!("reconciliation, batches of 10 queries one after another, {total} golden records:");
+    for (name, with_email) in [("name + e-mail", true), ("name only", false)] {
+        let t = Instant::now();
+        let mut ms: Vec<f64> = people
+            .chunks(10)
+            .take(100)
+            .map(|rows| post(&batch(rows, with_email)))
+            .collect();
+        let rows = ms.len() * 10;
+        let secs = t.elapsed().as_secs_f64();
+        ms.sort_by(f64::total_cmp);
+        let pct = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
+        println!(
+            "  {name:<14} batch p50 {:>6.1} ms  p99 {:>6.1} ms   {rows} rows in {secs:.2}s",
+            pct(0.50),
+            pct(0.99)
+        );
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Generated customers in ERP and CRM, ingested and reconciled (this trains the model):
