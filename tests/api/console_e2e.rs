@@ -3,7 +3,8 @@
 //! playwright-core): sign in, queue (records by name), compare, decide "same" by keyboard,
 //! reconcile, the golden record with both records as members, the decision in the audit
 //! log, the Data quality page with a quarantined row's reason and raw text, a placeholder
-//! value and two records of one golden record that disagree on the phone.
+//! value and two records of one golden record that disagree on the phone, a golden record's
+//! relationships and the hierarchy walked up and down.
 //!
 //! The browser test needs node, tests/e2e/node_modules (`npm ci --prefix tests/e2e`) and
 //! /usr/bin/chromium. Without them it fails, naming what is missing; it cannot pass by
@@ -154,6 +155,19 @@ fn console_e2e_in_headless_chromium() {
         );
         assert_eq!(case.ingest_customers(sys, &f)["quarantined"], 0);
     }
+    // A corporate family and a contact for the relationships card and the hierarchy view,
+    // named by reference attributes (parent_id on the child, account_id on the contact);
+    // the script's reconcile resolves them.
+    let family = case.write(
+        "family.csv",
+        "source_id,organization_name,given_name,family_name,city,parent_id,account_id\n\
+         E2EP1,Arvenhof Holding AG,,,Ulm,,\n\
+         E2EP2,Brisanto Werke GmbH,,,Bonn,E2EP1,\n\
+         E2EP3,Cordalis Service KG,,,Kiel,E2EP2,\n\
+         E2EC1,,Ilse,Marquardt,Bonn,,E2EP2\n",
+    );
+    let staged = case.ingest_customers("ERP", &family);
+    assert_eq!(staged["reference_links"]["new"], 3, "{staged}");
     let s = Server::start(&case, &[]);
     let token = case.labelled_token("steward", "alice");
     let t = Some(token.as_str());

@@ -183,6 +183,18 @@ fn links_resolve_across_systems_and_follow_a_merge(case: &Case) {
         rels(&server, &token, &acme, "?type=parent_of&direction=in"),
         []
     );
+    // Of its types only parent_of is a hierarchy a client may walk.
+    let body = server
+        .get(
+            &format!("/v1/customer/golden/{acme}/relationships"),
+            Some(&token),
+        )
+        .ok();
+    assert_eq!(
+        body["hierarchies"],
+        serde_json::json!(["parent_of"]),
+        "{body}"
+    );
     assert_eq!(rels(&server, &token, &borg, "?direction=in").len(), 1);
     server
         .get(

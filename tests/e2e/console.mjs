@@ -10,7 +10,8 @@
 //                    quarantined (its message and a piece of its raw text, markup included)
 // Flow: sign in, queue (each record's name shown), open a pair, decide "same" with the
 // keyboard, reconcile, see both records as members of one golden record, edit it (a stale
-// version gets a clear 409), unlock, see the decision in the audit log, dashboard, its
+// version gets a clear 409), unlock, a golden record's relationships and the hierarchy
+// view walked up and down, see the decision in the audit log, dashboard, its
 // link to Data quality (the quarantined row's reason and raw text, as text; a staged
 // placeholder e-mail among the values no golden record will publish; two records of one
 // customer whose phones differ, among the values the sources disagree on), sign out.
@@ -206,6 +207,41 @@ try {
   await page.getByRole('button', { name: `Unlock ${attr}`, exact: true }).click();
   await page.getByRole('button', { name: `Unlock ${attr}`, exact: true }).waitFor({ state: 'detached' });
   check((await page.getByText('locked by alice').count()) === 0, 'unlocking removes the lock');
+
+  step = 'relationships of a golden record';
+  // The Rust test staged ERP E2EP1 > E2EP2 > E2EP3 (parent_of) and E2EC1, a contact of
+  // E2EP2, by reference attributes; the reconcile above resolved them.
+  await page.getByRole('link', { name: 'Golden records' }).click();
+  await page.getByLabel('System').selectOption('ERP');
+  await page.getByLabel('Source ID').fill('E2EP2');
+  await page.getByRole('button', { name: 'Find' }).click();
+  const rels = page.getByRole('table', { name: 'Relationships' });
+  await rels.waitFor();
+  check((await rels.getByRole('row').count()) === 4, 'three relationships: a parent, a child, a contact');
+  for (const [name, type, dir] of [['Arvenhof Holding AG', 'parent_of', '← from'], ['Cordalis Service KG', 'parent_of', 'to →'], ['Ilse Marquardt', 'contact_of', '← from']]) {
+    const row = rels.getByRole('row').filter({ hasText: name });
+    await row.waitFor();
+    check((await row.getByText(type, { exact: true }).count()) === 1 && (await row.getByText(dir, { exact: true }).count()) === 1, `${name}: ${type} ${dir}`);
+  }
+  check((await rels.getByRole('row').filter({ hasText: 'Ilse Marquardt' }).getByText(/ERP E2EC1→E2EP2 \(attribute\)/).count()) === 1, 'the source link is named');
+  check((await page.getByRole('link', { name: 'Hierarchy of contact_of' }).count()) === 0, 'contact_of is no hierarchy');
+  await shot('relationships');
+
+  step = 'hierarchy up and down';
+  await page.getByRole('link', { name: 'Hierarchy of parent_of' }).click();
+  await page.getByRole('heading', { name: 'Hierarchy · parent_of' }).waitFor();
+  const parents = page.getByRole('list', { name: 'Parents' });
+  await parents.getByText('Arvenhof Holding AG').waitFor();
+  const subtree = page.getByRole('table', { name: 'Subtree' });
+  await subtree.getByRole('row').filter({ hasText: 'Cordalis Service KG' }).waitFor();
+  check((await subtree.getByRole('row').count()) === 2, 'one record below E2EP2');
+  await shot('hierarchy');
+  await parents.getByRole('link', { name: /^Walk from / }).click();
+  await page.getByText('None: this record is at the top.').waitFor();
+  await subtree.getByRole('row').filter({ hasText: 'Cordalis Service KG' }).filter({ hasText: 'Brisanto Werke GmbH' }).waitFor();
+  const levels = await subtree.locator('tbody td.num').allTextContents();
+  check(JSON.stringify(levels) === '["1","2"]', `the subtree of the top, level by level: ${JSON.stringify(levels)}`);
+  await shot('hierarchy-top');
 
   step = 'audit log';
   await page.getByRole('link', { name: 'Audit log' }).click();

@@ -42,6 +42,7 @@ static ASSETS: &[Asset] = &[
     asset!("audit.js", JS),
     asset!("dashboard.js", JS),
     asset!("quality.js", JS),
+    asset!("relations.js", JS),
 ];
 
 /// Only this origin's scripts and styles (no inline code); API calls go to the same origin.

@@ -1,5 +1,6 @@
 // The console shell: sign-in state, the domain picker, and hash routing to the pages
-// (#/dashboard, #/queue, #/review/DOMAIN/ID, #/golden[/DOMAIN/ID], #/audit, #/quality).
+// (#/dashboard, #/queue, #/review/DOMAIN/ID, #/golden[/DOMAIN/ID], #/hierarchy/DOMAIN/ID/TYPE,
+// #/audit, #/quality).
 
 import { get, token, signOut } from './api.js';
 import { h, mount, newView, toast, staleToast, isTyping } from './dom.js';
@@ -10,6 +11,7 @@ import * as compare from './compare.js';
 import * as golden from './golden.js';
 import * as audit from './audit.js';
 import * as quality from './quality.js';
+import * as relations from './relations.js';
 
 const WHO = 'mdm.steward.who';
 const DOMAIN = 'mdm.steward.domain';
@@ -31,6 +33,7 @@ const pages = {
   queue: () => queue.render(ctx),
   review: (domain, id) => compare.render(ctx, domain, Number(id)),
   golden: (domain, id) => golden.render(ctx, domain, id),
+  hierarchy: (domain, id, type) => relations.hierarchy(ctx, domain, id, type),
   audit: () => audit.render(ctx),
   quality: () => quality.render(ctx),
 };
@@ -53,7 +56,7 @@ async function route() {
   const name = pages[parts[0]] ? parts[0] : 'queue';
   if (parts[1] && ctx.domains.includes(parts[1])) ctx.domain = parts[1];
   for (const a of document.querySelectorAll('[data-nav]')) {
-    const on = a.dataset.nav === (name === 'review' ? 'queue' : name);
+    const on = a.dataset.nav === ({ review: 'queue', hierarchy: 'golden' }[name] || name);
     a.classList.toggle('active', on);
     if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -91,7 +94,7 @@ document.getElementById('domain').addEventListener('change', (e) => {
   ctx.domain = e.target.value;
   const page = location.hash.replace(/^#\/?/, '').split('/')[0];
   // Pages of one record belong to the old domain: go to the new domain's list instead.
-  ctx.go(`#/${{ review: 'queue', golden: 'golden', dashboard: 'dashboard', audit: 'audit', quality: 'quality' }[page] || 'queue'}`);
+  ctx.go(`#/${{ review: 'queue', golden: 'golden', hierarchy: 'golden', dashboard: 'dashboard', audit: 'audit', quality: 'quality' }[page] || 'queue'}`);
 });
 
 document.getElementById('signout').addEventListener('click', () => {

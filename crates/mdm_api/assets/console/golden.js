@@ -1,10 +1,12 @@
 // A golden record: surviving values with their lineage (system, source record, rule) and
 // steward locks; edit (locks the value) and unlock; its members (the xref), split one out;
-// merge with another golden record or undo a merge; the version history with reasons.
+// merge with another golden record or undo a merge; its relationships (relations.js); the
+// version history with reasons.
 // Every change sends the version the steward saw; a 409 says so plainly and reloads.
 
 import { api, get, post, seg, qs } from './api.js';
 import { h, mount, main, when, field, loading, failure, toast, hideToast } from './dom.js';
+import { card as relationshipsCard } from './relations.js';
 
 const show = (v) => (v === null || v === undefined || v === '' ? h('span.muted', '(empty)') : String(v));
 
@@ -195,6 +197,7 @@ async function detail(ctx, domain, id, notice, root) {
               if (r) reload({ kind: 'info', text: `Restored ${r.restored.join(', ')}.` });
             },
           }, field('Retired ID', retired), h('button', { type: 'submit' }, 'Undo merge'))))),
+    relationshipsCard(domain, g.golden_id),
     h('section.card', { 'aria-labelledby': 'h-history' },
       h('h2', { id: 'h-history' }, 'History'),
       h('table', { 'aria-label': 'History' },

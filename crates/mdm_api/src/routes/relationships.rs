@@ -52,6 +52,9 @@ pub struct RelationshipsView {
     /// The ID asked for, when a merge retired it and this is its survivor.
     pub redirected_from: Option<String>,
     pub relationships: Vec<RelationshipDoc>,
+    /// The types among these that are hierarchies (one parent per record, within the
+    /// domain): the ones `/hierarchy` walks. A client offers the walk only for them.
+    pub hierarchies: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -137,10 +140,23 @@ pub async fn relationships(
                 direction,
                 at,
             )?;
+            let types = mdm_service::relationships::load_types(c)?;
+            let mut hierarchies: Vec<String> = rels
+                .iter()
+                .filter(|r| {
+                    types
+                        .get(&domain, &r.rel_type)
+                        .is_some_and(|t| is_hierarchy(t, &domain))
+                })
+                .map(|r| r.rel_type.clone())
+                .collect();
+            hierarchies.sort();
+            hierarchies.dedup();
             Ok(RelationshipsView {
                 golden_id,
                 redirected_from,
                 relationships: rels.into_iter().map(doc).collect(),
+                hierarchies,
             })
         })
         .await?;
@@ -215,6 +231,13 @@ pub async fn hierarchy(
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// Whether `/hierarchy` walks type `t` from records of `domain` (as `hierarchy` checks).
+fn is_hierarchy(t: &mdm_core::relationships::RelationshipType, domain: &str) -> bool {
+    t.from == domain
+        && t.to == domain
+        && t.cardinality == mdm_core::relationships::Cardinality::OneParent
 }
 
 /// The golden ID to read for `id` (its survivor when a merge retired it) and the retired
