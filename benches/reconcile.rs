@@ -21,11 +21,15 @@
 //! MDM_TEST_PG=skip cargo bench --bench reconcile       # SQLite only
 //! # also a full re-match partition by partition (issue 23), without the 1% runs:
 //! MDM_BENCH_PARTITION_RECORDS=200000 MDM_BENCH_SKIP_CHANGES=1 cargo bench --bench reconcile
+//! # and on PostgreSQL the same partitions scored by 1, then 2 `mdm worker` processes:
+//! MDM_BENCH_PARTITION_RECORDS=200000 MDM_BENCH_WORKERS=1,2 MDM_BENCH_SKIP_CHANGES=1 \
+//!   cargo bench --bench reconcile
 //! ```
 
 use mdm_core::standardize::StdContext;
 use mdm_core::SystemName;
 use mdm_ingest::{ColumnMapping, CsvOptions, CsvSource, LoadOptions};
+use mdm_service::reconcile::Workers;
 use mdm_service::{ReconcileOptions, RunSummary};
 use mdm_store::systems::DeclaredSystem;
 use mdm_store::testing::TestDb;
@@ -74,15 +78,22 @@ fn main() {
     }
 }
 
-/// Set in a child process: `LABEL|URL|full|PARTITION|WHAT` (full is `0` or `1`; PARTITION
-/// the partition size, 0 for one pass).
+/// Set in a child process: `LABEL|URL|full|PARTITION|WORKERS|WHAT` (full is `0` or `1`;
+/// PARTITION the partition size, 0 for one pass; WORKERS the `mdm worker` processes, 0 for
+/// in-process).
 const RUN_ENV: &str = "MDM_BENCH_RUN";
 
 /// One reconcile in a fresh process: prints its figures and, last, `SECONDS <s>`.
 fn child_run(spec: &str) {
-    let parts: Vec<&str> = spec.splitn(5, '|').collect();
-    let [label, url, full, partition, what] = parts[..] else {
-        panic!("{RUN_ENV}={spec}: want LABEL|URL|FULL|PARTITION|WHAT");
+    let parts: Vec<&str> = spec.splitn(6, '|').collect();
+    let [label, url, full, partition, workers, what] = parts[..] else {
+        panic!("{RUN_ENV}={spec}: want LABEL|URL|FULL|PARTITION|WORKERS|WHAT");
+    };
+    let mut pool = BenchWorkers {
+        count: workers.parse().expect("worker count"),
+        url: url.to_string(),
+        children: Vec::new(),
+        label: label.to_string(),
     };
     let rules = mdm_rules::load_domain(None, "customer").expect("rules");
     let mut conn = mdm_store::open(url).expect("open");
@@ -94,25 +105,121 @@ fn child_run(spec: &str) {
         partition_records: partition.parse().ok().filter(|&n: &usize| n > 0),
     };
     let t = Instant::now();
-    let s = mdm_service::reconcile_with_reader(
+    let workers = (pool.count > 0).then_some(&mut pool as &mut dyn Workers);
+    let s = mdm_service::reconcile::reconcile_distributed(
         &mut conn,
         reader.as_mut(),
         &rules,
         &StdContext::default(),
         opts,
+        workers,
         &|_, _, _| {},
     )
     .expect("reconcile");
     let secs = t.elapsed().as_secs_f64();
     print_run(label, what, secs, &s);
     println!("[{label}] {what}: peak RSS {} MB", peak_rss_mb());
+    if s.stats.partitions > 0 {
+        print_projection(label, secs, &s);
+    }
     println!("SECONDS {secs}");
 }
 
+/// The partition figures of a partitioned run, the share of it that is serial (everything
+/// but scoring partitions: reads, key pass, assignment, clustering, survivorship, the write)
+/// and from them a projection to 100M records on k machines. It assumes both parts grow
+/// linearly with the records (blocks of the same size, ~1.7 edges per record) and that k
+/// machines score partitions k times as fast; the serial part runs on one machine and is
+/// bound by the database's single write transaction.
+fn print_projection(label: &str, secs: f64, s: &RunSummary) {
+    let t = |name: &str| {
+        s.stats
+            .timings
+            .iter()
+            .find(|(p, _)| p == name)
+            .map_or(0.0, |x| x.1)
+    };
+    let scoring = t("match.partitions");
+    let serial = (secs - scoring).max(0.0);
+    let n = s.stats.partitions.max(1) as f64;
+    let sum = t("match.partition_sum");
+    println!(
+        "[{label}] partitions {}: scoring wall {scoring:.1} s, per partition mean {:.2} s max {:.2} s (worker time), serial {serial:.1} s = {:.0}% of the run",
+        s.stats.partitions,
+        sum / n,
+        t("match.partition_max"),
+        100.0 * serial / secs.max(1e-9)
+    );
+    let scale = 100_000_000.0 / (s.counts.records.max(1) as f64);
+    let work = if sum > 0.0 { sum } else { scoring };
+    let proj: Vec<String> = [1.0, 4.0, 16.0, 64.0]
+        .iter()
+        .map(|k| {
+            format!(
+                "{k} machines {:.0} min",
+                (serial * scale + work * scale / k) / 60.0
+            )
+        })
+        .collect();
+    println!(
+        "[{label}] projection to 100M records (linear; scoring spread over k machines, serial part on one): {}",
+        proj.join(", ")
+    );
+}
+
+/// `mdm worker --run R` processes for a benchmark run; each prints its summary with its
+/// peak RSS when it exits.
+struct BenchWorkers {
+    count: usize,
+    url: String,
+    label: String,
+    children: Vec<std::process::Child>,
+}
+
+impl Workers for BenchWorkers {
+    fn start(&mut self, run_id: i64) -> Result<(), mdm_service::ServiceError> {
+        for _ in 0..self.count {
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_mdm"))
+                .args(["worker", "--run", &run_id.to_string()])
+                .env("MDM__DATABASE_URL", &self.url)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("mdm worker starts");
+            self.children.push(child);
+        }
+        Ok(())
+    }
+
+    fn alive(&mut self) -> bool {
+        self.children
+            .iter_mut()
+            .any(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    fn stop(&mut self) {
+        for c in self.children.drain(..) {
+            let out = c.wait_with_output().expect("worker exits");
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                println!("[{}] worker: {line}", self.label);
+            }
+        }
+    }
+}
+
 /// Runs one reconcile in a child process and returns its seconds.
-fn run_child(label: &str, url: &str, full: bool, partition: usize, what: &str) -> f64 {
+fn run_child(
+    label: &str,
+    url: &str,
+    full: bool,
+    partition: usize,
+    workers: usize,
+    what: &str,
+) -> f64 {
     let exe = std::env::current_exe().expect("own path");
-    let spec = format!("{label}|{url}|{}|{partition}|{what}", u8::from(full));
+    let spec = format!(
+        "{label}|{url}|{}|{partition}|{workers}|{what}",
+        u8::from(full)
+    );
     let out = std::process::Command::new(exe)
         .env(RUN_ENV, spec)
         .stderr(std::process::Stdio::inherit())
@@ -152,7 +259,7 @@ fn bench(
         ingest(&mut conn, rules, sys, &dir.join(format!("{sys}.csv")));
     }
     println!("[{label}] ingest {:.1} s", t.elapsed().as_secs_f64());
-    let run = |full: bool, what: &str| run_child(label, url, full, 0, what);
+    let run = |full: bool, what: &str| run_child(label, url, full, 0, 0, what);
     let first = run(false, "first run (train + full)");
     let full = run(true, "full re-match");
     let partition: usize = std::env::var("MDM_BENCH_PARTITION_RECORDS")
@@ -161,11 +268,26 @@ fn bench(
         .unwrap_or(0);
     if partition > 0 {
         let what = format!("full re-match, partitions of {partition}");
-        let secs = run_child(label, url, true, partition, &what);
+        let secs = run_child(label, url, true, partition, 0, &what);
         println!(
             "[{label}] partitioned / one-pass full re-match = {:.0}%",
             100.0 * secs / full.max(1e-9)
         );
+        let workers = std::env::var("MDM_BENCH_WORKERS").unwrap_or_default();
+        for w in workers
+            .split(',')
+            .filter_map(|w| w.trim().parse::<usize>().ok())
+        {
+            if label != "postgres" || w == 0 {
+                continue;
+            }
+            let what = format!("full re-match, partitions of {partition}, {w} workers");
+            let secs = run_child(label, url, true, partition, w, &what);
+            println!(
+                "[{label}] {w} workers / one-pass full re-match = {:.0}%",
+                100.0 * secs / full.max(1e-9)
+            );
+        }
     }
     if std::env::var("MDM_BENCH_SKIP_CHANGES").is_ok_and(|v| v == "1") {
         return;

@@ -64,7 +64,25 @@ pub fn run(args: WorkerArgs, settings: &Settings) -> anyhow::Result<()> {
         lost = summary.lost,
         "worker done"
     );
+    // One line for whoever started it (benchmarks read the peak RSS from it).
+    let mut line = serde_json::to_value(&summary)?;
+    line["worker"] = opts.id.into();
+    line["peak_rss_mb"] = peak_rss_mb().into();
+    println!("{line}");
     Ok(())
+}
+
+/// This process's peak resident memory (Linux; 0 elsewhere).
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }
 
 /// Host and process id: unique among the workers of one database.
