@@ -5,6 +5,7 @@
 //! then, bad links are quarantined, and each change is a history row and a change event.
 //! Both backends.
 
+mod push;
 mod references;
 mod split;
 

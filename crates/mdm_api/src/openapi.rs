@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         routes::relationships::relationships,
         routes::relationships::hierarchy,
         routes::push::push,
+        routes::push_links::push_links,
         routes::matching::match_record,
         routes::feed::changes,
         routes::feed::ack,

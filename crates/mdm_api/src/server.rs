@@ -6,7 +6,7 @@ use crate::error::{json_error, ApiError};
 use crate::idempotency::{json_writes, pushes, upserts};
 use crate::metrics::Metrics;
 use crate::routes::{
-    admin, audit, feed, golden, health, matching, push, quality, relationships, steward,
+    admin, audit, feed, golden, health, matching, push, push_links, quality, relationships, steward,
 };
 use crate::state::AppState;
 use actix_web::body::MessageBody;
@@ -151,6 +151,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(
         resource("/v1/{domain}/records/{system}")
             .route(web::post().to(push::push))
+            .wrap(from_fn(pushes)),
+    )
+    .service(
+        resource("/v1/{domain}/links/{system}")
+            .route(web::post().to(push_links::push_links))
             .wrap(from_fn(pushes)),
     )
     .service(resource("/v1/{domain}/golden").route(web::get().to(golden::search)))

@@ -8,6 +8,7 @@ pub mod golden;
 pub mod health;
 pub mod matching;
 pub mod push;
+pub mod push_links;
 pub mod quality;
 pub mod relationships;
 pub mod steward;

@@ -60,7 +60,8 @@ pub struct QuarantineEntry {
     pub row: i64,
     pub source_id: Option<String>,
     pub field: Option<String>,
-    /// `missing_source_id`, `malformed_row`, `invalid_utf8`, `duplicate_source_id`, `invalid_value`.
+    /// `missing_source_id`, `malformed_row`, `invalid_utf8`, `duplicate_source_id`,
+    /// `invalid_value`; `invalid_link` for a pushed link.
     pub reason: String,
     pub detail: String,
 }
@@ -145,27 +146,7 @@ pub async fn push(
                 &mut |_| {},
             )
             .map_err(ingest_error)?;
-            let quarantine = quarantine_of(conn, s.batch_id, s.quarantined)?;
-            Ok(PushSummary {
-                batch_id: s.batch_id,
-                domain: s.domain,
-                system: s.system,
-                read: s.read,
-                new: s.new,
-                changed: s.changed,
-                unchanged: s.unchanged,
-                deleted: s.deleted,
-                quarantined: s.quarantined,
-                quarantine_not_stored: s.quarantine_not_stored,
-                quarantine,
-                registered_system: s.registered_system,
-                snapshot_deletions_skipped: s.snapshot_deletions_skipped.map(|k| {
-                    SkippedDeletions {
-                        reason: k.reason.to_string(),
-                        unreadable_rows: k.unreadable_rows,
-                    }
-                }),
-            })
+            summary_of(conn, s)
         })
         .await?;
     state.metrics.inc(
@@ -174,6 +155,32 @@ pub async fn push(
         summary.read,
     );
     Ok(HttpResponse::Ok().json(summary))
+}
+
+/// The answer to a push: the load's counts and its quarantined rows.
+pub(crate) fn summary_of(
+    conn: &mut mdm_store::DbConnection,
+    s: mdm_ingest::LoadSummary,
+) -> Result<PushSummary, ApiError> {
+    let quarantine = quarantine_of(conn, s.batch_id, s.quarantined)?;
+    Ok(PushSummary {
+        batch_id: s.batch_id,
+        domain: s.domain,
+        system: s.system,
+        read: s.read,
+        new: s.new,
+        changed: s.changed,
+        unchanged: s.unchanged,
+        deleted: s.deleted,
+        quarantined: s.quarantined,
+        quarantine_not_stored: s.quarantine_not_stored,
+        quarantine,
+        registered_system: s.registered_system,
+        snapshot_deletions_skipped: s.snapshot_deletions_skipped.map(|k| SkippedDeletions {
+            reason: k.reason.to_string(),
+            unreadable_rows: k.unreadable_rows,
+        }),
+    })
 }
 
 fn quarantine_of(
@@ -197,7 +204,7 @@ fn quarantine_of(
         .collect())
 }
 
-fn ingest_error(e: mdm_ingest::IngestError) -> ApiError {
+pub(crate) fn ingest_error(e: mdm_ingest::IngestError) -> ApiError {
     match e {
         mdm_ingest::IngestError::Input { message, .. } => ApiError::bad_body(message),
         mdm_ingest::IngestError::NoSourceIdColumn { .. }
@@ -208,12 +215,12 @@ fn ingest_error(e: mdm_ingest::IngestError) -> ApiError {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Ndjson,
 }
 
-fn body_format(req: &HttpRequest) -> Result<Format, ApiError> {
+pub(crate) fn body_format(req: &HttpRequest) -> Result<Format, ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
