@@ -37,8 +37,16 @@ pub struct ReconcileArgs {
 }
 
 pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
+    let partition_records = args
+        .partition_records
+        .unwrap_or(settings.reconcile.partition_records);
     if args.workers > 0 {
         super::worker::require_postgres(&settings.database_url, "--workers")?;
+        anyhow::ensure!(
+            partition_records > 0,
+            "--workers needs partitions: give --partition-records N (or \
+             reconcile.partition_records)"
+        );
     }
     let mut conn = mdm_store::open(&settings.database_url)?;
     // A batch a dead process left open would be read again by every incremental run.
@@ -64,10 +72,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
     let opts = ReconcileOptions {
         full: args.full,
         retrain: args.retrain,
-        partition_records: Some(
-            args.partition_records
-                .unwrap_or(settings.reconcile.partition_records),
-        ),
+        partition_records: Some(partition_records),
     };
     for d in &domains {
         let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), d)?;

@@ -227,4 +227,8 @@ fn worker_refuses_sqlite() {
     assert!(err.contains("one writer"), "{err}");
     let err = run_err(case.mdm().args(["reconcile", "--full", "--workers", "2"]));
     assert!(err.contains("--workers needs PostgreSQL"), "{err}");
+    if let Some(pg) = Case::postgres() {
+        let err = run_err(pg.mdm().args(["reconcile", "--full", "--workers", "2"]));
+        assert!(err.contains("--workers needs partitions"), "{err}");
+    }
 }
