@@ -60,6 +60,8 @@ pub enum Command {
     Demo(commands::demo::DemoArgs),
     /// Serve the publish API (golden records, xref, change feed, pushes, webhooks).
     Serve(commands::serve::ServeArgs),
+    /// Write golden IDs back into source systems' databases ([systems.NAME.writeback]).
+    Publish(commands::publish::PublishArgs),
     /// Create, list and revoke API tokens.
     Token(commands::token::TokenArgs),
 }

@@ -56,6 +56,34 @@ pub struct SystemSettings {
     /// ISO 3166-1 alpha-2 country of this system's records that name none (before the
     /// cluster's and the global default), e.g. for national phone numbers.
     pub country: Option<String>,
+    /// Where `mdm publish` writes this system's golden IDs back, if anywhere.
+    pub writeback: Option<WritebackSettings>,
+}
+
+/// `[systems.NAME.writeback]`: a table in the source's own database that gets, per source
+/// record, its golden ID (and chosen golden values).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WritebackSettings {
+    pub url: String,
+    pub domain: String,
+    pub table: mdm_store::writeback::TargetTable,
+    pub on_removed: mdm_store::writeback::OnRemoved,
+    pub batch_events: i64,
+    /// `mdm serve` writes back every this many seconds; 0: only `mdm publish` does.
+    pub interval_secs: u64,
+}
+
+impl std::fmt::Debug for WritebackSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WritebackSettings")
+            .field("url", &mdm_store::redact(&self.url))
+            .field("domain", &self.domain)
+            .field("table", &self.table)
+            .field("on_removed", &self.on_removed)
+            .field("batch_events", &self.batch_events)
+            .field("interval_secs", &self.interval_secs)
+            .finish()
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -180,6 +208,25 @@ struct RawSystem {
     delimiter: Option<String>,
     sql: Option<RawSql>,
     country: Option<String>,
+    writeback: Option<RawWriteback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWriteback {
+    url: String,
+    domain: String,
+    table: String,
+    source_id_column: String,
+    golden_id_column: String,
+    /// Golden attribute -> column.
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    /// `clear` (default) or `delete`.
+    on_removed: Option<String>,
+    batch_events: Option<i64>,
+    #[serde(default)]
+    interval_secs: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -398,12 +445,56 @@ fn system_settings(name: &str, raw: RawSystem) -> anyhow::Result<SystemSettings>
                 .to_string(),
         ),
     };
+    let writeback = raw
+        .writeback
+        .map(writeback_settings)
+        .transpose()
+        .with_context(|| format!("[systems.{name}.writeback]"))?;
     Ok(SystemSettings {
         trust,
         mapping: raw.mapping,
         delimiter,
         sql,
         country,
+        writeback,
+    })
+}
+
+/// Names are checked here, at start, so a typo or an injected name never reaches SQL.
+fn writeback_settings(raw: RawWriteback) -> anyhow::Result<WritebackSettings> {
+    use mdm_store::writeback::{Ident, OnRemoved, TargetTable};
+    mdm_store::DatabaseUrl::parse(&raw.url).context("url")?;
+    let (schema, table) = TargetTable::parse_table(&raw.table).context("table")?;
+    let values = raw
+        .values
+        .into_iter()
+        .map(|(attr, col)| Ok((attr.to_lowercase(), Ident::parse(&col)?)))
+        .collect::<Result<Vec<_>, mdm_store::writeback::WritebackError>>()
+        .context("values")?;
+    let on_removed = match raw.on_removed.as_deref() {
+        None | Some("clear") => OnRemoved::Clear,
+        Some("delete") => OnRemoved::Delete,
+        Some(other) => bail!("on_removed must be `clear` or `delete`, not `{other}`"),
+    };
+    let batch_events = raw
+        .batch_events
+        .unwrap_or(mdm_service::writeback::DEFAULT_BATCH_EVENTS);
+    if batch_events < 1 {
+        bail!("batch_events must be at least 1");
+    }
+    Ok(WritebackSettings {
+        url: raw.url,
+        domain: raw.domain,
+        table: TargetTable {
+            schema,
+            table,
+            source_id: Ident::parse(&raw.source_id_column).context("source_id_column")?,
+            golden_id: Ident::parse(&raw.golden_id_column).context("golden_id_column")?,
+            values,
+        },
+        on_removed,
+        batch_events,
+        interval_secs: raw.interval_secs,
     })
 }
 

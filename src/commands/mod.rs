@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod match_files;
 pub mod match_report;
 pub mod migrate;
+pub mod publish;
 pub mod quarantine;
 pub mod reconcile;
 pub mod report;
@@ -67,6 +68,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => {
             let settings = Settings::load(&cli.global)?;
             serve::run(a, &settings)
+        }
+        Command::Publish(a) => {
+            let settings = Settings::load(&cli.global)?;
+            publish::run(a, &settings)
         }
         Command::Token(a) => {
             let settings = Settings::load(&cli.global)?;

@@ -19,6 +19,7 @@ pub fn run(args: ServeArgs, settings: &Settings) -> anyhow::Result<()> {
     super::ingest::sync_relationship_types(&mut conn, settings)?;
     drop(conn);
     settle_dead_batches_while_serving(settings.clone());
+    super::publish::start_while_serving(settings);
     let config = api_config(settings, args.listen);
     mdm_api::serve(config, |addr| {
         let mut out = std::io::stdout();

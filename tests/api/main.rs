@@ -31,4 +31,5 @@ mod relationships;
 mod server;
 mod sql_pull;
 mod steward;
+mod writeback;
 mod workers;

@@ -13,6 +13,7 @@ pub mod reconcile;
 pub mod relationships;
 pub mod report;
 pub mod steward;
+pub mod writeback;
 
 pub use reconcile::{
     reconcile, reconcile_with_model, reconcile_with_reader, ReconcileOptions, RunSummary,

@@ -44,6 +44,7 @@ mod transaction;
 mod url;
 mod values;
 pub mod watermarks;
+pub mod writeback;
 pub mod xref;
 
 pub use connection::{connect, open, open_second, Backend, DbConnection};
