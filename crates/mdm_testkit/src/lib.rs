@@ -18,6 +18,7 @@ mod customer;
 mod data;
 mod engine;
 mod ids;
+pub mod links;
 mod org;
 mod output;
 mod product;
