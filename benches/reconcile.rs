@@ -23,7 +23,7 @@
 //! MDM_BENCH_PARTITION_RECORDS=200000 MDM_BENCH_SKIP_CHANGES=1 cargo bench --bench reconcile
 //! # and on PostgreSQL the same partitions scored by 1, then 2 `mdm worker` processes:
 //! MDM_BENCH_PARTITION_RECORDS=200000 MDM_BENCH_WORKERS=1,2 MDM_BENCH_SKIP_CHANGES=1 \
-//!   cargo bench --bench reconcile
+//!   MDM_BENCH_BACKENDS=postgres cargo bench --bench reconcile
 //! ```
 
 use mdm_core::standardize::StdContext;
@@ -73,6 +73,9 @@ fn main() {
     if let Some(pg) = TestDb::postgres() {
         backends.push(("postgres", pg));
     }
+    // MDM_BENCH_BACKENDS=postgres: one backend only (the worker runs are PostgreSQL's).
+    let only = std::env::var("MDM_BENCH_BACKENDS").unwrap_or_default();
+    backends.retain(|(label, _)| only.is_empty() || only.split(',').any(|b| b == *label));
     for (label, db) in &backends {
         bench(label, db.url(), dir.path(), &changes, &rules);
     }

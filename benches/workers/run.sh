@@ -1,0 +1,35 @@
+#!/bin/bash
+# Worker processes at scale, through the real CLI (issue 23), run by hand:
+#   cargo build --release && benches/workers/run.sh [ENTITIES] [PARTITION_RECORDS]
+# Generates ENTITIES customers (474000: about 1M records) into a fresh PostgreSQL database
+# (w23bench on 127.0.0.1, user postgres), then times the first run, a one-pass full
+# re-match, and partitioned full re-matches with 0, 1 and 2 `mdm worker` processes. Peak
+# RSS: the coordinator's by /usr/bin/time, each worker's by polling its VmHWM.
+set -e
+B=${MDM_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/target/release/mdm}
+ENTITIES=${1:-474000}
+PART=${2:-200000}
+D=$(mktemp -d); cd $D
+psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS w23bench" -c "CREATE DATABASE w23bench"
+URL=postgres://postgres@127.0.0.1:5432/w23bench
+T0=$(date +%s)
+$B generate --domain customer --entities $ENTITIES --seed 42 --out gen | tail -1
+for s in ERP CRM MES; do $B --database-url $URL ingest --domain customer --source $s gen/$s.csv --json | cut -c1-200; done
+echo "ingest done $(( $(date +%s) - T0 )) s"
+run() {  # label, args...
+  local label=$1; shift
+  ( while true; do for p in $(pgrep -f "^$B worker --run"); do
+      echo "$p $(grep VmHWM /proc/$p/status 2>/dev/null | awk '{print $2}')"; done; sleep 0.5; done ) > $D/rss.$label &
+  local W=$!
+  /usr/bin/time -f "TIME $label %e s coordinator peak %M KB" $B --database-url $URL reconcile --domain customer --json "$@" > $D/out.$label 2> $D/err.$label || { tail -5 $D/err.$label; }
+  kill $W
+  grep TIME $D/err.$label
+  tail -1 $D/out.$label | python3 -c 'import json,sys; s=json.load(sys.stdin); st=s["stats"]; print("  partitions", st["partitions"], "largest", st["largest_partition"], "pairs", st["pairs_scored"], "timings", " ".join(f"{k}={v:.1f}" for k,v in st["timings"]))'
+  sort -k1,1 -k2,2n $D/rss.$label | awk '{m[$1]=$2} END {for (p in m) printf "  worker %s peak %d MB\n", p, m[p]/1024}'
+}
+run first
+run full1pass --full
+run part0 --full --partition-records $PART --workers 0
+run part1 --full --partition-records $PART --workers 1
+run part2 --full --partition-records $PART --workers 2
+echo "all done $(( $(date +%s) - T0 )) s"
