@@ -6,6 +6,7 @@
 
 use crate::helpers::{backends, run_err, run_ok, text, Case};
 use crate::reconcile::reconcile;
+use crate::server::Server;
 use diesel::RunQueryDsl;
 use mdm_store::decisions::{insert_decision, withdraw_decision, NewDecision};
 use mdm_store::testing::TestDb;
@@ -18,6 +19,7 @@ backends!(
     ids_follow_changes_merges_splits_and_deletions,
     killed_after_target_commit_writes_nothing_twice,
     missing_table_is_refused_or_created,
+    serve_writes_back_every_interval,
 );
 
 /// A write-back target: a second database with the ERP's table, and a count of the rows
@@ -341,4 +343,43 @@ fn missing_table_is_refused_or_created(case: &Case) {
     );
     let err = run_err(case.mdm().args(["publish", "--system", "ERP"]));
     assert!(err.contains("not a plain SQL identifier"), "{err}");
+}
+
+/// `mdm serve` with `interval_secs` writes back on its own, changes included.
+fn serve_writes_back_every_interval(case: &Case) {
+    let target = Target {
+        url: format!("sqlite://{}", case.path("erp.db").display()),
+        _db: None,
+    };
+    configure(case, &target);
+    let toml = std::fs::read_to_string(case.path("mdm.toml")).unwrap();
+    case.write(
+        "mdm.toml",
+        toml.replace(
+            "batch_events = 2\n",
+            "batch_events = 2\ninterval_secs = 1\n",
+        ),
+    );
+    target.create_table();
+    ingest_erp(case, &[ANNA, ZOLTAN], false);
+    reconcile(case, &[]);
+    let server = Server::start(case, &[]);
+    let until = |done: &dyn Fn(&BTreeMap<String, Row3>) -> bool| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done(&target.rows()) {
+            assert!(
+                std::time::Instant::now() < end,
+                "no write-back: {:?}",
+                target.rows()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    until(&|rows| rows.len() == 2);
+    assert_matches_hub(case, &target, &[]);
+    ingest_erp(case, &[ANNA, ZOLTAN_NEW_MAIL], false);
+    reconcile(case, &[]);
+    until(&|rows| rows["1002"].1.as_deref() == Some("zoltan@kovacs.hu"));
+    assert_matches_hub(case, &target, &[]);
+    server.stop();
 }
