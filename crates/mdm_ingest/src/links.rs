@@ -11,7 +11,8 @@ pub use prepare::{LinkPreparer, PreparedLink};
 
 use crate::adapters::RecordSource;
 use crate::load::{
-    alive, quarantined, LoadOptions, LoadSummary, QuarantineLimits, SkippedDeletions,
+    alive, next_version, quarantined, Latest, LoadOptions, LoadSummary, QuarantineLimits,
+    SkippedDeletions,
 };
 use crate::row::{QuarantineReason, RawRow, Rejection};
 use crate::IngestError;
@@ -263,25 +264,15 @@ fn plan_chunk<'a>(
             plan.counts.quarantined += 1;
             continue;
         }
-        let version = match existing {
-            None => {
-                plan.counts.new += 1;
-                1
-            }
-            Some(l) if l.status == RecordStatus::Current && l.content_hash == link.content_hash => {
-                plan.seen.push(l.id);
-                plan.counts.unchanged += 1;
-                continue;
-            }
-            Some(l) => {
-                if l.status == RecordStatus::Current {
-                    plan.counts.changed += 1;
-                } else {
-                    plan.counts.new += 1;
-                }
-                plan.ended.push(l.id);
-                l.version + 1
-            }
+        let latest = existing.map(|l| Latest {
+            id: l.id,
+            version: l.version,
+            current: l.status == RecordStatus::Current,
+            same_content: l.content_hash == link.content_hash,
+        });
+        let Some(version) = next_version(latest, &mut plan.counts, &mut plan.seen, &mut plan.ended)
+        else {
+            continue;
         };
         plan.inserts.push(NewLink {
             from_domain: domain,

@@ -373,6 +373,42 @@ struct ChunkWriter<'a> {
     reference_links: ReferenceCounts,
 }
 
+/// A source key's latest staged version, as the next load compares with it.
+pub(crate) struct Latest {
+    pub id: i64,
+    pub version: i32,
+    pub current: bool,
+    pub same_content: bool,
+}
+
+/// The version a loaded row (or link) gets against its latest staged one, counted: 1 when
+/// new; `None` when unchanged (noted as seen); else the next number, the latest ended (a
+/// changed row, or one a snapshot had deleted coming back, counted new). One rule for
+/// records and links.
+pub(crate) fn next_version(
+    latest: Option<Latest>,
+    counts: &mut BatchCounts,
+    seen: &mut Vec<i64>,
+    ended: &mut Vec<i64>,
+) -> Option<i32> {
+    let Some(l) = latest else {
+        counts.new += 1;
+        return Some(1);
+    };
+    if l.current && l.same_content {
+        seen.push(l.id);
+        counts.unchanged += 1;
+        return None;
+    }
+    if l.current {
+        counts.changed += 1;
+    } else {
+        counts.new += 1;
+    }
+    ended.push(l.id);
+    Some(l.version + 1)
+}
+
 /// The writes one chunk needs.
 #[derive(Default)]
 struct ChunkPlan<'a> {
@@ -509,26 +545,15 @@ fn plan_chunk<'a>(
             plan.counts.quarantined += 1;
             continue;
         }
-        let version = match existing {
-            None => {
-                plan.counts.new += 1;
-                1
-            }
-            Some(l) if l.status == RecordStatus::Current && l.content_hash == row.content_hash => {
-                plan.seen.push(l.id);
-                plan.counts.unchanged += 1;
-                continue;
-            }
-            Some(l) => {
-                // A changed record, or one a snapshot had deleted coming back (counted new).
-                if l.status == RecordStatus::Current {
-                    plan.counts.changed += 1;
-                } else {
-                    plan.counts.new += 1;
-                }
-                plan.ended.push(l.id);
-                l.version + 1
-            }
+        let latest = existing.map(|l| Latest {
+            id: l.id,
+            version: l.version,
+            current: l.status == RecordStatus::Current,
+            same_content: l.content_hash == row.content_hash,
+        });
+        let Some(version) = next_version(latest, &mut plan.counts, &mut plan.seen, &mut plan.ended)
+        else {
+            continue;
         };
         plan.inserts.push(NewVersion {
             domain,
