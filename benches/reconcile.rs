@@ -106,6 +106,7 @@ fn child_run(spec: &str) {
         full: full == "1",
         retrain: false,
         partition_records: partition.parse().ok().filter(|&n: &usize| n > 0),
+        train_sample: None,
     };
     let t = Instant::now();
     let workers = (pool.count > 0).then_some(&mut pool as &mut dyn Workers);

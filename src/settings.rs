@@ -153,10 +153,14 @@ impl std::fmt::Debug for Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileSettings {
-    /// A full run with a stored model matches partition by partition, about this many
-    /// block memberships each, so its matching memory is bounded by it (0: one pass).
+    /// A full run matches partition by partition, about this many block memberships each,
+    /// so its matching memory is bounded by it (0: one pass).
     #[serde(default)]
     pub partition_records: usize,
+    /// A partitioned first run trains its model on a sample of about this many records
+    /// (0: on every record).
+    #[serde(default = "default_train_sample")]
+    pub train_sample: usize,
     /// Seconds a worker holds a claimed partition without renewing it: after a worker died,
     /// another takes its partition over this long after its last renewal.
     #[serde(default = "default_lease_secs")]
@@ -167,10 +171,15 @@ fn default_lease_secs() -> u64 {
     30
 }
 
+fn default_train_sample() -> usize {
+    500_000
+}
+
 impl Default for ReconcileSettings {
     fn default() -> Self {
         Self {
             partition_records: 0,
+            train_sample: default_train_sample(),
             lease_secs: default_lease_secs(),
         }
     }

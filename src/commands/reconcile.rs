@@ -27,6 +27,10 @@ pub struct ReconcileArgs {
     /// (bounded memory, same result; 0: one pass). Default: `reconcile.partition_records`.
     #[arg(long, value_name = "N")]
     pub partition_records: Option<usize>,
+    /// A partitioned first run (or --retrain) trains on a sample of about N records
+    /// (0: every record). Default: `reconcile.train_sample` (500000).
+    #[arg(long, value_name = "N")]
+    pub train_sample: Option<usize>,
     /// A partitioned full run hands its partitions to N `mdm worker` processes it starts
     /// (PostgreSQL only; 0: scored in this process).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -73,6 +77,7 @@ pub fn run(args: ReconcileArgs, settings: &Settings) -> anyhow::Result<()> {
         full: args.full,
         retrain: args.retrain,
         partition_records: Some(partition_records),
+        train_sample: Some(args.train_sample.unwrap_or(settings.reconcile.train_sample)),
     };
     for d in &domains {
         let rules = mdm_rules::load_domain(settings.rules_dir.as_deref(), d)?;

@@ -7,7 +7,10 @@ use crate::helpers::{backends, Case};
 use crate::reconcile::{generated, reconcile, xref};
 use serde_json::Value;
 
-backends!(partitioned_full_run_equals_one_pass);
+backends!(
+    partitioned_full_run_equals_one_pass,
+    partitioned_first_run_trains_on_a_sample
+);
 
 /// What a run leaves: xref, golden records, kept pairs (scores as bits) and keys, sorted.
 pub(crate) type State = (
@@ -76,8 +79,11 @@ pub(crate) fn partitions(s: &Value) -> u64 {
 
 fn partitioned_full_run_equals_one_pass(case: &Case) {
     generated(case, 250, 21);
+    // A first run trains on a sample (here every record: fewer than the default sample
+    // size), then scores partition by partition with the frozen model.
     let first = reconcile(case, &["--partition-records", "30"]);
-    assert_eq!(partitions(&first), 0, "training is one pass: {first}");
+    assert!(partitions(&first) > 10, "{first}");
+    assert_eq!(first["stats"]["trained"], true, "{first}");
     let trained = state(case);
     for size in ["30", "500", "100000000"] {
         let s = reconcile(case, &["--full", "--partition-records", size]);
@@ -99,7 +105,12 @@ fn partitioned_full_run_equals_one_pass(case: &Case) {
         Case::sqlite()
     };
     generated(&other, 250, 21);
-    reconcile(&other, &[]);
+    let one_first = reconcile(&other, &[]);
+    assert_eq!(partitions(&one_first), 0);
+    assert!(
+        state(&other) == trained,
+        "a partitioned first run gives the one-pass first run's result"
+    );
     let f = unseen_words(case);
     case.ingest_customers("CRM", &f);
     other.ingest_customers("CRM", &f);
@@ -117,4 +128,59 @@ fn partitioned_full_run_equals_one_pass(case: &Case) {
     assert_eq!(a.1, b.1, "golden records");
     assert!(a.2 == b.2, "kept pairs and scores");
     assert!(a.3 == b.3, "blocking keys");
+}
+
+/// A first run trained on a sample of the records (`--train-sample`) matches every record
+/// nearly as a model trained on all of them does.
+fn partitioned_first_run_trains_on_a_sample(case: &Case) {
+    generated(case, 250, 21);
+    let s = reconcile(
+        case,
+        &["--partition-records", "30", "--train-sample", "250"],
+    );
+    let records = s["counts"]["records"].as_u64().unwrap();
+    let sample = s["stats"]["train_sample"].as_u64().unwrap_or(0);
+    assert!(
+        (150..=350).contains(&sample) && sample < records,
+        "about 250 of {records}: {s}"
+    );
+    assert!(partitions(&s) > 10, "{s}");
+    let other = if case.db.url().starts_with("postgres") {
+        Case::postgres().expect("a PostgreSQL case")
+    } else {
+        Case::sqlite()
+    };
+    generated(&other, 250, 21);
+    reconcile(&other, &[]);
+    // Same-golden pairs of records: most of the one-pass run's are found with the sample's
+    // model, and it adds few of its own.
+    let together = |c: &Case| {
+        let mut by_golden: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            Default::default();
+        for (k, g) in xref(c) {
+            by_golden.entry(g).or_default().push(k);
+        }
+        let mut pairs = std::collections::BTreeSet::new();
+        for members in by_golden.values() {
+            for (i, a) in members.iter().enumerate() {
+                for b in &members[i + 1..] {
+                    pairs.insert((a.clone(), b.clone()));
+                }
+            }
+        }
+        pairs
+    };
+    let (sampled, full) = (together(case), together(&other));
+    let both = sampled.intersection(&full).count() as f64;
+    assert!(full.len() > 100, "{}", full.len());
+    assert!(
+        both / full.len() as f64 >= 0.9,
+        "recall {both}/{}",
+        full.len()
+    );
+    assert!(
+        both / sampled.len() as f64 >= 0.9,
+        "precision {both}/{}",
+        sampled.len()
+    );
 }

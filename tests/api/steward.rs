@@ -616,6 +616,7 @@ fn train_learns_from_decisions(case: &Case) {
             full: true,
             retrain: false,
             partition_records: None,
+            train_sample: None,
         },
         &|_, _, _| {},
     )

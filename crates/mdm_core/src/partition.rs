@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 /// Per blocking rule, per record: its key hash (`None` when a key part is missing).
 pub type RuleKeys = Vec<Vec<Option<u64>>>;
 
-/// Records (by global index, ascending) as a raw table: the caller's store of records.
-pub type RecordSource<'a> = &'a dyn Fn(&[u32]) -> RawTable;
+/// Records (by global index, ascending) as a raw table: the caller's store of records (in
+/// memory, or a database read a chunk at a time, which may fail).
+pub type RecordSource<'a> = &'a dyn Fn(&[u32]) -> Result<RawTable, MatchError>;
 
 /// The values a run reads of the columns whose blocking keys count words (`rare_word`,
 /// `code`) that the model's vocabulary lacks. A single pass counts them with the model's
@@ -154,7 +155,7 @@ pub fn key_pass(
     let mut keys: RuleKeys = vec![Vec::with_capacity(n); compiled.len()];
     let mut run_vocab = RunVocabulary::new(rules, model);
     for ids in chunks() {
-        let f = features(rules, ctx, model, raw(&ids))?;
+        let f = features(rules, ctx, model, raw(&ids)?)?;
         run_vocab.add(&f);
         for (all, part) in keys.iter_mut().zip(block::rule_keys(&compiled, &f)) {
             all.extend(part);
@@ -174,7 +175,7 @@ pub fn key_pass(
         keys[r].clear();
     }
     for ids in chunks() {
-        let mut f = features(rules, ctx, model, raw(&ids))?;
+        let mut f = features(rules, ctx, model, raw(&ids)?)?;
         vocab.apply(&mut f);
         for (&r, part) in again.iter().zip(block::rule_keys(&rules_again, &f)) {
             keys[r].extend(part);
@@ -482,7 +483,7 @@ pub fn run(
             &plan.part,
             p as u32,
             members,
-            raw(members),
+            raw(members)?,
             &keys,
         )?;
         kept.extend(k);

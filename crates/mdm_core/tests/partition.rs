@@ -62,7 +62,7 @@ fn partitions_reproduce_the_single_pass() {
         let capped: usize = cands.reports.iter().map(|x| x.capped.len()).sum();
         assert!(capped > 0, "{}: caps in play", domain.name());
 
-        let source = |ids: &[u32]| table(&r, &records, ids);
+        let source = |ids: &[u32]| Ok(table(&r, &records, ids));
         for size in [1, 40, 700, 10_000_000] {
             let out = partition::run(&r, &ctx, &model, records.len(), size, &source).unwrap();
             let what = format!("{} at partition size {size}", domain.name());

@@ -98,6 +98,38 @@ pub fn load_active(conn: &mut DbConnection, domain: &str) -> Result<Vec<GoldenRe
         .load(conn)?)
 }
 
+/// A page of a domain's active golden records as [`load_active`] reads them, by ID after
+/// `after`, but with their attribute and lineage JSON left empty: what a run over millions
+/// of records holds of each, reading the JSON a chunk at a time ([`by_ids`]).
+pub fn active_heads_page(
+    conn: &mut DbConnection,
+    domain: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<GoldenRecord>, StoreError> {
+    let empty = || diesel::dsl::sql::<diesel::sql_types::Text>("''");
+    Ok(gr::golden_records
+        .filter(gr::domain.eq(domain))
+        .filter(gr::status.eq("active"))
+        .filter(gr::golden_id.gt(after))
+        .order(gr::golden_id)
+        .limit(limit)
+        .select((
+            gr::golden_id,
+            gr::domain,
+            gr::version,
+            gr::status,
+            empty(),
+            empty(),
+            gr::members,
+            gr::run_id,
+            gr::created_run_id,
+            gr::created_at,
+            gr::updated_at,
+        ))
+        .load::<GoldenRecord>(conn)?)
+}
+
 /// Inserts or replaces golden records by ID (and their search values).
 pub fn put_records(conn: &mut DbConnection, rows: &[GoldenRecord]) -> Result<(), StoreError> {
     crate::search::sync(conn, rows)?;

@@ -41,6 +41,32 @@ pub fn current_records(
         .load(conn)?)
 }
 
+/// A page of [`current_records`] with the attribute JSON left empty, by staging version
+/// after `after_id` (ascending): the run's record list at millions of records, read a page at
+/// a time; the values are read later by version ([`versions_by_id`]).
+pub fn current_heads_page(
+    conn: &mut DbConnection,
+    domain: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<CurrentRecord>, StoreError> {
+    Ok(sr::staging_records
+        .filter(sr::domain.eq(domain))
+        .filter(sr::status.eq("current"))
+        .filter(sr::id.gt(after_id))
+        .order(sr::id)
+        .limit(limit)
+        .select((
+            sr::id,
+            sr::system,
+            sr::source_id,
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            sr::batch_id,
+            sr::loaded_at,
+        ))
+        .load::<CurrentRecord>(conn)?)
+}
+
 /// Staged versions by id (any status), e.g. the previous versions of changed records.
 pub fn versions_by_id(
     conn: &mut DbConnection,

@@ -72,6 +72,33 @@ pub fn load(conn: &mut DbConnection, domain: &str) -> Result<Vec<XrefRow>, Store
         .load(conn)?)
 }
 
+/// A page of a domain's xref rows in key order, after key `after` (none: from the start):
+/// a run over millions of records reads the xref a page at a time.
+pub fn page(
+    conn: &mut DbConnection,
+    domain: &str,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<XrefRow>, StoreError> {
+    use diesel::sql_types::{Bool, Text};
+    let mut q = x::xref
+        .filter(x::domain.eq(domain))
+        .order((x::system, x::source_id))
+        .limit(limit)
+        .select(XrefRow::as_select())
+        .into_boxed();
+    if let Some((system, source_id)) = after {
+        q = q.filter(
+            diesel::dsl::sql::<Bool>("(xref.system, xref.source_id) > (")
+                .bind::<Text, _>(system.to_string())
+                .sql(", ")
+                .bind::<Text, _>(source_id.to_string())
+                .sql(")"),
+        );
+    }
+    Ok(q.load(conn)?)
+}
+
 /// Source records of one golden ID.
 pub fn members(conn: &mut DbConnection, golden_id: &str) -> Result<Vec<XrefRow>, StoreError> {
     Ok(x::xref

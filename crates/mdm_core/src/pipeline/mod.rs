@@ -28,6 +28,9 @@ pub enum MatchError {
     Comparison { name: String, reason: String },
     #[error("at most 16 comparisons per domain, got {0}")]
     TooManyComparisons(usize),
+    /// Reading records to match failed (a partitioned run reads them chunk by chunk).
+    #[error("reading records: {0}")]
+    Source(String),
 }
 
 /// Inputs beyond the records.

@@ -4,10 +4,10 @@
 
 use super::input::{key_strings, Input};
 use super::matching::Matched;
-use super::plan::Plan;
+use super::plan::Change;
 use mdm_store::audit::NewAuditEntry;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub const ACTOR: &str = "reconcile";
 
@@ -15,22 +15,16 @@ pub fn automatic_changes(
     domain: &str,
     input: &Input,
     m: &Matched,
-    plan: &Plan,
+    changes: &[Change],
     run_id: i64,
     t: chrono::NaiveDateTime,
 ) -> Vec<NewAuditEntry> {
-    let cluster_of_id: HashMap<String, usize> = plan
-        .ids
-        .iter()
-        .enumerate()
-        .map(|(c, id)| (id.to_string(), c))
-        .collect();
     let mut out = Vec::new();
-    for ch in &plan.changes {
+    for ch in changes {
         if ch.status != "active" || !matches!(ch.reason, "merged" | "split") {
             continue;
         }
-        let Some(&c) = cluster_of_id.get(&ch.golden_id) else {
+        let Some(c) = ch.cluster else {
             continue;
         };
         // Members now, grouped by the golden record each belonged to before this run.
@@ -38,10 +32,8 @@ pub fn automatic_changes(
         let mut after = Vec::new();
         for &r in &m.clusters[c] {
             let key = key_strings(&input.records[r as usize].key);
-            let prior = input
-                .xref
-                .get(&key)
-                .map(|x| x.golden_id.clone())
+            let prior = input.seen[r as usize]
+                .map(|s| s.golden_id.to_string())
                 .unwrap_or_else(|| "new".into());
             before.entry(prior).or_default().push(key.clone());
             after.push(key);

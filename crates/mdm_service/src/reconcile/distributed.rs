@@ -14,7 +14,6 @@ use super::input::Input;
 use super::RunStats;
 use crate::ServiceError;
 use mdm_core::partition::{self, Outcome, RuleKeys};
-use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::ScoredPair;
 use mdm_core::rematch::Model;
 use mdm_core::rules::matching::Decision;
@@ -37,7 +36,6 @@ pub trait Workers {
 
 /// What a coordinator needs to hand partitions to workers.
 pub struct Remote<'a> {
-    pub conn: &'a mut DbConnection,
     pub run_id: i64,
     pub workers: &'a mut dyn Workers,
 }
@@ -51,7 +49,9 @@ pub fn model_hash(json: &str) -> String {
 }
 
 /// Matches every record of `input` with `model` by partitions that `workers` score.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
+    conn: &mut DbConnection,
     remote: Remote<'_>,
     rules: &DomainRules,
     ctx: &StdContext,
@@ -60,11 +60,7 @@ pub fn run(
     partition_records: usize,
     stats: &mut RunStats,
 ) -> Result<Outcome, ServiceError> {
-    let Remote {
-        conn,
-        run_id,
-        workers,
-    } = remote;
+    let Remote { run_id, workers } = remote;
     if !matches!(conn, DbConnection::Pg(_)) {
         return Err(ServiceError::Invalid(
             "worker processes need PostgreSQL: a SQLite file has one writer \
@@ -74,16 +70,12 @@ pub fn run(
     }
     let json = super::matching::stored_model_json(conn, rules)?
         .ok_or_else(|| ServiceError::Conflict("the stored model changed during the run".into()))?;
-    let source = |ids: &[u32]| {
-        let mut t = RawTable::new(rules);
-        for &i in ids {
-            let r = &input.records[i as usize];
-            t.push(r.key.clone(), |a| r.values[a].as_deref());
-        }
-        t
-    };
     let n = input.records.len();
-    let mut plan = partition::plan(rules, ctx, model, n, partition_records, &source)?;
+    let mut plan = {
+        let conn = std::cell::RefCell::new(&mut *conn);
+        let source = super::partitioned::source(rules, input, &conn);
+        partition::plan(rules, ctx, model, n, partition_records, &source)?
+    };
     let t = Instant::now();
     let parts: Vec<NewPartition> = plan
         .part

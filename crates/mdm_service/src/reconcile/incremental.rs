@@ -18,7 +18,7 @@
 //! partners that scoring finds grow the closure after.
 
 use super::input::{key_strings, Common, Input};
-use super::matching::{carried_pairs, finish, key_rows, Boundary, Matched};
+use super::matching::{carried_pairs, finish, key_rows, Boundary, Keys, Matched};
 use super::RunStats;
 use crate::ServiceError;
 use mdm_core::pipeline::features::RawTable;
@@ -123,7 +123,7 @@ pub fn prepare(
     lap("input", stats);
     let previous = super::matching::previous_keys(conn, rules, ctx, model, &input, &dirty)?;
     lap("previous_keys", stats);
-    let mut matched = finish(rules, &input, kept, dirty, None, new_keys, true);
+    let mut matched = finish(rules, &input, kept, dirty, None, Keys::Rows(new_keys), true);
     lap("cluster", stats);
     matched.previous_keys = previous;
     matched.fresh_rows = fresh_rows;
@@ -616,8 +616,8 @@ fn remap(input: &Input, fresh: Vec<KeyedPair>) -> Vec<ScoredPair> {
     fresh
         .into_iter()
         .filter_map(|k| {
-            let a = *input.index.get(&k.a)?;
-            let b = *input.index.get(&k.b)?;
+            let a = input.position(&k.a.0, &k.a.1)?;
+            let b = input.position(&k.b.0, &k.b.1)?;
             Some(ScoredPair {
                 a: a.min(b),
                 b: a.max(b),
@@ -666,11 +666,14 @@ fn boundary(
         })
         .collect();
     for k in fresh.iter().filter(|k| k.pair.decision == Decision::Review) {
-        match (input.index.get(&k.a), input.index.get(&k.b)) {
-            (Some(&a), None) => {
+        match (
+            input.position(&k.a.0, &k.a.1),
+            input.position(&k.b.0, &k.b.1),
+        ) {
+            (Some(a), None) => {
                 pending.push((a, k.b.clone(), true, k.pair.probability, k.pair.weight))
             }
-            (None, Some(&b)) => {
+            (None, Some(b)) => {
                 pending.push((b, k.a.clone(), false, k.pair.probability, k.pair.weight))
             }
             _ => {}

@@ -4,7 +4,7 @@
 
 use crate::ServiceError;
 use mdm_core::survive::Lock;
-use mdm_core::{DomainRules, RecordKey, SourceKey, SystemName};
+use mdm_core::{DomainRules, GoldenId, RecordKey, SourceKey, SystemName};
 use mdm_store::decisions::MatchDecision;
 use mdm_store::golden::GoldenRecord;
 use mdm_store::xref::XrefRow;
@@ -25,16 +25,32 @@ pub struct Record {
     pub values: Vec<Option<String>>,
 }
 
-/// The previous state and steward inputs.
+/// What the previous run wrote for a record: the golden record it put it in and the staging
+/// version it saw (0: real-time matching rewrote the row since; see `realtime_seen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seen {
+    pub golden_id: GoldenId,
+    pub staging_id: i64,
+}
+
+/// The xref row of a record that is no longer current: its key and what it said.
+pub type Vanished = ((String, String), Seen);
+
+/// The previous state and steward inputs. Per record a few fixed-size fields, no maps keyed
+/// by record: at millions of records every byte per record counts (issue 23).
 pub struct Input {
     /// Sorted by (system, source_id), byte order: index order is key order.
     pub records: Vec<Record>,
-    pub index: HashMap<(String, String), u32>,
-    /// Previous xref by key.
-    pub xref: HashMap<(String, String), XrefRow>,
+    /// Loaded by [`Input::load_lean`]: records without values and golden records without
+    /// their JSON; both are read a chunk at a time when needed.
+    pub lean: bool,
+    /// Per record (same index): its previous xref row, if any.
+    pub seen: Vec<Option<Seen>>,
+    /// xref rows whose record is no longer current (deleted or gone), sorted by key.
+    pub vanished: Vec<Vanished>,
     /// Active golden records, by ID order.
     pub goldens: Vec<GoldenRecord>,
-    pub golden_index: HashMap<String, u32>,
+    pub golden_index: HashMap<GoldenId, u32>,
     pub trust: HashMap<String, i32>,
     pub decisions: Vec<MatchDecision>,
     pub locks: HashMap<String, BTreeMap<String, Lock>>,
@@ -91,6 +107,54 @@ impl Input {
         Self::build(rules, raw, xref, goldens, common)
     }
 
+    /// [`Input::load`] for a run over more records than memory should hold (a partitioned
+    /// full run): per record only its key and versions, per golden record no JSON, each
+    /// read a page at a time so no read holds a table at once.
+    pub fn load_lean(conn: &mut DbConnection, rules: &DomainRules) -> Result<Self, ServiceError> {
+        let domain = rules.domain.as_str();
+        let mut records = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = mdm_store::matchstate::current_heads_page(conn, domain, after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            records.extend(parse_all(rules, &page)?);
+        }
+        records.par_sort_by(|a, b| a.key.cmp(&b.key));
+        let mut seen = vec![None; records.len()];
+        let mut vanished = Vec::new();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let key = after.as_ref().map(|(s, i)| (s.as_str(), i.as_str()));
+            let page = mdm_store::xref::page(conn, domain, key, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.system.clone(), last.source_id.clone()));
+            for x in page {
+                let s = Seen {
+                    golden_id: parse_golden_id(&x.golden_id)?,
+                    staging_id: x.staging_id,
+                };
+                match position(&records, &x.system, &x.source_id) {
+                    Some(i) => seen[i as usize] = Some(s),
+                    None => vanished.push(((x.system, x.source_id), s)),
+                }
+            }
+        }
+        vanished.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut goldens = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = mdm_store::golden::active_heads_page(conn, domain, &after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.golden_id.clone();
+            goldens.extend(page);
+        }
+        let common = Common::load(conn, domain)?;
+        let mut input = Self::assemble(records, seen, vanished, goldens, common)?;
+        input.lean = true;
+        Ok(input)
+    }
+
     /// From parts (an incremental run passes the affected subset). `xref` must hold the
     /// rows of the records given and of vanished records to remove; `goldens` the active
     /// golden records those rows name.
@@ -104,26 +168,29 @@ impl Input {
         let mut records = parse_all(rules, &raw)?;
         drop(raw);
         records.par_sort_by(|a, b| a.key.cmp(&b.key));
-        let index = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (key_strings(&r.key), i as u32))
-            .collect();
-        let xref = xref
-            .into_iter()
-            .map(|x| ((x.system.clone(), x.source_id.clone()), x))
-            .collect();
-        let mut goldens = goldens;
+        let (seen, vanished) = join_xref(&records, xref)?;
+        Self::assemble(records, seen, vanished, goldens, common)
+    }
+
+    /// From records in key order with their xref rows lined up.
+    fn assemble(
+        records: Vec<Record>,
+        seen: Vec<Option<Seen>>,
+        vanished: Vec<Vanished>,
+        mut goldens: Vec<GoldenRecord>,
+        common: Common,
+    ) -> Result<Self, ServiceError> {
         goldens.sort_by(|a, b| a.golden_id.cmp(&b.golden_id));
         let golden_index = goldens
             .iter()
             .enumerate()
-            .map(|(i, g)| (g.golden_id.clone(), i as u32))
-            .collect();
+            .map(|(i, g)| Ok((parse_golden_id(&g.golden_id)?, i as u32)))
+            .collect::<Result<_, ServiceError>>()?;
         Ok(Self {
             records,
-            index,
-            xref,
+            lean: false,
+            seen,
+            vanished,
             goldens,
             golden_index,
             trust: common.trust,
@@ -133,15 +200,16 @@ impl Input {
         })
     }
 
+    /// The index of the record with this key (records are in key order).
+    pub fn position(&self, system: &str, source_id: &str) -> Option<u32> {
+        position(&self.records, system, source_id)
+    }
+
     /// Per record: the index of the active golden record the previous run put it in.
     pub fn prior_of(&self) -> Vec<Option<u32>> {
-        self.records
+        self.seen
             .iter()
-            .map(|r| {
-                self.xref
-                    .get(&key_strings(&r.key))
-                    .and_then(|x| self.golden_index.get(&x.golden_id).copied())
-            })
+            .map(|s| s.and_then(|s| self.golden_index.get(&s.golden_id).copied()))
             .collect()
     }
 
@@ -149,11 +217,8 @@ impl Input {
     pub fn dirty(&self) -> Vec<bool> {
         self.records
             .iter()
-            .map(|r| {
-                self.xref
-                    .get(&key_strings(&r.key))
-                    .is_none_or(|x| x.staging_id != r.staging_id)
-            })
+            .zip(&self.seen)
+            .map(|(r, s)| s.is_none_or(|s| s.staging_id != r.staging_id))
             .collect()
     }
 
@@ -161,48 +226,45 @@ impl Input {
     /// since.
     pub fn seen_versions_of_changed(&self, dirty: &[bool]) -> Vec<i64> {
         let mut old: Vec<i64> = self
-            .vanished()
+            .vanished
             .iter()
-            .filter_map(|k| self.seen_version(k))
+            .filter_map(|(k, s)| self.seen_version(k, s))
             .collect();
-        old.extend(
-            self.records
-                .iter()
-                .zip(dirty)
-                .filter(|(_, d)| **d)
-                .filter_map(|(r, _)| self.seen_version(&key_strings(&r.key))),
-        );
+        for ((r, s), _) in self
+            .records
+            .iter()
+            .zip(&self.seen)
+            .zip(dirty)
+            .filter(|(_, d)| **d)
+        {
+            if let Some(s) = s {
+                old.extend(self.seen_version(&key_strings(&r.key), s));
+            }
+        }
         old
     }
 
     /// The staging version of a record that the last run saw: its xref row's, or for a row
     /// real-time matching rewrote since (version 0), the version noted with it.
-    fn seen_version(&self, key: &(String, String)) -> Option<i64> {
-        match self.xref.get(key)?.staging_id {
+    fn seen_version(&self, key: &(String, String), seen: &Seen) -> Option<i64> {
+        match seen.staging_id {
             0 => self.realtime_seen.get(key).copied(),
             v => Some(v),
         }
     }
 
-    /// xref keys whose record is no longer current (deleted or gone).
+    /// xref keys whose record is no longer current (deleted or gone), sorted.
     pub fn vanished(&self) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = self
-            .xref
-            .keys()
-            .filter(|k| !self.index.contains_key(*k))
-            .cloned()
-            .collect();
-        v.sort();
-        v
+        self.vanished.iter().map(|(k, _)| k.clone()).collect()
     }
 
     /// Steward decisions as record-index pairs (decisions on records not staged are skipped).
     pub fn decision_pairs(&self) -> (Vec<Link>, Vec<Link>) {
         let (mut must, mut cannot) = (Vec::new(), Vec::new());
         for d in &self.decisions {
-            let a = self.index.get(&(d.a_system.clone(), d.a_source_id.clone()));
-            let b = self.index.get(&(d.b_system.clone(), d.b_source_id.clone()));
-            if let (Some(&a), Some(&b)) = (a, b) {
+            let a = self.position(&d.a_system, &d.a_source_id);
+            let b = self.position(&d.b_system, &d.b_source_id);
+            if let (Some(a), Some(b)) = (a, b) {
                 match d.kind.as_str() {
                     "must_link" => must.push((a, b)),
                     _ => cannot.push((a, b)),
@@ -218,6 +280,56 @@ impl Input {
             .copied()
             .unwrap_or(mdm_store::LOWEST_TRUST)
     }
+}
+
+/// Lines xref rows up with the records (both by key): per record its row, and the rows of
+/// records no longer current. A key given twice keeps its last row.
+fn join_xref(
+    records: &[Record],
+    mut xref: Vec<XrefRow>,
+) -> Result<(Vec<Option<Seen>>, Vec<Vanished>), ServiceError> {
+    xref.reverse(); // the stable sort and dedup below keep the last row of a key
+    xref.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
+    xref.dedup_by(|a, b| a.system == b.system && a.source_id == b.source_id);
+    let mut seen = vec![None; records.len()];
+    let mut vanished = Vec::new();
+    let mut i = 0;
+    for x in xref {
+        let s = Seen {
+            golden_id: parse_golden_id(&x.golden_id)?,
+            staging_id: x.staging_id,
+        };
+        let key = (x.system.as_str(), x.source_id.as_str());
+        while i < records.len() && record_key(&records[i]) < key {
+            i += 1;
+        }
+        if i < records.len() && record_key(&records[i]) == key {
+            seen[i] = Some(s);
+        } else {
+            vanished.push(((x.system, x.source_id), s));
+        }
+    }
+    Ok((seen, vanished))
+}
+
+/// Rows per page of a lean read.
+const PAGE: i64 = 50_000;
+
+/// The index of the record with this key in `records` (in key order).
+fn position(records: &[Record], system: &str, source_id: &str) -> Option<u32> {
+    records
+        .binary_search_by(|r| record_key(r).cmp(&(system, source_id)))
+        .ok()
+        .map(|i| i as u32)
+}
+
+fn record_key(r: &Record) -> (&str, &str) {
+    (r.key.system.as_str(), r.key.source_id.as_str())
+}
+
+/// A golden ID read from the store; one that does not parse is corrupt data, not a nil ID.
+pub fn parse_golden_id(s: &str) -> Result<GoldenId, ServiceError> {
+    GoldenId::parse(s).map_err(|e| ServiceError::Corrupt(format!("golden ID {s:?}: {e}")))
 }
 
 pub fn key_strings(k: &RecordKey) -> (String, String) {
@@ -241,10 +353,15 @@ fn parse(
         system: SystemName::parse(&r.system).map_err(|e| corrupt(e.to_string()))?,
         source_id: SourceKey::parse(&r.source_id).map_err(|e| corrupt(e.to_string()))?,
     };
-    let mut de = serde_json::Deserializer::from_str(&r.attributes);
-    let values = serde::de::DeserializeSeed::deserialize(Values(rules), &mut de)
-        .and_then(|v| de.end().map(|_| v))
-        .map_err(|e| corrupt(e.to_string()))?;
+    // Read without its attributes (`current_heads`): the values come later, by version.
+    let values = if r.attributes.is_empty() {
+        Vec::new()
+    } else {
+        let mut de = serde_json::Deserializer::from_str(&r.attributes);
+        serde::de::DeserializeSeed::deserialize(Values(rules), &mut de)
+            .and_then(|v| de.end().map(|_| v))
+            .map_err(|e| corrupt(e.to_string()))?
+    };
     Ok(Record {
         key,
         staging_id: r.id,
@@ -252,6 +369,37 @@ fn parse(
         loaded_at: r.loaded_at.and_utc().timestamp_micros(),
         values,
     })
+}
+
+/// Staged versions by id, parsed, in the order of `staging_ids`; a version that is gone is
+/// corrupt data (a run reads only versions it saw current).
+pub fn versions_in_order(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    staging_ids: &[i64],
+) -> Result<Vec<Record>, ServiceError> {
+    let rows = mdm_store::matchstate::versions_by_id(conn, staging_ids)?;
+    let mut records = parse_all(rules, &rows)?;
+    drop(rows);
+    let pos: HashMap<i64, usize> = staging_ids
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| (s, i))
+        .collect();
+    records.sort_by_key(|r| pos.get(&r.staging_id).copied().unwrap_or(usize::MAX));
+    if records.len() != staging_ids.len()
+        || records
+            .iter()
+            .zip(staging_ids)
+            .any(|(r, &s)| r.staging_id != s)
+    {
+        return Err(ServiceError::Corrupt(format!(
+            "{} of {} staged versions the run needs are missing",
+            staging_ids.len().saturating_sub(records.len()),
+            staging_ids.len()
+        )));
+    }
+    Ok(records)
 }
 
 /// Reads a record's attributes (a JSON object) straight into the rules' attribute order:

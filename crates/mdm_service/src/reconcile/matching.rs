@@ -9,6 +9,7 @@ use super::distributed::Remote;
 use super::input::Input;
 use super::RunStats;
 use crate::ServiceError;
+use mdm_core::partition;
 use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::{self, MatchOptions, Prepared, ScoredPair};
 use mdm_core::rematch::{self, Model};
@@ -34,7 +35,7 @@ pub struct Matched {
     pub trained: Option<Model>,
     pub rules_hash: String,
     /// Blocking keys to store: of every record (full run) or of the changed ones.
-    pub keys: Vec<KeyRow>,
+    pub keys: Keys,
     /// The stored keys of records changed or vanished since the last run (with a frozen
     /// model; see [`previous_keys`]).
     pub previous_keys: Vec<KeyRow>,
@@ -44,6 +45,49 @@ pub struct Matched {
     pub fresh_rows: Vec<PairRow>,
     /// Incremental: review pairs from a record of the set to one outside it.
     pub boundary: Vec<Boundary>,
+}
+
+/// The blocking keys a run computed.
+pub enum Keys {
+    /// Per blocking rule, per record of the input (a full run): rows are made only for the
+    /// records whose keys are written.
+    All(partition::RuleKeys),
+    /// Rows of the changed records (an incremental run).
+    Rows(Vec<KeyRow>),
+}
+
+impl Keys {
+    /// The key rows of the records `take` selects.
+    pub fn rows(&self, domain: &str, input: &Input, take: impl Fn(usize) -> bool) -> Vec<KeyRow> {
+        match self {
+            Keys::Rows(rows) => rows
+                .iter()
+                .filter(|k| {
+                    input
+                        .position(&k.system, &k.source_id)
+                        .is_some_and(|i| take(i as usize))
+                })
+                .cloned()
+                .collect(),
+            Keys::All(rule_keys) => {
+                let mut out = Vec::new();
+                for (i, r) in input.records.iter().enumerate().filter(|(i, _)| take(*i)) {
+                    for (rule, hashes) in rule_keys.iter().enumerate() {
+                        if let Some(k) = hashes[i] {
+                            out.push(KeyRow {
+                                domain: domain.to_string(),
+                                system: r.key.system.to_string(),
+                                source_id: r.key.source_id.to_string(),
+                                rule: rule as i32,
+                                key_hash: k as i64,
+                            });
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
 }
 
 /// A review pair from record `inside` of the set to a record outside it, whose golden ID
@@ -115,33 +159,85 @@ pub fn rules_hash(rules: &DomainRules) -> String {
 /// Partitioned, a run with `remote` hands its partitions to worker processes.
 #[allow(clippy::too_many_arguments)]
 pub fn run_full(
+    conn: &mut DbConnection,
     rules: &DomainRules,
     ctx: &StdContext,
     input: &Input,
     model: Option<Model>,
     install: bool,
-    partition_records: Option<usize>,
+    (partition_records, train_sample): (Option<usize>, Option<usize>),
     remote: Option<Remote<'_>>,
     stats: &mut RunStats,
 ) -> Result<Matched, ServiceError> {
     match (partition_records, model) {
         (Some(size), Some(model)) => {
-            run_partitioned(rules, ctx, input, model, install, size, remote, stats)
+            run_partitioned(conn, rules, ctx, input, model, install, size, remote, stats)
         }
-        (size, model) => {
-            if size.is_some() {
-                // Partitions score with a frozen model; training needs every pair at once.
-                tracing::info!(domain = %rules.domain, "training a model: one pass, not partitioned");
+        (Some(size), None) => {
+            // Workers score with the stored model, which a first run has yet to commit.
+            if remote.is_some() {
+                tracing::info!(domain = %rules.domain, "first run: partitions scored in-process");
             }
-            run_single(rules, ctx, input, model, install, stats)
+            let model = train_on_sample(conn, rules, ctx, input, train_sample, stats)?;
+            run_partitioned(conn, rules, ctx, input, model, true, size, None, stats)
         }
+        (None, model) => run_single(rules, ctx, input, model, install, stats),
     }
+}
+
+/// A model trained on a sample of about `sample` records (every record when there are no
+/// more): a first run too large for one pass trains on the sample, then matches every record
+/// partition by partition with the frozen model. The sample is chosen by a hash of each
+/// record's key, so every run of the same data takes the same one; a pair of records within
+/// a block is in it as often as any other, so the share of matches among candidate pairs,
+/// and the m and u probabilities, are those of the whole data.
+fn train_on_sample(
+    conn: &mut DbConnection,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    input: &Input,
+    sample: Option<usize>,
+    stats: &mut RunStats,
+) -> Result<Model, ServiceError> {
+    let n = input.records.len();
+    let ids: Vec<u32> = match sample {
+        Some(sample) if sample < n => (0..n as u32)
+            .filter(|&i| key_hash(&input.records[i as usize].key) % n as u64 <= sample as u64)
+            .collect(),
+        _ => (0..n as u32).collect(),
+    };
+    tracing::info!(domain = %rules.domain, records = ids.len(), "training a model on a sample");
+    let raw = {
+        let conn = std::cell::RefCell::new(conn);
+        let source = super::partitioned::source(rules, input, &conn);
+        source(&ids)?
+    };
+    let res = pipeline::run(rules, ctx, raw, MatchOptions::default())?;
+    stats.trained = true;
+    stats.train_sample = ids.len() as u64;
+    Ok(Model::freeze(rules, res.params, &res.features))
+}
+
+/// FNV-1a over a record key: stable across processes and versions (unlike std's hasher).
+fn key_hash(k: &mdm_core::RecordKey) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let bytes = k
+        .system
+        .as_str()
+        .bytes()
+        .chain([0])
+        .chain(k.source_id.as_str().bytes());
+    for b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// A full run partition by partition (see `partitioned`, `distributed`): the single pass's
 /// pairs and keys.
 #[allow(clippy::too_many_arguments)]
 fn run_partitioned(
+    conn: &mut DbConnection,
     rules: &DomainRules,
     ctx: &StdContext,
     input: &Input,
@@ -155,25 +251,25 @@ fn run_partitioned(
     stats.dirty_records = dirty.iter().filter(|d| **d).count() as u64;
     stats.vanished_records = input.vanished().len() as u64;
     let out = match remote {
-        Some(remote) => {
-            super::distributed::run(remote, rules, ctx, input, &model, partition_records, stats)?
-        }
-        None => super::partitioned::run(rules, ctx, input, &model, partition_records, stats)?,
+        Some(remote) => super::distributed::run(
+            conn,
+            remote,
+            rules,
+            ctx,
+            input,
+            &model,
+            partition_records,
+            stats,
+        )?,
+        None => super::partitioned::run(conn, rules, ctx, input, &model, partition_records, stats)?,
     };
-    let records: Vec<(String, String)> = input
-        .records
-        .iter()
-        .map(|r| super::input::key_strings(&r.key))
-        .collect();
-    let keys = key_rows(&rules.domain, &out.rule_keys, &records, |_| true);
-    drop(records);
     Ok(finish(
         rules,
         input,
         out.kept,
         dirty,
         install.then_some(model),
-        keys,
+        Keys::All(out.rule_keys),
         false,
     ))
 }
@@ -217,19 +313,13 @@ fn run_single(
     stats.pairs_scored = cands.pairs.len() as u64;
     let kept =
         pre_scored.unwrap_or_else(|| rematch::score_pairs(&prepared, &model.params, &cands.pairs));
-    let records: Vec<(String, String)> = input
-        .records
-        .iter()
-        .map(|r| super::input::key_strings(&r.key))
-        .collect();
-    let keys = key_rows(&rules.domain, &cands.rule_keys, &records, |_| true);
     Ok(finish(
         rules,
         input,
         kept,
         dirty,
         (trained || install).then_some(model),
-        keys,
+        Keys::All(cands.rule_keys),
         false,
     ))
 }
@@ -267,7 +357,7 @@ pub fn finish(
     kept: Vec<ScoredPair>,
     dirty: Vec<bool>,
     trained: Option<Model>,
-    keys: Vec<KeyRow>,
+    keys: Keys,
     subset: bool,
 ) -> Matched {
     let (must, cannot) = input.decision_pairs();

@@ -9,11 +9,12 @@
 //! 3. match (`matching`): with the domain's frozen model (trained on the first run or when
 //!    the rules change), re-scoring every candidate pair (`full`) or only pairs that touch
 //!    records changed since the last run (`incremental`, the default), then cluster;
-//! 4. identify and survive (`plan`): only clusters whose records changed are survived
-//!    again in an incremental run; the plan is the list of changes;
-//! 5. write (`write`): all changes, events and the ledger's final counts in ONE transaction,
-//!    so a run killed at any moment leaves the previous state intact, and a run with no
-//!    changes writes nothing but its ledger row.
+//! 4. identify (`plan`): stable IDs per cluster, and which previous golden records retire;
+//! 5. survive and write (`write`, with `plan`'s changes a chunk of clusters at a time: only
+//!    clusters whose records changed are survived again in an incremental run): all
+//!    changes, events and the ledger's final counts in ONE transaction, so a run killed at
+//!    any moment leaves the previous state intact, and a run with no changes writes nothing
+//!    but its ledger row.
 
 mod audit;
 mod distributed;
@@ -21,6 +22,7 @@ mod guard;
 mod incremental;
 mod input;
 mod matching;
+mod memory;
 mod partitioned;
 mod plan;
 mod quality;
@@ -49,9 +51,12 @@ pub struct ReconcileOptions {
     pub full: bool,
     /// Train a new match model (implies `full`).
     pub retrain: bool,
-    /// A full run with a stored model matches partition by partition, about this many
-    /// block memberships each (bounded memory, same result); `None`: in one pass.
+    /// A full run matches partition by partition, about this many block memberships each
+    /// (bounded memory; with a stored model the same result); `None`: in one pass.
     pub partition_records: Option<usize>,
+    /// A partitioned first run (or retraining) trains its model on a sample of about this
+    /// many records; `None`: on every record.
+    pub train_sample: Option<usize>,
 }
 
 /// What a run did.
@@ -76,6 +81,9 @@ pub struct RunStats {
     pub clusters_survived: u64,
     pub events: u64,
     pub trained: bool,
+    /// Records the model was trained on, when a partitioned run trained it on a sample.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub train_sample: u64,
     /// A partitioned full run: its partitions, block memberships summed over them, and the
     /// records of the largest (0 when matched in one pass).
     pub partitions: u64,
@@ -83,9 +91,26 @@ pub struct RunStats {
     pub largest_partition: u64,
     /// Seconds per phase.
     pub timings: Vec<(String, f64)>,
+    /// Per phase end: the process's resident and peak resident memory in MiB.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub memory_mib: Vec<(String, u64, u64)>,
     /// The relationship step (`relationships`), when a type has an end in the domain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relationships: Option<relationships::RelationshipStats>,
+}
+
+impl RunStats {
+    /// Notes the process's resident memory at the end of `phase`.
+    pub fn note_memory(&mut self, phase: &str) {
+        if let Some(m) = memory::resident() {
+            self.memory_mib
+                .push((phase.to_string(), m.rss_mib, m.peak_mib));
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Reports phases to a progress display: `(phase, done, total)`.
@@ -138,12 +163,13 @@ pub fn reconcile_distributed(
     let model = json.map(PendingModel::parse);
     let again = reader.as_deref_mut();
     let part = opts.partition_records.filter(|&n| n > 0);
+    let sample = opts.train_sample.filter(|&n| n > 0);
     match start(
         conn,
         again,
         rules,
         ctx,
-        (full, part),
+        (full, part, sample),
         model,
         false,
         workers.as_deref_mut(),
@@ -157,7 +183,7 @@ pub fn reconcile_distributed(
                 reader,
                 rules,
                 ctx,
-                (true, part),
+                (true, part, sample),
                 None,
                 false,
                 workers,
@@ -183,7 +209,7 @@ pub fn reconcile_with_model(
         None,
         rules,
         ctx,
-        (true, None),
+        (true, None, None),
         model,
         true,
         None,
@@ -197,7 +223,7 @@ fn start(
     reader: Option<&mut DbConnection>,
     rules: &DomainRules,
     ctx: &StdContext,
-    (full, partition): (bool, Option<usize>),
+    (full, partition, sample): (bool, Option<usize>, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
     workers: Option<&mut (dyn Workers + '_)>,
@@ -213,7 +239,7 @@ fn start(
         rules,
         ctx,
         run_id,
-        (full, partition),
+        (full, partition, sample),
         model,
         install,
         workers,
@@ -244,7 +270,7 @@ fn run(
     rules: &DomainRules,
     ctx: &StdContext,
     run_id: i64,
-    (full, partition): (bool, Option<usize>),
+    (full, partition, sample): (bool, Option<usize>, Option<usize>),
     model: Option<PendingModel>,
     install: bool,
     workers: Option<&mut (dyn Workers + '_)>,
@@ -255,6 +281,7 @@ fn run(
         stats
             .timings
             .push((name.to_string(), t.elapsed().as_secs_f64()));
+        stats.note_memory(name);
     };
     progress("match", 0, 0);
     let t = Instant::now();
@@ -279,7 +306,13 @@ fn run(
         }
         (_, model) => {
             let model = model.map(PendingModel::wait).transpose()?;
-            let input = input::Input::load(conn, rules)?;
+            // Partitioned, the run holds per record only its key and versions, and reads
+            // values a chunk or partition at a time (partitions need a frozen model).
+            let input = if partition.is_some() {
+                input::Input::load_lean(conn, rules)?
+            } else {
+                input::Input::load(conn, rules)?
+            };
             phase("match.read", t, &mut stats);
             let previous = match &model {
                 Some(m) if !install => {
@@ -287,13 +320,17 @@ fn run(
                 }
                 _ => Vec::new(),
             };
-            let remote = workers.map(|workers| distributed::Remote {
-                conn: &mut *conn,
-                run_id,
-                workers,
-            });
+            let remote = workers.map(|workers| distributed::Remote { run_id, workers });
             let mut matched = matching::run_full(
-                rules, ctx, &input, model, install, partition, remote, &mut stats,
+                conn,
+                rules,
+                ctx,
+                &input,
+                model,
+                install,
+                (partition, sample),
+                remote,
+                &mut stats,
             )?;
             matched.previous_keys = previous;
             (input, matched)
@@ -301,25 +338,18 @@ fn run(
     };
     phase("match", t, &mut stats);
 
-    progress("survive", 0, matched.clusters.len() as u64);
+    progress("identify", 0, matched.clusters.len() as u64);
     let t = Instant::now();
-    let plan = plan::plan(
-        rules,
-        ctx,
-        &input,
-        &matched,
-        run_id,
-        full,
-        &mut stats,
-        |ids| mdm_store::golden::existing_ids(conn, ids),
-    )?;
-    phase("survive", t, &mut stats);
+    let plan = plan::plan(rules, &input, &matched, full, &mut stats, |ids| {
+        mdm_store::golden::existing_ids(conn, ids)
+    })?;
+    phase("identify", t, &mut stats);
 
+    // Survivorship happens in the write, a chunk of clusters at a time (`write.survive`).
     progress("write", 0, 0);
-    stats.events = plan.events.len() as u64;
     stats.clusters = matched.clusters.len() as u64;
     let mode = if full { "full" } else { "incremental" };
-    let counts = write::write(conn, rules, &input, &matched, plan, run_id, &mut stats)?;
+    let counts = write::write(conn, rules, ctx, &input, &matched, plan, run_id, &mut stats)?;
     if !matched.subset || stats.dirty_records > 100_000 {
         // After the commit: the run's result stands even if this upkeep fails.
         let t = Instant::now();

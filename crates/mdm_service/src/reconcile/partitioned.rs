@@ -3,18 +3,22 @@
 //! the figures. The kept pairs and keys it returns are the single pass's, so clustering,
 //! survivorship and the write go on unchanged, in one transaction.
 
-use super::input::Input;
+use super::input::{versions_in_order, Input};
 use super::RunStats;
 use crate::ServiceError;
 use mdm_core::partition::{self, Outcome};
 use mdm_core::pipeline::features::RawTable;
+use mdm_core::pipeline::MatchError;
 use mdm_core::rematch::Model;
 use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
+use mdm_store::DbConnection;
+use std::cell::RefCell;
 
 /// Matches every record of `input` with `model`, about `partition_records` block
 /// memberships per partition.
 pub fn run(
+    conn: &mut DbConnection,
     rules: &DomainRules,
     ctx: &StdContext,
     input: &Input,
@@ -22,14 +26,8 @@ pub fn run(
     partition_records: usize,
     stats: &mut RunStats,
 ) -> Result<Outcome, ServiceError> {
-    let source = |ids: &[u32]| {
-        let mut t = RawTable::new(rules);
-        for &i in ids {
-            let r = &input.records[i as usize];
-            t.push(r.key.clone(), |a| r.values[a].as_deref());
-        }
-        t
-    };
+    let conn = RefCell::new(conn);
+    let source = source(rules, input, &conn);
     let out = partition::run(
         rules,
         ctx,
@@ -40,6 +38,38 @@ pub fn run(
     )?;
     note(&out, stats);
     Ok(out)
+}
+
+/// The run's records by global index as a raw table: from memory, or for a lean input
+/// (`Input::load_lean`) read by staging version from the store, a chunk or partition at a
+/// time.
+pub fn source<'a, 'c>(
+    rules: &'a DomainRules,
+    input: &'a Input,
+    conn: &'a RefCell<&'c mut DbConnection>,
+) -> impl Fn(&[u32]) -> Result<RawTable, MatchError> + use<'a, 'c> {
+    move |ids| {
+        let mut t = RawTable::new(rules);
+        if !input.lean {
+            for &i in ids {
+                let r = &input.records[i as usize];
+                t.push(r.key.clone(), |a| r.values[a].as_deref());
+            }
+            return Ok(t);
+        }
+        let versions: Vec<i64> = ids
+            .iter()
+            .map(|&i| input.records[i as usize].staging_id)
+            .collect();
+        let read = versions_in_order(&mut conn.borrow_mut(), rules, &versions)
+            .map_err(|e| MatchError::Source(e.to_string()))?;
+        for (r, &i) in read.iter().zip(ids) {
+            t.push(input.records[i as usize].key.clone(), |a| {
+                r.values[a].as_deref()
+            });
+        }
+        Ok(t)
+    }
 }
 
 /// The figures of a partitioned match, in the run's stats.

@@ -20,19 +20,15 @@ pub fn golden_quality(
     ctx: &StdContext,
 ) -> Result<GoldenQuality, ServiceError> {
     let input = Input::load(conn, rules)?;
-    let mut members: HashMap<&str, Vec<u32>> = HashMap::new();
-    for (key, x) in &input.xref {
-        if let Some(&r) = input.index.get(key) {
-            members.entry(x.golden_id.as_str()).or_default().push(r);
+    let mut members: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (r, g) in input.prior_of().into_iter().enumerate() {
+        if let Some(g) = g {
+            members.entry(g).or_default().push(r as u32);
         }
     }
     let mut total = GoldenQuality::default();
-    for g in &input.goldens {
-        let mut rs: Vec<u32> = members
-            .get(g.golden_id.as_str())
-            .cloned()
-            .unwrap_or_default();
-        rs.sort_unstable();
+    for (i, g) in input.goldens.iter().enumerate() {
+        let rs: Vec<u32> = members.remove(&(i as u32)).unwrap_or_default();
         let ms: Vec<(RecordKey, &[Option<String>])> = rs
             .iter()
             .map(|&r| {

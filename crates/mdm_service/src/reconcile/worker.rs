@@ -14,7 +14,6 @@ use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
 use mdm_store::partitions::{Claim, Finished};
 use mdm_store::DbConnection;
-use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -186,28 +185,13 @@ fn score(
         claim.run_id,
         claim.part,
     )?)?;
-    let rows = mdm_store::matchstate::versions_by_id(conn, &m.staging_ids)?;
-    let mut records = super::input::parse_all(&rc.rules, &rows)?;
-    drop(rows);
-    // Member order (ascending global index) is the run's record order.
-    let pos: HashMap<i64, usize> = m
-        .staging_ids
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| (s, i))
-        .collect();
-    records.sort_by_key(|r| pos.get(&r.staging_id).copied().unwrap_or(usize::MAX));
-    if records.len() != m.staging_ids.len()
-        || records
-            .iter()
-            .zip(&m.staging_ids)
-            .any(|(r, &s)| r.staging_id != s)
-    {
-        return Err(ServiceError::Corrupt(format!(
-            "run {}, partition {}: staged records of the partition are missing",
-            claim.run_id, claim.part
-        )));
-    }
+    let records =
+        super::input::versions_in_order(conn, &rc.rules, &m.staging_ids).map_err(|e| {
+            ServiceError::Corrupt(format!(
+                "run {}, partition {}: {e}",
+                claim.run_id, claim.part
+            ))
+        })?;
     let mut raw = RawTable::new(&rc.rules);
     for r in &records {
         raw.push(r.key.clone(), |a| r.values[a].as_deref());

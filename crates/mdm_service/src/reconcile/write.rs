@@ -4,10 +4,12 @@
 
 use super::input::{key_strings, Input};
 use super::matching::{pair_row, Matched};
-use super::plan::{Change, Plan};
+use super::plan::{Change, ChunkData, Plan};
 use super::RunStats;
 use crate::ServiceError;
+use mdm_core::pipeline::ScoredPair;
 use mdm_core::rules::matching::Decision;
+use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
 use mdm_store::decisions::ReviewItemRow;
 use mdm_store::golden::{GoldenRecord, NewHistoryEntry, Redirect};
@@ -21,6 +23,7 @@ use std::time::Instant;
 pub fn write(
     conn: &mut DbConnection,
     rules: &DomainRules,
+    ctx: &StdContext,
     input: &Input,
     m: &Matched,
     plan: Plan,
@@ -30,11 +33,11 @@ pub fn write(
     let t0 = Instant::now();
     let domain = rules.domain.as_str();
     let t = now();
-    let xref = xref_changes(domain, input, &plan, m, run_id, t);
     let reviews = review_rows(domain, input, m, &plan, run_id, t);
-    let audit = super::audit::automatic_changes(domain, input, m, &plan, run_id, t);
-    let mut counts = plan.counts;
-    counts.review_items = reviews.len() as u64;
+    let mut counts = RunCounts {
+        records: input.records.len() as u64,
+        ..Default::default()
+    };
     // Sub-phase laps (`write.golden`, ...) show in the run ledger where the write goes.
     let mut lap_start = t0;
     let mut lap = |name: &str, stats: &mut RunStats| {
@@ -42,36 +45,48 @@ pub fn write(
         stats
             .timings
             .push((format!("write.{name}"), (now - lap_start).as_secs_f64()));
+        stats.note_memory(&format!("write.{name}"));
         lap_start = now;
     };
     lap("prepare", stats);
     let body_done = conn.write_transaction::<_, ServiceError, _>(|c| {
         super::guard::no_concurrent_run(c, domain, run_id)?;
-        mdm_store::audit::append(c, &audit)?;
-        // Golden rows, history and events a slice at a time: at a million records, all of
-        // them at once would hold several copies of every record's JSON.
+        // Survived and written a chunk of clusters at a time: at millions of records, all
+        // golden records at once would hold several copies of every record's JSON.
         let mut redirects = Vec::new();
-        for part in plan.changes.chunks(CHANGES_PER_WRITE) {
-            let (records, history, events, r) = golden_rows(domain, part, run_id, t);
-            let (existing, new): (Vec<_>, Vec<_>) =
-                records.into_iter().partition(|(existed, _)| *existed);
-            let strip =
-                |v: Vec<(bool, GoldenRecord)>| v.into_iter().map(|(_, r)| r).collect::<Vec<_>>();
-            mdm_store::golden::update_records(c, &strip(existing))?;
-            mdm_store::golden::put_records(c, &strip(new))?;
-            mdm_store::golden::insert_history(c, &history)?;
-            mdm_store::outbox::insert(c, &events)?;
-            redirects.extend(r);
+        let mut events = 0;
+        let mut survive_secs = 0.0;
+        let clusters = plan.cluster_count();
+        for start in (0..clusters).step_by(CLUSTERS_PER_WRITE) {
+            let ts = Instant::now();
+            let range = start..(start + CLUSTERS_PER_WRITE).min(clusters);
+            let (records, priors) = plan.needs(m, range.clone());
+            let data = ChunkData::read(c, rules, input, &records, &priors)?;
+            let changes = plan.changes(rules, ctx, input, m, run_id, range, &data, &mut counts);
+            drop(data);
+            survive_secs += ts.elapsed().as_secs_f64();
+            events += write_changes(c, domain, input, m, &changes, run_id, t, &mut redirects)?;
         }
+        let data = ChunkData::read(c, rules, input, &[], &plan.retiring())?;
+        let retired = plan.retirements(input, &data, &mut counts);
+        drop(data);
+        events += write_changes(c, domain, input, m, &retired, run_id, t, &mut redirects)?;
+        stats.events = events;
+        stats.timings.push(("write.survive".into(), survive_secs));
+        lap("golden", stats);
         mdm_store::golden::insert_redirects(c, &redirects)?;
         for r in &redirects {
             mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
         }
         lap("golden", stats);
-        mdm_store::xref::delete_keys(c, domain, &xref.delete)?;
-        mdm_store::xref::update(c, &xref.update)?;
-        mdm_store::xref::update_versions(c, &xref.reversion)?;
-        mdm_store::xref::insert(c, &xref.insert)?;
+        mdm_store::xref::delete_keys(c, domain, &input.vanished())?;
+        for start in (0..input.records.len()).step_by(XREF_PER_WRITE) {
+            let range = start..(start + XREF_PER_WRITE).min(input.records.len());
+            let xref = xref_changes(domain, input, &plan, m, range, run_id, t);
+            mdm_store::xref::update(c, &xref.update)?;
+            mdm_store::xref::update_versions(c, &xref.reversion)?;
+            mdm_store::xref::insert(c, &xref.insert)?;
+        }
         mdm_store::xref::clear_realtime(c, domain)?;
         lap("xref", stats);
         write_pairs(c, domain, input, m)?;
@@ -139,7 +154,34 @@ type GoldenRows = (
     Vec<Redirect>,
 );
 
-const CHANGES_PER_WRITE: usize = 10_000;
+/// Clusters survived and written per step.
+const CLUSTERS_PER_WRITE: usize = 20_000;
+
+/// Writes `changes`: their audit entries, golden rows, history and events (redirects are
+/// collected, written once every golden row is). Returns the number of events.
+#[allow(clippy::too_many_arguments)]
+fn write_changes(
+    c: &mut DbConnection,
+    domain: &str,
+    input: &Input,
+    m: &Matched,
+    changes: &[Change],
+    run_id: i64,
+    t: chrono::NaiveDateTime,
+    redirects: &mut Vec<Redirect>,
+) -> Result<u64, ServiceError> {
+    let audit = super::audit::automatic_changes(domain, input, m, changes, run_id, t);
+    mdm_store::audit::append(c, &audit)?;
+    let (records, history, events, r) = golden_rows(domain, changes, run_id, t);
+    let (existing, new): (Vec<_>, Vec<_>) = records.into_iter().partition(|(existed, _)| *existed);
+    let strip = |v: Vec<(bool, GoldenRecord)>| v.into_iter().map(|(_, r)| r).collect::<Vec<_>>();
+    mdm_store::golden::update_records(c, &strip(existing))?;
+    mdm_store::golden::put_records(c, &strip(new))?;
+    mdm_store::golden::insert_history(c, &history)?;
+    mdm_store::outbox::insert(c, &events)?;
+    redirects.extend(r);
+    Ok(events.len() as u64)
+}
 
 fn golden_rows(
     domain: &str,
@@ -244,47 +286,50 @@ fn change_rows(
     (record, history, event, redirect)
 }
 
-/// xref rows to delete (record gone), to rewrite in place (new golden ID; or only a new
-/// staging version) and to insert (records the xref does not know yet).
+/// xref rows to rewrite in place (new golden ID; or only a new staging version) and to
+/// insert (records the xref does not know yet); the rows of vanished records are deleted.
 struct XrefChanges {
-    delete: Vec<(String, String)>,
     update: Vec<XrefRow>,
     reversion: Vec<XrefRow>,
     insert: Vec<XrefRow>,
 }
 
+/// Records per xref write step.
+const XREF_PER_WRITE: usize = 100_000;
+
+/// The xref changes of the records in `range`.
 fn xref_changes(
     domain: &str,
     input: &Input,
     plan: &Plan,
     m: &Matched,
+    range: std::ops::Range<usize>,
     run_id: i64,
     t: chrono::NaiveDateTime,
 ) -> XrefChanges {
     let mut out = XrefChanges {
-        delete: input.vanished(),
         update: Vec::new(),
         reversion: Vec::new(),
         insert: Vec::new(),
     };
-    for (i, r) in input.records.iter().enumerate() {
-        let key = key_strings(&r.key);
-        let gid = plan.ids[m.cluster_of[i] as usize].to_string();
-        let old = input.xref.get(&key);
+    for i in range {
+        let (r, old) = (&input.records[i], &input.seen[i]);
+        let gid = plan.ids[m.cluster_of[i] as usize];
         if old.is_some_and(|x| x.golden_id == gid && x.staging_id == r.staging_id) {
             continue;
         }
+        let key = key_strings(&r.key);
         let row = XrefRow {
             domain: domain.to_string(),
             system: key.0,
             source_id: key.1,
-            golden_id: gid,
+            golden_id: gid.to_string(),
             staging_id: r.staging_id,
             run_id,
             updated_at: t,
         };
         match old {
-            Some(x) if x.golden_id == row.golden_id => out.reversion.push(row),
+            Some(x) if x.golden_id == gid => out.reversion.push(row),
             Some(_) => out.update.push(row),
             None => out.insert.push(row),
         }
@@ -301,29 +346,19 @@ fn write_keys(
     m: &Matched,
 ) -> Result<(), StoreError> {
     use mdm_store::matchstate::KeyRow;
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     if m.trained.is_some() {
-        return mdm_store::matchstate::replace_keys(conn, domain, &m.keys);
+        return mdm_store::matchstate::replace_keys(
+            conn,
+            domain,
+            &m.keys.rows(domain, input, |_| true),
+        );
     }
     // With an unchanged model, a record's keys change only when the record does.
-    let changed: Vec<(String, String)> = input
-        .records
-        .iter()
-        .zip(&m.dirty)
-        .filter(|(_, d)| **d)
-        .map(|(r, _)| key_strings(&r.key))
-        .collect();
-    let wanted: HashSet<(&str, &str)> = changed
-        .iter()
-        .map(|(s, id)| (s.as_str(), id.as_str()))
-        .collect();
     let slot = |k: &KeyRow| (k.system.clone(), k.source_id.clone(), k.rule);
-    let new: HashMap<(String, String, i32), &KeyRow> = m
-        .keys
-        .iter()
-        .filter(|k| wanted.contains(&(k.system.as_str(), k.source_id.as_str())))
-        .map(|k| (slot(k), k))
-        .collect();
+    let changed = m.keys.rows(domain, input, |i| m.dirty[i]);
+    let new: HashMap<(String, String, i32), &KeyRow> =
+        changed.iter().map(|k| (slot(k), k)).collect();
     let stored: HashMap<(String, String, i32), &KeyRow> =
         m.previous_keys.iter().map(|k| (slot(k), k)).collect();
     // A key that stays as it is needs no write at all; one that moved is deleted and
@@ -350,9 +385,17 @@ fn write_pairs(
     m: &Matched,
 ) -> Result<(), StoreError> {
     use mdm_store::matchstate as ms;
+    // Rows a slice of pairs at a time: a first run at millions of records keeps millions.
+    let insert = |conn: &mut DbConnection, pairs: &[&ScoredPair]| -> Result<(), StoreError> {
+        for part in pairs.chunks(PAIRS_PER_WRITE) {
+            let rows: Vec<_> = part.iter().map(|p| pair_row(domain, input, p)).collect();
+            ms::insert_pairs(conn, &rows)?;
+        }
+        Ok(())
+    };
     if m.trained.is_some() {
-        let rows: Vec<_> = m.kept.iter().map(|p| pair_row(domain, input, p)).collect();
-        return ms::replace_pairs(conn, domain, &rows);
+        ms::replace_pairs(conn, domain, &[])?;
+        return insert(conn, &m.kept.iter().collect::<Vec<_>>());
     }
     // With an unchanged model, pairs of unchanged records keep their scores (the invariant
     // the incremental run rests on): only pairs touching changed records are new. The pairs
@@ -373,14 +416,16 @@ fn write_pairs(
         return ms::insert_pairs(conn, &m.fresh_rows);
     }
     ms::sweep_stale_pairs(conn, domain)?;
-    let rows: Vec<_> = m
+    let touching: Vec<&ScoredPair> = m
         .kept
         .iter()
         .filter(|p| m.dirty[p.a as usize] || m.dirty[p.b as usize])
-        .map(|p| pair_row(domain, input, p))
         .collect();
-    ms::insert_pairs(conn, &rows)
+    insert(conn, &touching)
 }
+
+/// Kept pairs per insert step.
+const PAIRS_PER_WRITE: usize = 100_000;
 
 /// Whether stale versions have reached a twentieth of the domain's records: nightly runs
 /// changing 1% of them sweep every fifth run, and the garbage stays a few percent of the
