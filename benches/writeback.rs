@@ -69,10 +69,11 @@ fn main() {
             .expect("publish");
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "{label}: {} events, {} rows written in {secs:.2} s ({:.0} rows/s)",
+            "{label}: {} events, {} rows written in {secs:.2} s ({:.0} rows/s); ms: {:?}",
             s.events,
             s.written,
-            s.written as f64 / secs.max(1e-9)
+            s.written as f64 / secs.max(1e-9),
+            s.spent_ms
         );
     };
     publish("full write-back (target PostgreSQL, target < 60 s at 1M)");

@@ -46,7 +46,15 @@ impl Target {
     }
 
     fn conn(&self) -> DbConnection {
-        mdm_store::connect(&self.url).unwrap()
+        let mut c = mdm_store::connect(&self.url).unwrap();
+        // The hub may be writing the target file while the test reads it: wait, as the
+        // hub's own connections do, instead of failing with "database is locked".
+        if let DbConnection::Sqlite(s) = &mut c {
+            diesel::sql_query("PRAGMA busy_timeout = 10000")
+                .execute(s)
+                .unwrap();
+        }
+        c
     }
 
     fn exec(&self, sql: &str) {

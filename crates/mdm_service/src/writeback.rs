@@ -62,6 +62,25 @@ pub struct Summary {
     /// Target rows inserted or changed, and rows cleared or deleted.
     pub written: u64,
     pub removed: u64,
+    /// Milliseconds spent reading the feed, reading the hub's xref and golden values,
+    /// writing the target, and moving the cursor.
+    pub spent_ms: Spent,
+}
+
+/// Where a write-back's time went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Spent {
+    pub feed: u64,
+    /// The hub's xref and (for removals) the target's rows pointing at changed records.
+    pub xref: u64,
+    /// The golden values the target wants.
+    pub values: u64,
+    pub target: u64,
+    pub cursor: u64,
+}
+
+fn ms_since(t: std::time::Instant) -> u64 {
+    t.elapsed().as_millis() as u64
 }
 
 /// Writes everything after the system's write-back cursor into the target, batch by batch.
@@ -84,13 +103,17 @@ pub fn publish(
         ..Summary::default()
     };
     loop {
+        let t = std::time::Instant::now();
         let events = read_feed(hub, s.to_seq, job.batch_events.max(1))?;
+        s.spent_ms.feed += ms_since(t);
         let Some(last) = events.last().map(|e| e.seq) else {
             break;
         };
-        let applied = write_batch(hub, target, checked, job, &events)?;
+        let applied = write_batch(hub, target, checked, job, &events, &mut s.spent_ms)?;
         after_commit(last);
+        let t = std::time::Instant::now();
         mdm_store::cursors::ack(hub, &consumer, last)?;
+        s.spent_ms.cursor += ms_since(t);
         s.to_seq = last;
         s.events += events.len() as u64;
         s.batches += 1;
@@ -115,7 +138,7 @@ fn read_feed(
     limit: i64,
 ) -> Result<Vec<ChangeEvent>, ServiceError> {
     for _ in 0..BUSY_RETRIES {
-        match mdm_store::feed::events_after(hub, after, limit) {
+        match mdm_store::feed::event_heads_after(hub, after, limit) {
             Ok(events) => return Ok(events),
             Err(FeedError::Busy) => std::thread::sleep(std::time::Duration::from_secs(1)),
             Err(FeedError::Store(e)) => return Err(e.into()),
@@ -157,7 +180,9 @@ fn write_batch(
     checked: &CheckedTarget,
     job: &Job,
     events: &[ChangeEvent],
+    spent: &mut Spent,
 ) -> Result<Applied, ServiceError> {
+    let t = std::time::Instant::now();
     let (ids, removals) = touched(job, events);
     if ids.is_empty() {
         return Ok(Applied::default());
@@ -192,8 +217,14 @@ fn write_batch(
             }
         }
     }
+    spent.xref += ms_since(t);
+    let t = std::time::Instant::now();
     let rows = target_rows(hub, checked, desired)?;
-    wb::apply(target, checked, &rows, &removed, job.on_removed).map_err(target_error)
+    spent.values += ms_since(t);
+    let t = std::time::Instant::now();
+    let applied = wb::apply(target, checked, &rows, &removed, job.on_removed).map_err(target_error);
+    spent.target += ms_since(t);
+    applied
 }
 
 /// The rows as they should be, with the configured golden values.
@@ -207,10 +238,10 @@ fn target_rows(
     if !wanted.is_empty() {
         let gids: BTreeSet<&str> = desired.values().map(String::as_str).collect();
         let gids: Vec<&str> = gids.into_iter().collect();
-        for g in mdm_store::golden::by_ids(hub, &gids)? {
+        for (golden_id, attributes) in mdm_store::golden::attributes_by_ids(hub, &gids)? {
             let attrs: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&g.attributes).map_err(|e| {
-                    ServiceError::Corrupt(format!("attributes of {}: {e}", g.golden_id))
+                serde_json::from_str(&attributes).map_err(|e| {
+                    ServiceError::Corrupt(format!("attributes of {golden_id}: {e}"))
                 })?;
             let row = wanted
                 .iter()
@@ -220,7 +251,7 @@ fn target_rows(
                     Some(other) => Some(other.to_string()),
                 })
                 .collect();
-            values.insert(g.golden_id, row);
+            values.insert(golden_id, row);
         }
     }
     Ok(desired

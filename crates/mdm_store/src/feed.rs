@@ -52,6 +52,47 @@ pub fn events_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ChangeEvent>, FeedError> {
+    locked(conn, |c| {
+        ce::change_events
+            .filter(ce::seq.gt(after))
+            .order(ce::seq)
+            .limit(limit)
+            .select(ChangeEvent::as_select())
+            .load(c)
+    })
+}
+
+/// [`events_after`] with the payloads left empty: for a consumer that reads the current
+/// state itself (write-back), at a fraction of the bytes.
+pub fn event_heads_after(
+    conn: &mut DbConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChangeEvent>, FeedError> {
+    locked(conn, |c| {
+        ce::change_events
+            .filter(ce::seq.gt(after))
+            .order(ce::seq)
+            .limit(limit)
+            .select((
+                ce::seq,
+                ce::domain,
+                ce::golden_id,
+                ce::kind,
+                ce::retired_ids,
+                ce::run_id,
+                diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+                ce::created_at,
+            ))
+            .load(c)
+    })
+}
+
+/// Runs a read of the feed behind the gap lock (see [`events_after`]).
+fn locked<T>(
+    conn: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> diesel::QueryResult<T>,
+) -> Result<T, FeedError> {
     conn.transaction(|c| {
         if let DbConnection::Pg(pg) = c {
             pg.batch_execute(&format!(
@@ -66,12 +107,7 @@ pub fn events_after(
                 other => FeedError::from(other),
             })?;
         }
-        Ok(ce::change_events
-            .filter(ce::seq.gt(after))
-            .order(ce::seq)
-            .limit(limit)
-            .select(ChangeEvent::as_select())
-            .load(c)?)
+        Ok(read(c)?)
     })
 }
 

@@ -419,6 +419,24 @@ pub fn by_ids(conn: &mut DbConnection, ids: &[&str]) -> Result<Vec<GoldenRecord>
     Ok(out)
 }
 
+/// The attribute JSON of the given golden records, by ID (no lineage: for readers that
+/// publish values, such as write-back).
+pub fn attributes_by_ids(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for part in ids.chunks(KEYS_PER_LOOKUP) {
+        out.extend(
+            gr::golden_records
+                .filter(gr::golden_id.eq_any(part))
+                .select((gr::golden_id, gr::attributes))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Which of the given IDs name a golden record (any status: active, retired, deleted).
 pub fn existing_ids(
     conn: &mut DbConnection,
