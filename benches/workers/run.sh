@@ -3,8 +3,10 @@
 #   cargo build --release && benches/workers/run.sh [ENTITIES] [PARTITION_RECORDS]
 # Generates ENTITIES customers (474000: about 1M records) into a fresh PostgreSQL database
 # (w23bench on 127.0.0.1, user postgres), then times the first run, a one-pass full
-# re-match, and partitioned full re-matches with 0, 1 and 2 `mdm worker` processes. Peak
-# RSS: the coordinator's by /usr/bin/time, each worker's by polling its VmHWM.
+# re-match, partitioned full re-matches with 0, 1 and 2 `mdm worker` processes, and a
+# partitioned retraining (sampled model, as a partitioned first run). Peak RSS: the
+# coordinator's by /usr/bin/time, each worker's by polling its VmHWM; the run's own
+# resident/peak memory per phase from its stats.
 set -e
 B=${MDM_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/target/release/mdm}
 ENTITIES=${1:-474000}
@@ -32,4 +34,7 @@ run full1pass --full
 run part0 --full --partition-records $PART --workers 0
 run part1 --full --partition-records $PART --workers 1
 run part2 --full --partition-records $PART --workers 2
+# As a first run partitioned: a model trained on a sample (reconcile.train_sample), then
+# every partition scored with it and every golden record survived and compared.
+run retrain_part --retrain --partition-records $PART
 echo "all done $(( $(date +%s) - T0 )) s"
