@@ -497,6 +497,67 @@ mod tests {
         );
     }
 
+    fn xref_row(system: &str, source_id: &str, golden: u128, staging_id: i64) -> XrefRow {
+        XrefRow {
+            domain: "customer".into(),
+            system: system.into(),
+            source_id: source_id.into(),
+            golden_id: uuid::Uuid::from_u128(golden).to_string(),
+            staging_id,
+            run_id: 1,
+            updated_at: chrono::NaiveDateTime::default(),
+        }
+    }
+
+    #[test]
+    fn xref_rows_line_up_with_the_records_and_the_rest_vanish() {
+        let rules = mdm_rules::load_domain(None, "customer").unwrap();
+        let raw: Vec<CurrentRecord> = [("ERP", "2"), ("CRM", "1"), ("ERP", "10")]
+            .iter()
+            .enumerate()
+            .map(|(i, (s, id))| CurrentRecord {
+                id: i as i64 + 1,
+                system: s.to_string(),
+                source_id: id.to_string(),
+                ..record("{}")
+            })
+            .collect();
+        let mut records = parse_all(&rules, &raw).unwrap();
+        records.sort_by(|a, b| a.key.cmp(&b.key));
+        let xref = vec![
+            xref_row("CRM", "1", 1, 2),
+            xref_row("ERP", "9", 2, 7),
+            xref_row("ERP", "2", 3, 1),
+            // A key given twice keeps its last row.
+            xref_row("CRM", "1", 4, 2),
+        ];
+        let (seen, vanished) = join_xref(&records, xref).unwrap();
+        let golden = |g: u128| GoldenId(uuid::Uuid::from_u128(g));
+        // Key order is byte order: CRM/1, ERP/10, ERP/2.
+        assert_eq!(position(&records, "ERP", "2"), Some(2));
+        assert_eq!(position(&records, "ERP", "9"), None);
+        assert_eq!(
+            seen,
+            [
+                Some(Seen {
+                    golden_id: golden(4),
+                    staging_id: 2
+                }),
+                None,
+                Some(Seen {
+                    golden_id: golden(3),
+                    staging_id: 1
+                }),
+            ]
+        );
+        assert_eq!(vanished.len(), 1);
+        assert_eq!(vanished[0].0, ("ERP".to_string(), "9".to_string()));
+        let mut bad = xref_row("ERP", "2", 3, 1);
+        bad.golden_id = "not-a-uuid".into();
+        let err = join_xref(&records, vec![bad]).unwrap_err();
+        assert!(matches!(err, ServiceError::Corrupt(_)), "{err}");
+    }
+
     #[test]
     fn broken_attributes_name_the_staging_record() {
         let rules = mdm_rules::load_domain(None, "customer").unwrap();
