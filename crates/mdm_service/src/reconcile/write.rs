@@ -3,7 +3,7 @@
 //! is visible before it commits, and a killed run leaves the previous state untouched.
 
 use super::input::{key_strings, Input};
-use super::matching::{pair_row, Matched};
+use super::matching::{pair_row, Keys, Matched};
 use super::plan::{Change, ChunkData, Plan};
 use super::RunStats;
 use crate::ServiceError;
@@ -78,7 +78,7 @@ pub fn write(
         for r in &redirects {
             mdm_store::decisions::move_locks(c, &r.retired_id, &r.survivor_id)?;
         }
-        lap("golden", stats);
+        lap("redirects", stats);
         mdm_store::xref::delete_keys(c, domain, &input.vanished())?;
         for start in (0..input.records.len()).step_by(XREF_PER_WRITE) {
             let range = start..(start + XREF_PER_WRITE).min(input.records.len());
@@ -347,6 +347,9 @@ fn write_keys(
 ) -> Result<(), StoreError> {
     use mdm_store::matchstate::KeyRow;
     use std::collections::HashMap;
+    if let (Some(_), Keys::All(rule_keys)) = (&m.trained, &m.keys) {
+        return replace_all_keys(conn, domain, input, rule_keys);
+    }
     if m.trained.is_some() {
         return mdm_store::matchstate::replace_keys(
             conn,
@@ -377,6 +380,49 @@ fn write_keys(
     mdm_store::matchstate::delete_keys(conn, &stale)?;
     mdm_store::matchstate::insert_keys(conn, &fresh)
 }
+
+/// Every record's blocking keys, replacing the domain's, in the key table's order (rule,
+/// key, record) and a slice of rows at a time: at a million records they are millions of
+/// rows, which all at once were the run's peak of memory.
+fn replace_all_keys(
+    conn: &mut DbConnection,
+    domain: &str,
+    input: &Input,
+    rule_keys: &[Vec<Option<u64>>],
+) -> Result<(), StoreError> {
+    use rayon::prelude::*;
+    let mut order: Vec<(u32, i64, u32)> = rule_keys
+        .iter()
+        .enumerate()
+        .flat_map(|(rule, keys)| {
+            keys.iter()
+                .enumerate()
+                .filter_map(move |(i, k)| k.map(|k| (rule as u32, k as i64, i as u32)))
+        })
+        .collect();
+    order.par_sort_unstable();
+    mdm_store::matchstate::replace_keys(conn, domain, &[])?;
+    for part in order.chunks(KEYS_PER_WRITE) {
+        let rows: Vec<mdm_store::matchstate::KeyRow> = part
+            .iter()
+            .map(|&(rule, key_hash, i)| {
+                let r = &input.records[i as usize];
+                mdm_store::matchstate::KeyRow {
+                    domain: domain.to_string(),
+                    system: r.key.system.to_string(),
+                    source_id: r.key.source_id.to_string(),
+                    rule: rule as i32,
+                    key_hash,
+                }
+            })
+            .collect();
+        mdm_store::matchstate::insert_keys(conn, &rows)?;
+    }
+    Ok(())
+}
+
+/// Blocking-key rows per insert step.
+const KEYS_PER_WRITE: usize = 200_000;
 
 fn write_pairs(
     conn: &mut DbConnection,
