@@ -229,8 +229,14 @@ mod tests {
                 .write_batch(&ids, None, None)
                 .unwrap();
             c.close().unwrap();
-            let defs: Vec<i16> = range.clone().map(|i| i16::from(i % 3 != 0)).collect();
-            let values: Vec<i32> = range.filter(|i| i % 3 != 0).map(|i| i as i32).collect();
+            let defs: Vec<i16> = range
+                .clone()
+                .map(|i| i16::from(!i.is_multiple_of(3)))
+                .collect();
+            let values: Vec<i32> = range
+                .filter(|i| !i.is_multiple_of(3))
+                .map(|i| i as i32)
+                .collect();
             let mut c = g.next_column().unwrap().unwrap();
             c.typed::<Int32Type>()
                 .write_batch(&values, Some(&defs), None)
@@ -262,7 +268,7 @@ mod tests {
             assert_eq!(r.number, i as u64 + 1);
             let fields = r.content.unwrap();
             let mut want = vec![(ColumnName::from("source_id"), format!("R{i}"))];
-            if i % 3 != 0 {
+            if !i.is_multiple_of(3) {
                 want.push((ColumnName::from("n"), i.to_string()));
             }
             assert_eq!(fields, want, "row {}", r.number);
