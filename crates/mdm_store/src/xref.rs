@@ -72,6 +72,27 @@ pub fn load(conn: &mut DbConnection, domain: &str) -> Result<Vec<XrefRow>, Store
         .load(conn)?)
 }
 
+/// One page of a domain's xref in (system, source_id) order, after the key `after`.
+pub fn page(
+    conn: &mut DbConnection,
+    domain: &str,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<XrefRow>, StoreError> {
+    let mut q = x::xref.filter(x::domain.eq(domain)).into_boxed();
+    if let Some((system, source_id)) = after {
+        q = q.filter(
+            x::system
+                .gt(system)
+                .or(x::system.eq(system).and(x::source_id.gt(source_id))),
+        );
+    }
+    Ok(q.order((x::system, x::source_id))
+        .limit(limit)
+        .select(XrefRow::as_select())
+        .load(conn)?)
+}
+
 /// Source records of one golden ID.
 pub fn members(conn: &mut DbConnection, golden_id: &str) -> Result<Vec<XrefRow>, StoreError> {
     Ok(x::xref
