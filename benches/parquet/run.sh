@@ -5,7 +5,8 @@
 # Generates ENTITIES customers of one system (ERP; 950000 entities give about 1M rows) with
 # `mdm generate`, converts ERP.csv to ERP.parquet (same columns as text, empty fields null,
 # row groups of 50,000, Snappy), then times `mdm ingest` of each into a fresh SQLite
-# database with /usr/bin/time -v (wall time, peak RSS) and checks both staged the same rows.
+# database with /usr/bin/time -v (wall time, CPU time, peak RSS) and checks both staged the
+# same rows. On a shared machine wall times vary by a third run to run; CPU time less.
 # PROFILE is release (default) or debug.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,7 +25,9 @@ for f in csv parquet; do
     "gen/ERP.$f" --json > "out.$f" 2> "time.$f"
   wall=$(grep 'Elapsed (wall clock)' "time.$f" | awk '{print $NF}')
   rss=$(grep 'Maximum resident set size' "time.$f" | awk '{print $NF}')
-  echo "$f: wall $wall  peak RSS $((rss / 1024)) MB  $(cut -c1-160 "out.$f")"
+  user=$(grep 'User time' "time.$f" | awk '{print $NF}')
+  sys=$(grep 'System time' "time.$f" | awk '{print $NF}')
+  echo "$f: wall $wall  user ${user} s  sys ${sys} s  peak RSS $((rss / 1024)) MB  $(cut -c1-160 "out.$f")"
 done
 # Both loads must have staged the same records with the same content hashes.
 q="SELECT count(*), sum(length(content_hash)), group_concat(content_hash, '') FROM (SELECT content_hash FROM staging_records ORDER BY source_id)"
