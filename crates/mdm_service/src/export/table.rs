@@ -218,3 +218,60 @@ fn field(name: &str, ty: ColType) -> Result<Type> {
 fn general(message: String) -> parquet::errors::ParquetError {
     parquet::errors::ParquetError::General(message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+
+    /// Rows past `ROW_GROUP_ROWS` start a new row group (memory holds one), and every row
+    /// reads back with its types, nulls included.
+    #[test]
+    fn rows_are_written_a_row_group_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let columns = [
+            ("id", ColType::Text { required: true }),
+            ("note", ColType::Text { required: false }),
+            ("at", ColType::Timestamp),
+            ("p", ColType::Double),
+            ("ok", ColType::Bool),
+        ];
+        let mut w = TableWriter::new(std::fs::File::create(&path).unwrap(), &columns).unwrap();
+        let n = 2 * ROW_GROUP_ROWS + 1;
+        for i in 0..n {
+            let id = format!("r{i}");
+            let note = (i % 2 == 0).then_some("even");
+            w.push(&[
+                Value::Text(Some(&id)),
+                Value::Text(note),
+                Value::Timestamp(i as i64),
+                Value::Double(i as f64 / 2.0),
+                Value::Bool(i % 3 == 0),
+            ])
+            .unwrap();
+        }
+        assert!(
+            w.push(&[Value::Double(1.0)]).is_err(),
+            "a short row is refused"
+        );
+        assert_eq!(w.finish().unwrap(), n as u64);
+        let r = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let groups: Vec<i64> = r
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        let full = ROW_GROUP_ROWS as i64;
+        assert_eq!(groups, [full, full, 1]);
+        let last = r.get_row_iter(None).unwrap().last().unwrap().unwrap();
+        let fields: Vec<&Field> = last.get_column_iter().map(|(_, f)| f).collect();
+        assert_eq!(fields[0], &Field::Str(format!("r{}", n - 1)));
+        assert_eq!(fields[1], &Field::Str("even".into()));
+        assert_eq!(fields[3], &Field::Double((n - 1) as f64 / 2.0));
+        let second = r.get_row_iter(None).unwrap().nth(1).unwrap().unwrap();
+        assert_eq!(second.get_column_iter().nth(1).unwrap().1, &Field::Null);
+    }
+}
