@@ -39,7 +39,7 @@ pub enum Command {
     Match(commands::match_files::MatchArgs),
     /// Compare clusters with a truth file: pairwise precision/recall/F1 and B-cubed F1.
     Evaluate(commands::evaluate::EvaluateArgs),
-    /// Load a CSV or NDJSON file (or a configured SQL source) into staging.
+    /// Load a CSV, NDJSON, JSON or Parquet file (or a configured SQL source) into staging.
     Ingest(commands::ingest::IngestArgs),
     /// Apply database migrations (they are also applied on every start).
     Migrate(commands::migrate::MigrateArgs),
@@ -52,7 +52,7 @@ pub enum Command {
     Train(commands::train::TrainArgs),
     /// Summarize a reconcile run (text, report.json, report.html).
     Report(commands::report::ReportArgs),
-    /// Export the xref or the golden records as CSV or NDJSON.
+    /// Export the xref, golden records, scored pairs or relationships (CSV, NDJSON, Parquet).
     Export(commands::export::ExportArgs),
     /// List, show and export quarantined rows (data-quality findings).
     Quarantine(commands::quarantine::QuarantineArgs),

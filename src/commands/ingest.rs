@@ -1,4 +1,4 @@
-//! `mdm ingest`: loads a file (CSV, NDJSON or a JSON array) or a system's configured SQL
+//! `mdm ingest`: loads a file (CSV, NDJSON, a JSON array or Parquet) or a system's configured SQL
 //! source into staging and prints the summary. The work is `mdm_ingest::load`; this picks
 //! the adapter, wires configuration and shows progress.
 
@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use mdm_core::SystemName;
 use mdm_ingest::{
     ColumnMapping, CsvOptions, CsvSource, JsonArraySource, LoadOptions, LoadSummary, NdjsonSource,
-    RecordSource, SqlPullConfig,
+    ParquetSource, RecordSource, SqlPullConfig,
 };
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -28,7 +28,8 @@ pub struct IngestArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Input format; by default from the extension (.ndjson/.jsonl, .json, otherwise CSV).
+    /// Input format; by default from the extension (.ndjson/.jsonl, .json, .parquet,
+    /// otherwise CSV).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// CSV delimiter (default: the system's configured one, else sniffed from the header).
@@ -46,6 +47,7 @@ pub enum Format {
     Csv,
     Ndjson,
     Json,
+    Parquet,
 }
 
 pub fn run(args: IngestArgs, settings: &Settings) -> anyhow::Result<()> {
@@ -146,6 +148,7 @@ fn open_file(
             let source = JsonArraySource::parse(path.display().to_string(), body)?;
             Box::new(source.max_element_bytes(max_line_bytes))
         }
+        Format::Parquet => Box::new(ParquetSource::open(path)?),
     })
 }
 
@@ -158,6 +161,7 @@ fn format_of(path: &Path) -> Format {
     {
         Some("ndjson" | "jsonl") => Format::Ndjson,
         Some("json") => Format::Json,
+        Some("parquet") => Format::Parquet,
         _ => Format::Csv,
     }
 }

@@ -1,7 +1,7 @@
-//! `mdm match`: in-memory matching of CSV files, no database. Reads each `SYSTEM=FILE`
-//! (header: canonical attribute names plus `source_id`, or the system's own column names
-//! with a `mapping` in its configuration, as `mdm ingest` reads them; other columns
-//! ignored), runs the
+//! `mdm match`: in-memory matching of CSV or Parquet files (`.parquet`), no database. Reads
+//! each `SYSTEM=FILE` (columns: canonical attribute names plus `source_id`, or the system's
+//! own column names with a `mapping` in its configuration, as `mdm ingest` reads them;
+//! other columns ignored), runs the
 //! pipeline (`mdm_core::pipeline`), and writes `source_system,source_id,cluster_id` for
 //! every input record. Optional: scored pairs with explanations, the blocking report,
 //! training or reusing parameters. Phase times go to stderr.
@@ -191,10 +191,6 @@ fn read_inputs(
             bail!("--input expects SYSTEM=FILE, got `{spec}`");
         };
         let system = SystemName::parse(system)?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_path(file)
-            .with_context(|| format!("opening {file}"))?;
         let mapping = ColumnMapping::new(
             settings
                 .system(&system)
@@ -202,38 +198,121 @@ fn read_inputs(
                 .unwrap_or_default(),
         );
         let is_canonical = |c: &str| c == "source_id" || rules.index_of(c).is_some();
-        let header: Vec<String> = rdr
-            .headers()
-            .with_context(|| format!("{file}: reading header"))?
-            .iter()
-            .map(|h| mapping.resolve(h, is_canonical))
-            .collect();
-        let Some(id_col) = header.iter().position(|h| h == "source_id") else {
-            bail!("{file}: no `source_id` column");
-        };
-        // Attribute index -> column in this file.
-        let cols: Vec<Option<usize>> = rules
-            .attributes
-            .iter()
-            .map(|a| header.iter().position(|h| *h == a.name))
-            .collect();
-        let mut rec = csv::StringRecord::new();
-        let mut row = 1;
-        while rdr
-            .read_record(&mut rec)
-            .with_context(|| format!("{file}: row {}", row + 1))?
-        {
-            row += 1;
-            let id = SourceKey::parse(rec.get(id_col).unwrap_or(""))
-                .with_context(|| format!("{file}: row {row}: source_id"))?;
-            let key = RecordKey {
-                system: system.clone(),
-                source_id: id,
-            };
-            table.push(key, |i| cols[i].and_then(|c| rec.get(c)));
+        let resolve = |h: &str| mapping.resolve(h, is_canonical);
+        let path = std::path::Path::new(file);
+        if path.extension().and_then(|e| e.to_str()) == Some("parquet") {
+            read_parquet(&mut table, rules, &system, path, &resolve)?;
+        } else {
+            read_csv(&mut table, rules, &system, file, &resolve)?;
         }
     }
     Ok(table)
+}
+
+fn read_csv(
+    table: &mut RawTable,
+    rules: &DomainRules,
+    system: &SystemName,
+    file: &str,
+    resolve: &dyn Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(file)
+        .with_context(|| format!("opening {file}"))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .with_context(|| format!("{file}: reading header"))?
+        .iter()
+        .map(resolve)
+        .collect();
+    let Some(id_col) = header.iter().position(|h| h == "source_id") else {
+        bail!("{file}: no `source_id` column");
+    };
+    // Attribute index -> column in this file.
+    let cols: Vec<Option<usize>> = rules
+        .attributes
+        .iter()
+        .map(|a| header.iter().position(|h| *h == a.name))
+        .collect();
+    let mut rec = csv::StringRecord::new();
+    let mut row = 1;
+    while rdr
+        .read_record(&mut rec)
+        .with_context(|| format!("{file}: row {}", row + 1))?
+    {
+        row += 1;
+        let id = SourceKey::parse(rec.get(id_col).unwrap_or(""))
+            .with_context(|| format!("{file}: row {row}: source_id"))?;
+        let key = RecordKey {
+            system: system.clone(),
+            source_id: id,
+        };
+        table.push(key, |i| cols[i].and_then(|c| rec.get(c)));
+    }
+    Ok(())
+}
+
+/// A Parquet input, through the ingest adapter (values as text as `mdm ingest` stages
+/// them). A row the adapter rejects stops the match, as a CSV row that cannot be read does.
+fn read_parquet(
+    table: &mut RawTable,
+    rules: &DomainRules,
+    system: &SystemName,
+    path: &std::path::Path,
+    resolve: &dyn Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    use mdm_ingest::RecordSource;
+    let mut source = mdm_ingest::ParquetSource::open(path)?;
+    let file = path.display().to_string();
+    // Source column -> attribute index (or `SOURCE_ID`).
+    const SOURCE_ID: usize = usize::MAX;
+    let mut slots: std::collections::HashMap<std::sync::Arc<str>, usize> = Default::default();
+    for column in source.columns().unwrap_or_default() {
+        let name = resolve(column);
+        let slot = match name.as_str() {
+            "source_id" => Some(SOURCE_ID),
+            n => rules.index_of(n),
+        };
+        if let Some(slot) = slot {
+            slots.insert(column.clone(), slot);
+        }
+    }
+    if !slots.values().any(|&s| s == SOURCE_ID) {
+        bail!("{file}: no `source_id` column");
+    }
+    let mut values: Vec<Option<String>> = vec![None; rules.attributes.len()];
+    source.for_each_row(&mut |row| {
+        let fields = row.content.map_err(|r| {
+            let field = r.field.as_deref().unwrap_or("-");
+            mdm_ingest::IngestError::Input {
+                label: file.clone(),
+                message: format!("row {}: field `{field}`: {}", row.number, r.detail),
+            }
+        })?;
+        values.iter_mut().for_each(|v| *v = None);
+        let mut id = None;
+        for (column, value) in fields {
+            match slots.get(&column) {
+                Some(&SOURCE_ID) => id = Some(value),
+                Some(&i) => values[i] = Some(value),
+                None => {}
+            }
+        }
+        let id = SourceKey::parse(id.as_deref().unwrap_or("")).map_err(|e| {
+            mdm_ingest::IngestError::Input {
+                label: file.clone(),
+                message: format!("row {}: source_id: {e}", row.number),
+            }
+        })?;
+        let key = RecordKey {
+            system: system.clone(),
+            source_id: id,
+        };
+        table.push(key, |i| values[i].as_deref());
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn cluster_id(key: &RecordKey) -> String {

@@ -13,6 +13,7 @@ mod golden_cli;
 mod idempotency;
 mod ingest;
 mod match_report;
+mod parquet;
 mod partitioned;
 mod publish_basics;
 mod publish_match;

@@ -16,7 +16,9 @@ pub mod prepare;
 pub mod pull;
 mod row;
 
-pub use adapters::{CsvOptions, CsvSource, JsonArraySource, NdjsonSource, RecordSource, SqlSource};
+pub use adapters::{
+    CsvOptions, CsvSource, JsonArraySource, NdjsonSource, ParquetSource, RecordSource, SqlSource,
+};
 pub use error::IngestError;
 pub use links::load_links;
 pub use load::{

@@ -154,6 +154,28 @@ pub fn pairs(conn: &mut DbConnection, domain: &str) -> Result<Vec<PairRow>, Stor
         .load(conn)?)
 }
 
+/// One page of a domain's kept pairs in key order, after the pair `after` (an export reads
+/// them page by page, so memory does not grow with the domain).
+pub fn pairs_page(
+    conn: &mut DbConnection,
+    domain: &str,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<PairRow>, StoreError> {
+    let mut q = mp::match_pairs.filter(mp::domain.eq(domain)).into_boxed();
+    if let Some((a, b)) = after {
+        q = q.filter(
+            mp::a_staging_id
+                .gt(a)
+                .or(mp::a_staging_id.eq(a).and(mp::b_staging_id.gt(b))),
+        );
+    }
+    Ok(q.order((mp::a_staging_id, mp::b_staging_id))
+        .limit(limit)
+        .select(PairRow::as_select())
+        .load(conn)?)
+}
+
 /// Replaces all kept pairs of a domain (none is stale after).
 pub fn replace_pairs(
     conn: &mut DbConnection,

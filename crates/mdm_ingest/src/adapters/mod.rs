@@ -9,8 +9,10 @@ mod csv_tap;
 mod json_array;
 mod lines;
 mod ndjson;
+mod parquet;
 mod sql;
 
+pub use self::parquet::ParquetSource;
 pub use csv_file::{CsvOptions, CsvSource};
 pub use json_array::JsonArraySource;
 pub use lines::DEFAULT_MAX_LINE_BYTES;
