@@ -213,6 +213,51 @@ fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
+    // The step's own recall: true pairs whose two people the matcher kept apart (each
+    // with a golden record standing for it).
+    let apart: Vec<&(u64, u64)> = truth
+        .iter()
+        .filter(|(a, b)| of_entity.contains_key(a) && of_entity.contains_key(b))
+        .collect();
+    let kept = apart.iter().filter(|p| s.found.contains(p)).count();
+    println!(
+        "household   recall among the {} true pairs the matcher kept apart: {:.4} ({kept})",
+        apart.len(),
+        kept as f64 / apart.len().max(1) as f64
+    );
+    // Why true pairs were missed, judged on the golden values (raw, loosely normalized).
+    let norm = |v: &serde_json::Value, k: &str| -> String {
+        v[k].as_str()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+    for (a, b) in truth.difference(&s.found) {
+        let one = |e: u64| of_entity.get(&e).and_then(|g| golden.get(g[0]));
+        let reason = match (one(*a), one(*b)) {
+            (Some(x), Some(y)) => {
+                if norm(x, "postcode") != norm(y, "postcode")
+                    || norm(x, "house_number") != norm(y, "house_number")
+                {
+                    "postcode or house number differ (a move, a typo, a missing value)"
+                } else if norm(x, "family_name") == norm(y, "family_name")
+                    || (!norm(x, "phone").is_empty() && norm(x, "phone") == norm(y, "phone"))
+                {
+                    "same address, name or phone equal: street or flat disagreed"
+                } else {
+                    "same address, family name and phone differ (or a spelling)"
+                }
+            }
+            _ => "one of them has no golden record of its own (merged by the matcher)",
+        };
+        *why.entry(reason).or_default() += 1;
+    }
+    for (reason, n) in &why {
+        println!("  missed {n:>4}: {reason}");
+    }
     for (a, b) in truth.difference(&s.found).take(examples) {
         println!("  missed {a}-{b}: {}  /  {}", show(*a), show(*b));
     }

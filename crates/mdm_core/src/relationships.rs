@@ -86,10 +86,11 @@ pub struct RelationshipType {
 }
 
 /// How a derived type (`cardinality = "group"`) groups golden records of its `from`
-/// domain: records agreeing on every `all` attribute (the address: the blocking key, so no
-/// all-pairs), on each `when_present` attribute both have (a flat number), and on at least
-/// one `any` attribute (a family name, a landline) are linked; linked records form one
-/// group with a stable ID of its own ([`group`]).
+/// domain: records with equal `block` values (postcode and house number: the blocking key,
+/// so no all-pairs) that agree on each `agree` attribute both have (the street, the flat)
+/// and on at least one `any` attribute (a family name, a landline) are linked; so are the
+/// only candidates of an address when there are at most `sole_residents` of them. Linked
+/// records form one group with a stable ID of its own ([`group`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Derived {
@@ -97,16 +98,22 @@ pub struct Derived {
     /// (organizations carry `organization_name`).
     #[serde(default)]
     pub members_without: Vec<String>,
-    /// Attributes that must all be present and agree (standardized): the block key.
-    pub all: Vec<String>,
-    /// Attributes that must agree where both records have one. A record without one joins
-    /// records that have one only when those name a single value (one flat of a building).
+    /// Attributes whose standardized values must be present and equal: the block key.
+    pub block: Vec<String>,
+    /// Attributes that must agree where both records have one, compared by type (a street:
+    /// the same comparison form, a close spelling or a shared distinctive word; other
+    /// types: equal). A record without one joins only a block whose values agree.
     #[serde(default)]
-    pub when_present: Vec<String>,
-    /// At least one of these must agree (names: a shared word or a close spelling).
+    pub agree: Vec<String>,
+    /// At least one of these must agree (names: a shared word of four letters or more, or
+    /// a close spelling; other types: equal).
     pub any: Vec<String>,
-    /// Addresses with more eligible records than this are not grouped at all (a care home,
-    /// a student hall): reported, never a household.
+    /// An address whose candidates all agree and number at most this many is one group
+    /// without a shared `any` value (a couple with two surnames and two phones). 0: off.
+    #[serde(default)]
+    pub sole_residents: usize,
+    /// Addresses with more candidates than this are not grouped at all (a care home, a
+    /// student hall): reported, never a household.
     #[serde(default = "default_max_block")]
     pub max_block: usize,
 }

@@ -113,7 +113,8 @@ fn validate_type(
     }
     for (field, d) in [("from", &t.from), ("to", &t.to)] {
         // A derived type's `to` end is a group ID the hub assigns, not a domain.
-        if !(field == "to" && t.derived.is_some()) && !domain_exists(d) {
+        let group_id_end = field == "to" && t.derived.is_some();
+        if !group_id_end && !domain_exists(d) {
             return Some((field, format!("no rules for domain `{d}`")));
         }
     }
@@ -164,8 +165,8 @@ fn check_derived(t: &RelationshipType) -> Option<String> {
     if t.reference.is_some() {
         return Some("a derived type takes no `reference`: no source states it".into());
     }
-    if d.all.is_empty() || d.any.is_empty() {
-        return Some("`all` and `any` each need at least one attribute".into());
+    if d.block.is_empty() || d.any.is_empty() {
+        return Some("`block` and `any` each need at least one attribute".into());
     }
     (d.max_block < 2).then(|| "`max_block` must be at least 2".into())
 }
@@ -180,8 +181,8 @@ pub fn check_derived_attributes(
         let names = d
             .members_without
             .iter()
-            .chain(&d.all)
-            .chain(&d.when_present)
+            .chain(&d.block)
+            .chain(&d.agree)
             .chain(&d.any);
         for a in names {
             if domain.attribute(a).is_none() {
@@ -244,7 +245,7 @@ mod tests {
     #[test]
     fn derived_types_are_checked() {
         let head = "[[relationship]]\nname = \"h\"\nfrom = \"customer\"\nto = \"household\"\n";
-        let derived = "derived = { all = [\"street\"], any = [\"phone\"] }\n";
+        let derived = "derived = { block = [\"street\"], any = [\"phone\"] }\n";
         assert!(parse(&format!("{head}cardinality = \"group\"\n{derived}")).is_ok());
         let e = parse(&format!("{head}cardinality = \"many_to_many\"\n{derived}"))
             .unwrap_err()
@@ -256,7 +257,7 @@ mod tests {
         assert!(e.contains("no rules for domain `household`"), "{e}");
         let bad = RelationshipRules {
             types: vec![parse(&format!(
-                "{head}cardinality = \"group\"\nderived = {{ all = [\"street\"], any = [\"shoe_size\"] }}\n"
+                "{head}cardinality = \"group\"\nderived = {{ block = [\"street\"], any = [\"shoe_size\"] }}\n"
             ))
             .unwrap()
             .types

@@ -58,6 +58,9 @@ pub(crate) trait RowSink {
 /// One generated record before it has an id: (system, values, entity).
 type Row = (usize, Vec<Option<String>>, u64);
 
+/// (entity, household) of entities that share a home with another.
+pub(crate) type Homes = Vec<(u64, u64)>;
+
 /// Runs `gen` for `cfg.entities` entities; returns how many were made and each entity's
 /// household (entity, household), for entities that share one with another.
 pub(crate) fn drive<G: EntityGen>(
@@ -66,14 +69,14 @@ pub(crate) fn drive<G: EntityGen>(
     profiles: &[SystemProfile],
     sink: &mut impl RowSink,
     progress: &mut dyn FnMut(u64),
-) -> Result<(u64, Vec<(u64, u64)>), GenError> {
+) -> Result<(u64, Homes), GenError> {
     let total = cfg.entities as u64;
     let chunks = total.div_ceil(CHUNK);
     let mut batch_start = 0;
     let mut households = Vec::new();
     while batch_start < chunks {
         let batch_end = (batch_start + BATCH).min(chunks);
-        let rows: Vec<(Vec<Row>, Vec<(u64, u64)>)> = (batch_start..batch_end)
+        let rows: Vec<(Vec<Row>, Homes)> = (batch_start..batch_end)
             .into_par_iter()
             .map(|c| {
                 chunk(
@@ -113,7 +116,7 @@ fn chunk<G: EntityGen>(
     from: u64,
     to: u64,
     chunk_no: u64,
-) -> (Vec<Row>, Vec<(u64, u64)>) {
+) -> (Vec<Row>, Homes) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(FIRST_STREAM + chunk_no);
     let n_fields = gen.fields().len();

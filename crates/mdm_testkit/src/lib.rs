@@ -200,7 +200,7 @@ fn run<B: Backend>(
     profiles: &[SystemProfile],
     backend: B,
     progress: &mut dyn FnMut(u64),
-) -> Result<(B, Summary, Vec<(u64, u64)>), GenError> {
+) -> Result<(B, Summary, engine::Homes), GenError> {
     // Ids and shuffling draw from their own stream, so they do not shift the data.
     let mut id_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     id_rng.set_stream(1);
@@ -229,6 +229,9 @@ fn run<B: Backend>(
     Ok((backend, summary, households))
 }
 
+/// The backend, records per system, and (entities made, their homes).
+type Driven<B> = (B, Vec<u64>, (u64, engine::Homes));
+
 fn drive_into<G: EntityGen, B: Backend>(
     gen: &G,
     cfg: &GenConfig,
@@ -237,7 +240,7 @@ fn drive_into<G: EntityGen, B: Backend>(
     backend: B,
     id_rng: ChaCha8Rng,
     progress: &mut dyn FnMut(u64),
-) -> Result<(B, Vec<u64>, (u64, Vec<(u64, u64)>)), GenError> {
+) -> Result<Driven<B>, GenError> {
     let fields = gen.fields();
     if !rules
         .attributes

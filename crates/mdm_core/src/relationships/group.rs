@@ -4,16 +4,30 @@
 //! records, decisions and previous groups give the same groups and IDs in any input order.
 //!
 //! - **Blocking, not all pairs.** Records are compared only within one block: equal
-//!   standardized values of every `all` attribute (street in its comparison form, house
-//!   number, postcode). A block larger than `max_block` is an address of many unrelated
-//!   people (a care home, a hall of residence) and is reported, not grouped.
-//! - **Flats.** A `when_present` attribute (the flat or unit line) must agree where both
-//!   records have one. A record without one is linked to records that have one only when
-//!   the block names a single value: otherwise it is not known which flat it is in.
+//!   standardized values of every `block` attribute (postcode, house number). A block
+//!   larger than `max_block` is an address of many unrelated people (a care home, a hall of
+//!   residence) and is reported, not grouped. A record lacking a block value but the first
+//!   (a house number not recorded, the postcode known) joins the one block of its postcode
+//!   whose place (street) agrees with it, if exactly one does.
+//! - **The place** (`agree` attributes: the street, the flat) must agree where both records
+//!   have a value. Sources spell streets several ways (`C/ de Cervantes`, `Calle de
+//!   Cervantes`; `Beech Gdns`, `Beech Gardens`): the same comparison form, a close spelling
+//!   (Jaro-Winkler >= 0.9), or a shared distinctive word of four letters or more (five or
+//!   more: a close spelling, Jaro-Winkler >= 0.92, counts as shared; not a
+//!   street type the standardizer knows, `calle`, `strasse`, `road`, and carried by few
+//!   candidates' streets: at most 1%, at least 2). Other types (the flat) must be equal:
+//!   two flats of one building are two places. A record without a value is placed only in
+//!   a block whose values agree among themselves: otherwise it is not known which street
+//!   or flat is its.
 //! - **Evidence.** A pair is linked when at least one `any` attribute agrees: a person name
-//!   shares a word of three or more letters (double-barrelled and Spanish surnames) or is a
-//!   close spelling (Jaro-Winkler >= 0.9: a typo, Kowalski / Kowalska); other types by equal
-//!   standardized value (a phone in E.164; placeholders never count).
+//!   shares a word of four or more letters (double-barrelled and Spanish surnames; not a
+//!   particle such as `del` or `van`) or is a close spelling (Jaro-Winkler >= 0.9: a typo,
+//!   Kowalski / Kowalska); other types by equal standardized value (a phone in E.164;
+//!   placeholders never count).
+//! - **Sole residents.** The candidates of one place number at most `sole_residents`
+//!   (shipped: 2) are linked without a shared `any` value: a couple who kept their
+//!   surnames and have a phone each. Where units are not recorded, two strangers in one
+//!   building are linked too: the price of finding such couples (set 0 to turn it off).
 //! - **Decisions.** A steward's `together` decision joins two records whatever the rule
 //!   says; an `apart` decision keeps them out of one group, so a union that would put an
 //!   apart pair together is refused (strongest-first union-find as in `cluster`).
@@ -53,12 +67,16 @@ pub struct GroupDecision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     pub with: String,
-    /// The attributes that agreed (the `all` ones and each agreeing `any` one).
+    /// The attributes that agreed (the `block` and `agree` ones and each agreeing `any`
+    /// one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agree: Vec<String>,
     /// The steward decision that joined them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<i64>,
+    /// They are the only candidates at their address (no `any` attribute needed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sole_residents: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +105,11 @@ pub struct GroupStats {
     pub pairs_compared: u64,
     /// Pairs the rule links.
     pub links: u64,
+    /// Addresses whose only candidates (at most `sole_residents`) were linked without a
+    /// shared name or phone.
+    pub sole_residents: u64,
+    /// Records without a block value (a house number) placed in the one block they fit.
+    pub placed_without_block_value: u64,
     /// Unions refused because a steward kept two records apart.
     pub refused_by_decision: u64,
     /// Decisions naming a record that is no candidate (deleted, an organization).
@@ -118,8 +141,67 @@ pub fn new_group_id(rel_type: &str, run_id: i64, first_member: &str) -> String {
 /// A candidate's comparable values.
 struct Prepared {
     block: Option<Vec<String>>,
-    when_present: Vec<Option<String>>,
+    /// The block values one by one (some missing when `block` is None).
+    key: Vec<Option<String>>,
+    agree: Vec<Option<String>>,
     any: Vec<Option<String>>,
+}
+
+/// How values of one attribute agree.
+struct Comparer {
+    ty: AttrType,
+    /// Words carried by more candidates than `limit` are not distinctive (streets only).
+    df: HashMap<String, u32>,
+    limit: u32,
+}
+
+impl Comparer {
+    fn new(ty: AttrType, values: &mut dyn Iterator<Item = &str>, n: usize) -> Self {
+        let mut df: HashMap<String, u32> = HashMap::new();
+        if ty == AttrType::Street {
+            for v in values {
+                let mut words: Vec<&str> = v.split(' ').collect();
+                words.sort_unstable();
+                words.dedup();
+                for w in words {
+                    *df.entry(w.to_string()).or_default() += 1;
+                }
+            }
+        }
+        Comparer {
+            ty,
+            df,
+            limit: (n / 100).max(2) as u32,
+        }
+    }
+
+    /// A street word that names a street: not a street type (`strasse`, `calle`) and
+    /// carried by few candidates.
+    fn distinctive(&self, w: &str) -> bool {
+        !standardize::address::is_street_type(w) && self.df.get(w).is_none_or(|&n| n <= self.limit)
+    }
+
+    fn agree(&self, a: &str, b: &str) -> bool {
+        if a == b {
+            return true;
+        }
+        if !matches!(self.ty, AttrType::Street | AttrType::PersonName) {
+            return false;
+        }
+        let words = |s: &'_ str| -> Vec<String> {
+            s.split(' ')
+                .filter(|w| w.len() >= 4 && w.bytes().all(|c| c.is_ascii_alphabetic()))
+                .filter(|w| self.ty != AttrType::Street || self.distinctive(w))
+                .map(String::from)
+                .collect()
+        };
+        let wb = words(b);
+        // A word typed with a slip still names the street (`Klosciuszki`, `Kosciuszki`).
+        let same = |x: &String, y: &String| {
+            x == y || (x.len() >= 5 && y.len() >= 5 && strsim::jaro_winkler(x, y) >= 0.92)
+        };
+        words(a).iter().any(|w| wb.iter().any(|v| same(w, v))) || strsim::jaro_winkler(a, b) >= 0.9
+    }
 }
 
 /// Derives the groups. `previous` holds (group ID, member golden ID) of the groups stored
@@ -152,7 +234,8 @@ pub fn derive_groups(
         .enumerate()
         .map(|(i, c)| (c.id.as_str(), i))
         .collect();
-    let edges = rule_edges(rule, &prepared, &mut stats);
+    let comparers = comparers(rule, rules, &prepared);
+    let edges = rule_edges(rule, &prepared, &comparers, &mut stats);
     let mut uf = Groups::new(candidates.len());
     let mut together: Vec<(usize, usize, i64)> = Vec::new();
     let mut sorted: Vec<&GroupDecision> = decisions.iter().collect();
@@ -222,10 +305,11 @@ fn prepare(rule: &Derived, rules: &DomainRules, ctx: &StdContext, c: &Candidate)
         };
         comparable(ty, &raw, &ctx)
     };
-    let block: Option<Vec<String>> = rule.all.iter().map(|a| value(a)).collect();
+    let key: Vec<Option<String>> = rule.block.iter().map(|a| value(a)).collect();
     Prepared {
-        block,
-        when_present: rule.when_present.iter().map(|a| value(a)).collect(),
+        block: key.iter().cloned().collect(),
+        key,
+        agree: rule.agree.iter().map(|a| value(a)).collect(),
         any: rule.any.iter().map(|a| value(a)).collect(),
     }
 }
@@ -244,18 +328,89 @@ fn comparable(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<String> {
     })
 }
 
-/// The pairs the rule links, block by block in key order: (a, b, agreeing `any` indexes).
+/// One comparer per `agree` attribute, then one per `any` attribute.
+fn comparers(rule: &Derived, rules: &DomainRules, prepared: &[Prepared]) -> Vec<Comparer> {
+    let ty = |a: &str| rules.attribute(a).map_or(AttrType::Text, |x| x.ty);
+    let mut out = Vec::new();
+    for (k, a) in rule.agree.iter().enumerate() {
+        let mut vals = prepared.iter().filter_map(|p| p.agree[k].as_deref());
+        out.push(Comparer::new(ty(a), &mut vals, prepared.len()));
+    }
+    for (k, a) in rule.any.iter().enumerate() {
+        let mut vals = prepared.iter().filter_map(|p| p.any[k].as_deref());
+        out.push(Comparer::new(ty(a), &mut vals, prepared.len()));
+    }
+    out
+}
+
+/// Puts a record that lacks some block values (a house number not recorded) into the one
+/// block it fits: the same first block value (the postcode) and the others it has, and a
+/// place that agrees (a street it shares with that block's records and with no other
+/// block's). A record that fits several blocks, or shares no `agree` value, stays out.
+fn place_partial<'p>(
+    prepared: &'p [Prepared],
+    agree_cmp: &[Comparer],
+    blocks: &mut BTreeMap<&'p [String], Vec<usize>>,
+    stats: &mut GroupStats,
+) {
+    let mut placed: Vec<(&'p [String], usize)> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if p.block.is_some() || p.key.first().is_none_or(|k| k.is_none()) {
+            continue;
+        }
+        let fits = |key: &[String], members: &[usize]| {
+            let keys_agree = p
+                .key
+                .iter()
+                .zip(key)
+                .all(|(mine, theirs)| mine.as_ref().is_none_or(|m| m == theirs));
+            let mut shared = false;
+            let place_agrees = members.iter().all(|&j| {
+                agree_cmp.iter().enumerate().all(|(k, c)| {
+                    match (&p.agree[k], &prepared[j].agree[k]) {
+                        (Some(x), Some(y)) => {
+                            let ok = c.agree(x, y);
+                            shared |= ok;
+                            ok
+                        }
+                        _ => true,
+                    }
+                })
+            });
+            keys_agree && place_agrees && shared
+        };
+        let mut found = blocks
+            .iter()
+            .filter(|(key, members)| fits(key, members))
+            .map(|(key, _)| *key);
+        if let (Some(key), None) = (found.next(), found.next()) {
+            placed.push((key, i));
+        }
+    }
+    stats.placed_without_block_value = placed.len() as u64;
+    for (key, i) in placed {
+        let members = blocks.get_mut(key).expect("a block found above");
+        members.push(i);
+        members.sort_unstable();
+    }
+}
+
+/// The pairs the rule links, block by block in key order: (a, b, agreeing `any` indexes;
+/// empty for the sole residents of an address).
 fn rule_edges(
     rule: &Derived,
     prepared: &[Prepared],
+    comparers: &[Comparer],
     stats: &mut GroupStats,
 ) -> Vec<(usize, usize, Vec<usize>)> {
+    let (agree_cmp, any_cmp) = comparers.split_at(rule.agree.len());
     let mut blocks: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
         if let Some(k) = &p.block {
             blocks.entry(k.as_slice()).or_default().push(i);
         }
     }
+    place_partial(prepared, agree_cmp, &mut blocks, stats);
     let mut edges = Vec::new();
     for members in blocks.values().filter(|m| m.len() >= 2) {
         stats.blocks += 1;
@@ -263,62 +418,72 @@ fn rule_edges(
             stats.oversized_blocks += 1;
             continue;
         }
-        // Per `when_present` attribute: does the block name more than one value?
-        let ambiguous: Vec<bool> = (0..rule.when_present.len())
-            .map(|w| {
-                let mut vals = members
+        // Per `agree` attribute: do the block's values disagree among themselves (two
+        // streets, two flats)? Then a record without one cannot be placed.
+        let ambiguous: Vec<bool> = agree_cmp
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let vals: Vec<&str> = members
                     .iter()
-                    .filter_map(|&i| prepared[i].when_present[w].as_deref());
-                let first = vals.next();
-                first.is_some_and(|f| vals.any(|v| v != f))
+                    .filter_map(|&i| prepared[i].agree[k].as_deref())
+                    .collect();
+                vals.iter()
+                    .enumerate()
+                    .any(|(n, a)| vals[n + 1..].iter().any(|b| !c.agree(a, b)))
             })
             .collect();
+        let mut one_place = true;
+        let before = edges.len();
         for (n, &a) in members.iter().enumerate() {
             for &b in &members[n + 1..] {
                 stats.pairs_compared += 1;
                 let (pa, pb) = (&prepared[a], &prepared[b]);
-                let same_place = ambiguous.iter().enumerate().all(|(w, &amb)| {
-                    match (&pa.when_present[w], &pb.when_present[w]) {
-                        (Some(x), Some(y)) => x == y,
-                        (None, None) => true,
-                        _ => !amb,
-                    }
-                });
+                let same_place =
+                    agree_cmp
+                        .iter()
+                        .enumerate()
+                        .all(|(k, c)| match (&pa.agree[k], &pb.agree[k]) {
+                            (Some(x), Some(y)) => c.agree(x, y),
+                            (None, None) => true,
+                            _ => !ambiguous[k],
+                        });
                 if !same_place {
+                    one_place = false;
                     continue;
                 }
-                let agree: Vec<usize> = (0..rule.any.len())
-                    .filter(|&k| match (&pa.any[k], &pb.any[k]) {
-                        (Some(x), Some(y)) => values_agree(x, y),
+                let agree: Vec<usize> = any_cmp
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, c)| match (&pa.any[*k], &pb.any[*k]) {
+                        (Some(x), Some(y)) => c.agree(x, y),
                         _ => false,
                     })
+                    .map(|(k, _)| k)
                     .collect();
                 if !agree.is_empty() {
-                    stats.links += 1;
                     edges.push((a, b, agree));
                 }
             }
         }
+        // The only residents of one place (a couple with different surnames and phones).
+        if one_place && members.len() <= rule.sole_residents {
+            let linked: Vec<(usize, usize)> =
+                edges[before..].iter().map(|(a, b, _)| (*a, *b)).collect();
+            let mut added = false;
+            for (n, &a) in members.iter().enumerate() {
+                for &b in &members[n + 1..] {
+                    if !linked.contains(&(a, b)) {
+                        edges.push((a, b, Vec::new()));
+                        added = true;
+                    }
+                }
+            }
+            stats.sole_residents += u64::from(added);
+        }
+        stats.links += (edges.len() - before) as u64;
     }
     edges
-}
-
-/// Equal, or (for words) a shared word of three or more letters, or a close spelling.
-fn values_agree(a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    let words = |s: &str| -> Vec<String> {
-        s.split(' ')
-            .filter(|w| w.len() >= 3 && w.bytes().all(|c| c.is_ascii_alphabetic()))
-            .map(String::from)
-            .collect()
-    };
-    let (wa, wb) = (words(a), words(b));
-    if wa.is_empty() || wb.is_empty() {
-        return false;
-    }
-    wa.iter().any(|w| wb.contains(w)) || strsim::jaro_winkler(a, b) >= 0.9
 }
 
 /// Union-find whose unions refuse to put an `apart` pair in one component.
@@ -485,13 +650,15 @@ fn add_evidence(
     };
     for (a, b, agree) in edges {
         let agree: Vec<String> = rule
-            .all
+            .block
             .iter()
+            .chain(&rule.agree)
             .cloned()
             .chain(agree.iter().map(|&k| rule.any[k].clone()))
             .collect();
         let e = Evidence {
             with: String::new(),
+            sole_residents: agree.len() == rule.block.len() + rule.agree.len(),
             agree,
             decision: None,
         };
@@ -503,6 +670,7 @@ fn add_evidence(
             with: String::new(),
             agree: Vec::new(),
             decision: Some(id),
+            sole_residents: false,
         };
         push(a, b, e.clone(), true);
         push(b, a, e, true);
@@ -535,8 +703,9 @@ mod tests {
     fn rule() -> Derived {
         Derived {
             members_without: vec!["organization_name".into()],
-            all: vec!["street".into(), "house_number".into(), "postcode".into()],
-            when_present: vec!["address_line2".into()],
+            block: vec!["postcode".into(), "house_number".into()],
+            agree: vec!["street".into(), "address_line2".into()],
+            sole_residents: 0,
             any: vec!["family_name".into(), "phone".into()],
             max_block: 50,
         }
@@ -612,6 +781,74 @@ mod tests {
             (e.with.as_str(), e.agree.last().map(String::as_str)),
             ("b", Some("family_name"))
         );
+    }
+
+    #[test]
+    fn street_spellings_agree_but_two_streets_do_not() {
+        let spain = |id: &str, family: &str, street: &str| {
+            let mut c = person(id, family, street, None);
+            c.values.insert("country".into(), "ES".into());
+            c.values.insert("postcode".into(), "18770".into());
+            c
+        };
+        let d = derive(
+            vec![
+                spain("a", "Gimenez Carsalilla", "Calle de Cervantes 11"),
+                spain("b", "Gimenez Albaoliilla", "C/ de Cervantes 11"),
+                person("c", "Roth", "Hauptstraße 5", None),
+                person("d", "Roth", "Bahnhofstraße 5", None),
+            ],
+            &[],
+            &[],
+        );
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b"])]);
+    }
+
+    #[test]
+    fn the_sole_residents_of_a_place_are_one_household_when_asked() {
+        let cands = || {
+            vec![
+                person("a", "Hawton", "Hill Boulevard 175", None),
+                person("b", "Wadhurst", "Hill Boulevard 175", None),
+                person("c", "Koch", "Am Markt 45", None),
+                person("d", "Eich", "Am Markt 45", None),
+                person("e", "Roth", "Am Markt 45", None),
+            ]
+        };
+        assert!(derive(cands(), &[], &[]).groups.is_empty());
+        let d = derive_groups(
+            &Derived {
+                sole_residents: 2,
+                ..rule()
+            },
+            &rules(),
+            &StdContext::default(),
+            cands(),
+            &[],
+            &[],
+            &|first| format!("H-{first}"),
+        );
+        // Three at Am Markt 45 are not a couple.
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b"])]);
+        assert!(d.groups[0].members[0].evidence[0].sole_residents);
+    }
+
+    #[test]
+    fn a_record_without_house_number_joins_the_one_block_it_fits() {
+        let d = derive(
+            vec![
+                person("a", "Roth", "Gartenweg 1", None),
+                person("b", "Roth", "Gartenweg", None),
+                person("c", "Klein", "Ringstraße 2", None),
+                person("d", "Klein", "Ringstraße 4", None),
+                person("e", "Klein", "Ringstraße", None),
+            ],
+            &[],
+            &[],
+        );
+        // `e` fits two blocks of Ringstraße: not placed.
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b"])]);
+        assert_eq!(d.stats.placed_without_block_value, 1);
     }
 
     #[test]

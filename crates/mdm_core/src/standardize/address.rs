@@ -5,42 +5,53 @@ use super::text::{fold_with, FoldStyle};
 use super::Cleaned;
 use smallvec::SmallVec;
 
+/// Abbreviations of street words -> the canonical word, for whole folded words of a street.
+const ABBREVIATIONS: &[(&[&str], &str)] = &[
+    (&["st"], "street"),
+    (&["str", "strasse", "strase"], "strasse"),
+    (&["ave", "av", "avda"], "avenue"),
+    (&["rd"], "road"),
+    (&["blvd", "boul", "bd", "bvd"], "boulevard"),
+    (&["dr", "drv"], "drive"),
+    (&["ln"], "lane"),
+    (&["pl"], "place"),
+    (&["sq"], "square"),
+    (&["hwy"], "highway"),
+    (&["ct"], "court"),
+    (&["cres"], "crescent"),
+    (&["ter", "terr"], "terrace"),
+    (&["pkwy", "pky"], "parkway"),
+    (&["cir"], "circle"),
+    (&["mt"], "mount"),
+    (&["ft"], "fort"),
+    (&["n"], "north"),
+    (&["s"], "south"),
+    (&["e"], "east"),
+    (&["w"], "west"),
+    (&["ne"], "northeast"),
+    (&["nw"], "northwest"),
+    (&["se"], "southeast"),
+    (&["sw"], "southwest"),
+    (&["pza"], "plaza"),
+    (&["ul"], "ulica"),
+    (&["al"], "aleja"),
+    (&["ch"], "chemin"),
+    (&["cl"], "calle"),
+    (&["pso"], "paseo"),
+];
+
 /// Abbreviation -> canonical word, for whole folded words of a street.
 fn expand(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "st" => "street",
-        "str" | "strasse" | "strase" => "strasse",
-        "ave" | "av" | "avda" => "avenue",
-        "rd" => "road",
-        "blvd" | "boul" | "bd" | "bvd" => "boulevard",
-        "dr" | "drv" => "drive",
-        "ln" => "lane",
-        "pl" => "place",
-        "sq" => "square",
-        "hwy" => "highway",
-        "ct" => "court",
-        "cres" => "crescent",
-        "ter" | "terr" => "terrace",
-        "pkwy" | "pky" => "parkway",
-        "cir" => "circle",
-        "mt" => "mount",
-        "ft" => "fort",
-        "n" => "north",
-        "s" => "south",
-        "e" => "east",
-        "w" => "west",
-        "ne" => "northeast",
-        "nw" => "northwest",
-        "se" => "southeast",
-        "sw" => "southwest",
-        "pza" => "plaza",
-        "ul" => "ulica",
-        "al" => "aleja",
-        "ch" => "chemin",
-        "cl" => "calle",
-        "pso" => "paseo",
-        _ => return None,
-    })
+    ABBREVIATIONS
+        .iter()
+        .find(|(abbr, _)| abbr.contains(&word))
+        .map(|(_, c)| *c)
+}
+
+/// True for a canonical word of a street's type or direction (`strasse`, `street`,
+/// `calle`, `north`, ...): it names no particular street.
+pub(crate) fn is_street_type(word: &str) -> bool {
+    ABBREVIATIONS.iter().any(|(_, c)| *c == word)
 }
 
 /// German compounds: "hauptstr" -> "hauptstrasse", "bahnhofstraße" (folded "...strasse")
