@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 backends!(
     people_at_one_address_become_a_household_with_a_stable_id,
     a_steward_removal_holds_across_runs_until_withdrawn,
+    generated_links_and_households_load_and_resolve,
 );
 
 const CONFIG: &str = "[systems.ERP]\ntrust = 1\n[systems.CRM]\ntrust = 2\n";
@@ -287,4 +288,58 @@ fn a_steward_removal_holds_across_runs_until_withdrawn(case: &Case) {
         [(hid.clone(), set(&[&anna, &peter, &lena]))]
     );
     server.stop();
+}
+
+/// `mdm generate` writes links files that `mdm ingest --links` reads, their truth, and the
+/// household truth; reconciled, the links resolve and households are derived.
+fn generated_links_and_households_load_and_resolve(case: &Case) {
+    let out = case.path("gen");
+    run_ok(case.mdm().args([
+        "generate",
+        "--domain",
+        "customer",
+        "--entities",
+        "400",
+        "--systems",
+        "ERP,CRM",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let homes = std::fs::read_to_string(out.join("households.csv")).unwrap();
+    let mut size: std::collections::BTreeMap<&str, usize> = Default::default();
+    for line in homes.lines().skip(1) {
+        *size.entry(line.split(',').nth(1).unwrap()).or_default() += 1;
+    }
+    assert!(size.len() >= 5, "{homes}");
+    assert!(
+        size.values().all(|&n| n >= 2),
+        "a household has two members or more"
+    );
+    let truth = std::fs::read_to_string(out.join("links_truth.csv")).unwrap();
+    assert!(truth.starts_with("type,from_domain,from_entity_id,to_domain,to_entity_id\n"));
+    for system in ["ERP", "CRM"] {
+        let f = out.join(format!("{system}.csv"));
+        case.ingest(&[
+            "--domain",
+            "customer",
+            "--source",
+            system,
+            f.to_str().unwrap(),
+        ]);
+        let links = out.join(format!("links_customer_{system}.csv"));
+        let s = case.ingest(&[
+            "--domain",
+            "customer",
+            "--source",
+            system,
+            "--links",
+            links.to_str().unwrap(),
+        ]);
+        assert!(s["new"].as_u64().unwrap() > 5, "{s}");
+        assert_eq!(s["quarantined"], 0, "{s}");
+    }
+    let s = reconcile(case, false);
+    let r = &s["stats"]["relationships"];
+    assert!(r["links"].as_u64().unwrap() > 10, "{s}");
+    assert!(r["derived"]["groups"].as_u64().unwrap() >= 3, "{s}");
 }
