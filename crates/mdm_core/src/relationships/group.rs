@@ -353,11 +353,19 @@ fn place_partial<'p>(
     blocks: &mut BTreeMap<&'p [String], Vec<usize>>,
     stats: &mut GroupStats,
 ) {
+    // Blocks by their first value, so a record is tried only against its postcode's blocks.
+    let mut by_first: HashMap<&str, Vec<&'p [String]>> = HashMap::new();
+    for key in blocks.keys() {
+        by_first.entry(key[0].as_str()).or_default().push(key);
+    }
     let mut placed: Vec<(&'p [String], usize)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
-        if p.block.is_some() || p.key.first().is_none_or(|k| k.is_none()) {
+        let Some(Some(first)) = p.key.first().filter(|_| p.block.is_none()) else {
             continue;
-        }
+        };
+        let Some(near) = by_first.get(first.as_str()) else {
+            continue;
+        };
         let fits = |key: &[String], members: &[usize]| {
             let keys_agree = p
                 .key
@@ -379,10 +387,7 @@ fn place_partial<'p>(
             });
             keys_agree && place_agrees && shared
         };
-        let mut found = blocks
-            .iter()
-            .filter(|(key, members)| fits(key, members))
-            .map(|(key, _)| *key);
+        let mut found = near.iter().copied().filter(|key| fits(key, &blocks[key]));
         if let (Some(key), None) = (found.next(), found.next()) {
             placed.push((key, i));
         }
