@@ -234,6 +234,33 @@ fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
             .flat_map(char::to_lowercase)
             .collect()
     };
+    // Each entity's (postcode, house number) pairs across all its source records.
+    let g = w.generated("customer");
+    let rules = &w.domains[0].1;
+    let (pc, hn) = (
+        rules.index_of("postcode").expect("postcode"),
+        rules.index_of("house_number").expect("house_number"),
+    );
+    let clean = |v: &Option<String>| -> String {
+        v.as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut places: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+    for (r, e) in g.records.iter().zip(&g.entities) {
+        places
+            .entry(*e)
+            .or_default()
+            .push((clean(&r.values[pc]), clean(&r.values[hn])));
+    }
+    let share_a_place = |a: u64, b: u64| {
+        let (pa, pb) = (&places[&a], &places[&b]);
+        pa.iter()
+            .any(|x| !x.0.is_empty() && !x.1.is_empty() && pb.contains(x))
+    };
     let mut why: BTreeMap<&str, usize> = BTreeMap::new();
     for (a, b) in truth.difference(&s.found) {
         let one = |e: u64| of_entity.get(&e).and_then(|g| golden.get(g[0]));
@@ -242,7 +269,11 @@ fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
                 if norm(x, "postcode") != norm(y, "postcode")
                     || norm(x, "house_number") != norm(y, "house_number")
                 {
-                    "postcode or house number differ (a move, a typo, a missing value)"
+                    if share_a_place(*a, *b) {
+                        "golden addresses differ, a source names one address for both (a move some systems miss)"
+                    } else {
+                        "golden addresses differ, no source names one address for both (missing or mistyped)"
+                    }
                 } else if norm(x, "family_name") == norm(y, "family_name")
                     || (!norm(x, "phone").is_empty() && norm(x, "phone") == norm(y, "phone"))
                 {

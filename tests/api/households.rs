@@ -287,6 +287,57 @@ fn a_steward_removal_holds_across_runs_until_withdrawn(case: &Case) {
         households(case),
         [(hid.clone(), set(&[&anna, &peter, &lena]))]
     );
+
+    // An organization is never a member; the company at the same address cannot be added.
+    let company = gid(case, "ERP", "E3");
+    server
+        .post_json(
+            &format!("/v1/customer/households/{hid}/add"),
+            Some(&steward),
+            &json!({ "member": company }),
+        )
+        .problem(422, "invalid_action");
+    // Split Lena and Peter from Anna: the part holding most of the old members keeps the
+    // ID. Anna, alone, is in none. Confirming the part makes both members steward-held.
+    let out = server
+        .post_json(
+            &format!("/v1/customer/households/{hid}/split"),
+            Some(&steward),
+            &json!({ "members": [lena, peter], "reason": "separated" }),
+        )
+        .ok();
+    assert_eq!(out["groups"][&lena], hid.as_str(), "{out}");
+    assert_eq!(out["groups"][&peter], hid.as_str(), "{out}");
+    assert_eq!(out["groups"][&anna], Value::Null, "{out}");
+    let confirmed = server
+        .post_json(
+            &format!("/v1/customer/households/{hid}/confirm"),
+            Some(&steward),
+            &json!({ "reason": "checked" }),
+        )
+        .ok();
+    assert_eq!(
+        confirmed["decisions"].as_array().unwrap().len(),
+        1,
+        "{confirmed}"
+    );
+    let s = reconcile(case, true);
+    assert_eq!(
+        households(case),
+        [(hid.clone(), set(&[&peter, &lena]))],
+        "{s}"
+    );
+    let g = server
+        .get(&format!("/v1/customer/households/{hid}"), Some(&reader))
+        .ok();
+    assert!(
+        g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["basis"] == "steward"),
+        "{g}"
+    );
     server.stop();
 }
 
