@@ -237,9 +237,10 @@ fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
     // Each entity's (postcode, house number) pairs across all its source records.
     let g = w.generated("customer");
     let rules = &w.domains[0].1;
-    let (pc, hn) = (
+    let (pc, hn, st) = (
         rules.index_of("postcode").expect("postcode"),
         rules.index_of("house_number").expect("house_number"),
+        rules.index_of("street").expect("street"),
     );
     let clean = |v: &Option<String>| -> String {
         v.as_deref()
@@ -251,10 +252,15 @@ fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
     };
     let mut places: HashMap<u64, Vec<(String, String)>> = HashMap::new();
     for (r, e) in g.records.iter().zip(&g.entities) {
+        // A house number written into the street counts.
+        let number = r.values[hn].clone().or_else(|| {
+            let street = r.values[st].as_deref()?;
+            mdm_core::standardize::split_house_number(street).1
+        });
         places
             .entry(*e)
             .or_default()
-            .push((clean(&r.values[pc]), clean(&r.values[hn])));
+            .push((clean(&r.values[pc]), clean(&number)));
     }
     let share_a_place = |a: u64, b: u64| {
         let (pa, pb) = (&places[&a], &places[&b]);
