@@ -4,7 +4,8 @@
 //! records, decisions and previous groups give the same groups and IDs in any input order.
 //!
 //! - **Blocking, not all pairs.** Records are compared only within one block: equal
-//!   standardized values of every `block` attribute (postcode, house number). A block
+//!   standardized values of every `block` attribute (postcode, house number; a US ZIP+4
+//!   compared as its ZIP). A block
 //!   larger than `max_block` is an address of many unrelated people (a care home, a hall of
 //!   residence) and is reported, not grouped. A record lacking a block value but the first
 //!   (a house number not recorded, the postcode known) joins the one block of its postcode
@@ -303,7 +304,14 @@ fn prepare(rule: &Derived, rules: &DomainRules, ctx: &StdContext, c: &Candidate)
             }
             (None, _) => return None,
         };
-        comparable(ty, &raw, &ctx)
+        let v = comparable(ty, &raw, &ctx)?;
+        // One address whether or not a source wrote a ZIP+4 extension.
+        Some(match (ty, country) {
+            (AttrType::Postcode, Some(cc)) => {
+                standardize::address::postcode_base(&v, cc).to_string()
+            }
+            _ => v,
+        })
     };
     let key: Vec<Option<String>> = rule.block.iter().map(|a| value(a)).collect();
     Prepared {

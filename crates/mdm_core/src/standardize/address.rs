@@ -291,6 +291,32 @@ fn postcode_format(country: &str) -> Option<&'static PostcodeFormat> {
         .find(|f| f.countries.contains(&country))
 }
 
+/// The part of a canonical postcode every form of the country's codes shares: a code in a
+/// longer form that extends a shorter one (a US ZIP+4) is cut to the shorter (the ZIP), so
+/// records of one address agree whether or not a source wrote the extension. Other codes,
+/// and codes of countries without a known format, are returned whole.
+pub(crate) fn postcode_base<'a>(canonical: &'a str, country: &str) -> &'a str {
+    let Some(f) = postcode_format(country) else {
+        return canonical;
+    };
+    let bare = |p: &str| -> String { p.chars().filter(|c| !matches!(c, ' ' | '-')).collect() };
+    let Some(long) = f
+        .patterns
+        .iter()
+        .find(|p| fits(canonical, p))
+        .map(|p| bare(p))
+    else {
+        return canonical;
+    };
+    f.patterns
+        .iter()
+        .map(|p| bare(p))
+        .filter(|short| short.len() < long.len() && long.starts_with(short.as_str()))
+        .map(|short| short.len())
+        .min()
+        .map_or(canonical, |n| &canonical[..n])
+}
+
 /// Whether upper-case alphanumerics `code` have the shape of `pattern` (separators aside).
 fn fits(code: &str, pattern: &str) -> bool {
     let mut p = pattern.bytes().filter(|b| !matches!(b, b' ' | b'-'));
@@ -482,6 +508,10 @@ mod tests {
         // Leading zeros a spreadsheet dropped come back where the country has such codes.
         assert_eq!(pc("1067", "DE").as_deref(), Ok("01067"));
         assert_eq!(pc("2134", "US").as_deref(), Ok("02134"));
+        assert_eq!(postcode_base("606267994", "US"), "60626");
+        assert_eq!(postcode_base("60626", "US"), "60626");
+        assert_eq!(postcode_base("SW1A1AA", "GB"), "SW1A1AA");
+        assert_eq!(postcode_base("10115", "XX"), "10115");
         assert_eq!(pc("501", "US").as_deref(), Ok("00501"));
         assert_eq!(pc("118", "IT").as_deref(), Ok("00118"));
         assert_eq!(pc("150", "NO").as_deref(), Ok("0150"));
