@@ -173,7 +173,7 @@ pub async fn split(
     let b = body.into_inner();
     check_reason(&b.reason)?;
     act(&state, &p, &domain, move |s| {
-        s.split(&id, &b.members, &b.reason, "household.split")
+        s.split(&id, &b.members, &b.reason)
     })
     .await
 }

@@ -311,7 +311,7 @@ impl GroupSteward<'_> {
         member: &str,
         reason: &str,
     ) -> Result<GroupOutcome, ServiceError> {
-        self.split(id, &[member.to_string()], reason, "household.remove")
+        self.split_as("household.remove", id, &[member.to_string()], reason)
     }
 
     /// Splits group `id` in two: `part` apart from the other members.
@@ -320,7 +320,16 @@ impl GroupSteward<'_> {
         id: &str,
         part: &[String],
         reason: &str,
+    ) -> Result<GroupOutcome, ServiceError> {
+        self.split_as("household.split", id, part, reason)
+    }
+
+    fn split_as(
+        &mut self,
         action: &str,
+        id: &str,
+        part: &[String],
+        reason: &str,
     ) -> Result<GroupOutcome, ServiceError> {
         let (ty, g) = self.current(id)?;
         let ids: Vec<String> = g.members.iter().map(|m| m.golden_id.clone()).collect();
