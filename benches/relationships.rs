@@ -5,27 +5,27 @@
 //! (`mdm ingest`, `mdm ingest --links`, `mdm reconcile`, `mdm export`), then scored: a golden
 //! relationship is right when its two golden records stand for the two entities of a true
 //! relationship (`mdm_testkit::links::score`), so matching mistakes count against it.
+//! The world is `mdm_testkit::world`, what `mdm generate --domain all` writes.
+//!
+//! Households (the derived `household` type) are scored by pairs: every two members of a
+//! household stand for a pair of entities, right when the generator put them in one home
+//! (`mdm_testkit::links::score_groups`; two golden records of one entity, a missed match,
+//! are counted apart). Examples of missed and wrong pairs are printed with the golden
+//! values that decided them (synthetic data only).
 //!
 //! ```text
 //! cargo bench --bench relationships                      # 3,000 customers, SQLite
+//! MDM_BENCH_ENTITIES=2000 cargo test --bench relationships   # debug build
 //! MDM_BENCH_ENTITIES=20000 cargo bench --bench relationships
 //! MDM_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/rel cargo bench --bench relationships
 //! ```
 
-use mdm_core::DomainRules;
-use mdm_testkit::links::{self, Links};
-use mdm_testkit::{Domain, GenConfig, Generated};
-use std::collections::HashMap;
+use mdm_testkit::links;
+use mdm_testkit::world::{self, WORLD};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-
-/// The domains, their systems and their share of `MDM_BENCH_ENTITIES`.
-const WORLD: [(&str, Domain, [&str; 2], f64); 3] = [
-    ("customer", Domain::Customer, ["ERP", "CRM"], 1.0),
-    ("supplier", Domain::Supplier, ["ERP", "PIM"], 0.3),
-    ("product", Domain::Product, ["ERP", "PIM"], 0.6),
-];
 
 fn main() {
     let entities: usize = std::env::var("MDM_BENCH_ENTITIES")
@@ -46,36 +46,16 @@ fn main() {
     };
 
     let t = Instant::now();
-    let mut generated: HashMap<&str, (DomainRules, Generated)> = HashMap::new();
-    for (domain, kind, systems, share) in WORLD {
-        let rules = mdm_rules::load_domain(None, domain).expect("rules");
-        let mut cfg = GenConfig::new(kind, (entities as f64 * share) as usize, 25);
-        cfg.systems = systems
-            .iter()
-            .map(|s| mdm_core::SystemName::parse(s).expect("system"))
-            .collect();
-        let out = dir.path().join(domain);
-        std::fs::create_dir_all(&out).expect("dir");
-        mdm_testkit::generate_to_dir(&cfg, &rules, &out).expect("generate");
-        let g = mdm_testkit::generate_records(&cfg, &rules).expect("generate");
-        generated.insert(domain, (rules, g));
-    }
-    let (cust_rules, customers) = &generated["customer"];
-    let suppliers = &generated["supplier"].1;
-    let products = &generated["product"].1;
-    let sets = [
-        links::contacts(customers, cust_rules, 0.4, 1),
-        links::families(suppliers, 0.6, 2),
-        links::supplies(suppliers, products, 3),
-    ];
-    let refs: Vec<&Links> = sets.iter().collect();
-    let files = links::write_links(&refs, dir.path()).expect("links files");
+    let load = |d: &str| mdm_rules::load_domain(None, d).expect("rules");
+    let w = world::world(entities, 25, &load, &|_| {}, dir.path()).expect("generate");
+    let sets = &w.links;
+    let files = &w.link_files;
     let stated: usize = sets.iter().map(|s| s.stated.len()).sum();
     println!(
         "generated {} records, {stated} source links ({} true relationships) in {:.1} s",
-        generated
-            .values()
-            .map(|(_, g)| g.records.len())
+        w.domains
+            .iter()
+            .map(|(_, _, g)| g.records.len())
             .sum::<usize>(),
         sets.iter().map(|s| s.truth.len()).sum::<usize>(),
         t.elapsed().as_secs_f64()
@@ -88,7 +68,7 @@ fn main() {
             mdm.run(&["ingest", "--domain", domain, "--source", s, path(&file)]);
         }
     }
-    for (domain, system, file) in &files {
+    for (domain, system, file) in files {
         mdm.run(&[
             "ingest",
             "--domain",
@@ -113,7 +93,7 @@ fn main() {
     }
 
     let entity_of = |domain: &str| -> HashMap<String, Vec<u64>> {
-        let g = &generated[domain].1;
+        let g = w.generated(domain);
         let truth: HashMap<(String, String), u64> = g
             .records
             .iter()
@@ -132,12 +112,8 @@ fn main() {
     let ents: HashMap<&str, HashMap<String, Vec<u64>>> =
         WORLD.iter().map(|(d, ..)| (*d, entity_of(d))).collect();
     let mut all = (0, 0, 0, 0);
-    for set in &sets {
-        let to_domain = if set.rel_type == "supplies" {
-            "product"
-        } else {
-            set.from_domain
-        };
+    for set in sets {
+        let to_domain = set.to_domain;
         let found: Vec<(String, String)> = mdm
             .export("relationships", set.from_domain)
             .into_iter()
@@ -171,6 +147,160 @@ fn main() {
         all.0 as f64 / all.1.max(1) as f64,
         all.2 as f64 / all.3.max(1) as f64
     );
+    households(&mdm, &w, &ents["customer"]);
+}
+
+/// Scores the derived households against the generator's truth and prints examples.
+fn households(mdm: &Mdm, w: &world::World, ents: &HashMap<String, Vec<u64>>) {
+    let truth = links::household_pairs(&w.generated("customer").households);
+    let memberships: Vec<(String, String)> = mdm
+        .export("relationships", "customer")
+        .into_iter()
+        .filter(|r| str_of(r, "type") == "household")
+        .map(|r| (str_of(&r, "from_golden_id"), str_of(&r, "to_golden_id")))
+        .collect();
+    let s = links::score_groups(&truth, &memberships, ents);
+    let groups: std::collections::BTreeSet<&str> =
+        memberships.iter().map(|(_, g)| g.as_str()).collect();
+    println!(
+        "household   customer: precision {:.4} ({} of {} entity pairs), recall {:.4} ({} of {} true pairs); {} households, {} members, {} pairs of one entity (missed matches)",
+        s.precision(),
+        s.correct,
+        s.found.len(),
+        s.recall(),
+        s.recovered,
+        s.truth,
+        groups.len(),
+        memberships.len(),
+        s.same_entity
+    );
+    // Examples: the golden values of each entity's golden record(s).
+    let golden: HashMap<String, serde_json::Value> = mdm
+        .export("golden", "customer")
+        .into_iter()
+        .map(|g| (str_of(&g, "golden_id"), g))
+        .collect();
+    let mut of_entity: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for g in ents.keys() {
+        if let Some(e) = links::main_entity(ents, g) {
+            of_entity.entry(e).or_default().push(g);
+        }
+    }
+    let show = |e: u64| -> String {
+        of_entity
+            .get(&e)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| golden.get(*g))
+            .map(|v| {
+                let f = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+                format!(
+                    "[{} {} | {} {} {} {} | {} | {}]",
+                    f("given_name"),
+                    f("family_name"),
+                    f("street"),
+                    f("house_number"),
+                    f("address_line2"),
+                    f("postcode"),
+                    f("phone"),
+                    f("organization_name")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let examples: usize = std::env::var("MDM_BENCH_EXAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    // The step's own recall: true pairs whose two people the matcher kept apart (each
+    // with a golden record standing for it).
+    let apart: Vec<&(u64, u64)> = truth
+        .iter()
+        .filter(|(a, b)| of_entity.contains_key(a) && of_entity.contains_key(b))
+        .collect();
+    let kept = apart.iter().filter(|p| s.found.contains(p)).count();
+    println!(
+        "household   recall among the {} true pairs the matcher kept apart: {:.4} ({kept})",
+        apart.len(),
+        kept as f64 / apart.len().max(1) as f64
+    );
+    // Why true pairs were missed, judged on the golden values (raw, loosely normalized).
+    let norm = |v: &serde_json::Value, k: &str| -> String {
+        v[k].as_str()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    // Each entity's (postcode, house number) pairs across all its source records.
+    let g = w.generated("customer");
+    let rules = &w.domains[0].1;
+    let (pc, hn, st) = (
+        rules.index_of("postcode").expect("postcode"),
+        rules.index_of("house_number").expect("house_number"),
+        rules.index_of("street").expect("street"),
+    );
+    let clean = |v: &Option<String>| -> String {
+        v.as_deref()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut places: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+    for (r, e) in g.records.iter().zip(&g.entities) {
+        // A house number written into the street counts.
+        let number = r.values[hn].clone().or_else(|| {
+            let street = r.values[st].as_deref()?;
+            mdm_core::standardize::split_house_number(street).1
+        });
+        places
+            .entry(*e)
+            .or_default()
+            .push((clean(&r.values[pc]), clean(&number)));
+    }
+    let share_a_place = |a: u64, b: u64| {
+        let (pa, pb) = (&places[&a], &places[&b]);
+        pa.iter()
+            .any(|x| !x.0.is_empty() && !x.1.is_empty() && pb.contains(x))
+    };
+    let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+    for (a, b) in truth.difference(&s.found) {
+        let one = |e: u64| of_entity.get(&e).and_then(|g| golden.get(g[0]));
+        let reason = match (one(*a), one(*b)) {
+            (Some(x), Some(y)) => {
+                if norm(x, "postcode") != norm(y, "postcode")
+                    || norm(x, "house_number") != norm(y, "house_number")
+                {
+                    if share_a_place(*a, *b) {
+                        "golden addresses differ, a source names one address for both (a move some systems miss)"
+                    } else {
+                        "golden addresses differ, no source names one address for both (missing or mistyped)"
+                    }
+                } else if norm(x, "family_name") == norm(y, "family_name")
+                    || (!norm(x, "phone").is_empty() && norm(x, "phone") == norm(y, "phone"))
+                {
+                    "same address, name or phone equal: street or flat disagreed"
+                } else {
+                    "same address, family name and phone differ (or a spelling)"
+                }
+            }
+            _ => "one of them has no golden record of its own (merged by the matcher)",
+        };
+        *why.entry(reason).or_default() += 1;
+    }
+    for (reason, n) in &why {
+        println!("  missed {n:>4}: {reason}");
+    }
+    for (a, b) in truth.difference(&s.found).take(examples) {
+        println!("  missed {a}-{b}: {}  /  {}", show(*a), show(*b));
+    }
+    for (a, b) in s.found.difference(&truth).take(examples) {
+        println!("  wrong  {a}-{b}: {}  /  {}", show(*a), show(*b));
+    }
 }
 
 fn path(p: &Path) -> &str {

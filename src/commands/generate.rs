@@ -1,16 +1,20 @@
 //! `mdm generate`: writes synthetic source files (one CSV per system) and `truth.csv`,
-//! for demos, tests and benchmarks. Generation itself lives in `mdm_testkit`.
+//! with links files and their truth (customer contacts, supplier families; with
+//! `--domain all` also who supplies which product) and the household truth, for demos,
+//! tests and benchmarks. Generation itself lives in `mdm_testkit`.
 
 use anyhow::Context;
 use mdm_core::SystemName;
-use mdm_testkit::{CorruptionRates, Domain, GenConfig};
+use mdm_testkit::{world, CorruptionRates, Domain, GenConfig};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// Domain to generate: customer, product or supplier.
+    /// Domain to generate: customer, product or supplier; or `all`: the three linked
+    /// (customers of ERP and CRM, suppliers and products of ERP and a PIM) in subdirectories,
+    /// with every links file.
     #[arg(long)]
     pub domain: String,
     /// Number of real-world entities (each appears in one or more systems).
@@ -41,9 +45,15 @@ pub struct GenerateArgs {
     /// Print a JSON summary (entities, records, files per system, truth file) on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write no links files (they need the records in memory a second time).
+    #[arg(long)]
+    pub no_links: bool,
 }
 
 pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
+    if args.domain == "all" {
+        return run_world(args);
+    }
     let domain = Domain::parse(&args.domain).with_context(|| {
         format!(
             "unknown domain `{}` (the generator knows customer, product, supplier)",
@@ -83,6 +93,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let links = if args.no_links {
+        Vec::new()
+    } else {
+        domain_links(&cfg, &rules, &args.out)?
+    };
     // Written through a handle so a closed pipe (`| head`) is an error, not a panic.
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -103,6 +118,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             "seconds": started.elapsed().as_secs_f64(),
             "systems": systems,
             "truth": summary.files.last(),
+            "households": summary.households,
+            "links": links_json(&links),
         });
         writeln!(out, "{j}")?;
         return Ok(());
@@ -129,5 +146,135 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
             truth.display()
         )?;
     }
+    if let Some(h) = &summary.households {
+        writeln!(out, "  households truth           {}", h.display())?;
+    }
+    print_links(&mut out, &links)?;
+    Ok(())
+}
+
+/// A links file or the links truth: (what, rows, path).
+type LinkFile = (String, usize, PathBuf);
+
+/// The links one domain alone gives (customer contacts, supplier families) and their
+/// truth, from the same records again in memory.
+fn domain_links(
+    cfg: &GenConfig,
+    rules: &mdm_core::DomainRules,
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<LinkFile>> {
+    use mdm_testkit::links;
+    let sets = match cfg.domain {
+        Domain::Customer | Domain::Supplier => {
+            let g = mdm_testkit::generate_records(cfg, rules)?;
+            if cfg.domain == Domain::Customer {
+                links::contacts(&g, rules, world::CONTACT_SHARE, cfg.seed.wrapping_add(1))
+            } else {
+                links::families(&g, world::PARENT_SHARE, cfg.seed.wrapping_add(2))
+            }
+        }
+        // Who supplies a product needs suppliers too: `--domain all`.
+        Domain::Product => return Ok(Vec::new()),
+    };
+    let refs = [&sets];
+    let files = links::write_links(&refs, dir)?;
+    let truth = dir.join("links_truth.csv");
+    links::write_truth(&refs, &truth)?;
+    Ok(link_rows(&refs, files, truth))
+}
+
+fn link_rows(
+    sets: &[&mdm_testkit::links::Links],
+    files: Vec<(String, String, PathBuf)>,
+    truth: PathBuf,
+) -> Vec<LinkFile> {
+    let mut out: Vec<LinkFile> = files
+        .into_iter()
+        .map(|(domain, system, path)| {
+            let n = sets
+                .iter()
+                .filter(|s| s.from_domain == domain)
+                .flat_map(|s| &s.stated)
+                .filter(|l| l.system.as_str() == system)
+                .count();
+            (format!("{domain} {system}"), n, path)
+        })
+        .collect();
+    let n = sets.iter().map(|s| s.truth.len()).sum();
+    out.push(("truth".into(), n, truth));
+    out
+}
+
+fn links_json(links: &[LinkFile]) -> serde_json::Value {
+    links
+        .iter()
+        .map(|(what, n, path)| serde_json::json!({ "links": what, "rows": n, "file": path }))
+        .collect()
+}
+
+fn print_links(out: &mut impl Write, links: &[LinkFile]) -> std::io::Result<()> {
+    for (what, n, path) in links {
+        writeln!(out, "  links {what:<16} {n:>7} rows  {}", path.display())?;
+    }
+    Ok(())
+}
+
+/// `--domain all`: customers, suppliers and products, linked (`mdm_testkit::world`).
+fn run_world(args: GenerateArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.corruption >= 0.0, "--corruption must not be negative");
+    let started = Instant::now();
+    let load = |d: &str| mdm_rules::load_domain(None, d).expect("shipped rules load");
+    let tune = |cfg: &mut GenConfig| {
+        cfg.rates = CorruptionRates::default().scaled(args.corruption);
+        cfg.duplicate_rate = args.duplicate_rate;
+        cfg.related_rate = args.related_rate;
+        cfg.disjoint_attributes = args.disjoint_attributes;
+    };
+    let w = world::world(args.entities, args.seed, &load, &tune, &args.out)
+        .with_context(|| format!("generating into {}", args.out.display()))?;
+    let refs: Vec<&mdm_testkit::links::Links> = w.links.iter().collect();
+    let links = link_rows(&refs, w.link_files.clone(), w.links_truth.clone());
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let domains: Vec<_> = w
+            .domains
+            .iter()
+            .map(|(d, _, g)| {
+                serde_json::json!({
+                    "domain": d,
+                    "entities": g.summary.entities,
+                    "records": g.summary.records,
+                    "dir": args.out.join(d),
+                })
+            })
+            .collect();
+        let j = serde_json::json!({
+            "domain": "all",
+            "seed": args.seed,
+            "seconds": started.elapsed().as_secs_f64(),
+            "domains": domains,
+            "households": args.out.join("customer").join("households.csv"),
+            "links": links_json(&links),
+        });
+        writeln!(out, "{j}")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "generated a linked world in {:.2}s (seed {}) in {}",
+        started.elapsed().as_secs_f64(),
+        args.seed,
+        args.out.display()
+    )?;
+    for (d, _, g) in &w.domains {
+        writeln!(
+            out,
+            "  {d:<8} {:>9} entities {:>9} records  {}/",
+            g.summary.entities,
+            g.summary.records,
+            args.out.join(d).display()
+        )?;
+    }
+    print_links(&mut out, &links)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod console_e2e;
 mod febrl;
 mod first_hour;
 mod golden_cli;
+mod households;
 mod idempotency;
 mod ingest;
 mod match_report;

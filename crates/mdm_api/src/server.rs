@@ -6,7 +6,8 @@ use crate::error::{json_error, ApiError};
 use crate::idempotency::{json_writes, pushes, upserts};
 use crate::metrics::Metrics;
 use crate::routes::{
-    admin, audit, feed, golden, health, matching, push, push_links, quality, relationships, steward,
+    admin, audit, feed, golden, health, households, matching, push, push_links, quality,
+    relationships, steward,
 };
 use crate::state::AppState;
 use actix_web::body::MessageBody;
@@ -227,6 +228,35 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &ApiConfig) {
     .service(
         resource("/v1/{domain}/golden/{id}/attributes/{attribute}/lock")
             .route(web::delete().to(steward::unlock))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(resource("/v1/{domain}/households/{id}").route(web::get().to(households::household)))
+    .service(
+        resource("/v1/{domain}/households/{id}/confirm")
+            .route(web::post().to(households::confirm))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/households/{id}/remove")
+            .route(web::post().to(households::remove))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/households/{id}/split")
+            .route(web::post().to(households::split))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/households/{id}/add")
+            .route(web::post().to(households::add))
+            .wrap(from_fn(json_writes)),
+    )
+    .service(
+        resource("/v1/{domain}/household-decisions").route(web::get().to(households::decisions)),
+    )
+    .service(
+        resource("/v1/{domain}/household-decisions/{id}/withdraw")
+            .route(web::post().to(households::withdraw))
             .wrap(from_fn(json_writes)),
     )
     .configure(crate::console::routes)

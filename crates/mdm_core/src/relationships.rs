@@ -7,12 +7,14 @@
 //! for suppliers and for customers. Reading the file and naming file, line and key in errors
 //! is `mdm_rules`' job; these are plain serde types.
 
+pub mod group;
 pub mod resolve;
 
 use crate::model::AttrType;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use group::{derive_groups, Candidate, Derivation, GroupDecision, GroupMember};
 pub use resolve::{resolve, GoldenRelationship, LinkSource, Resolution, ResolvedLink};
 
 /// Column names of a links file; no link attribute may take one.
@@ -77,6 +79,47 @@ pub struct RelationshipType {
     /// An attribute of one end's records that names the other end's source ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<Reference>,
+    /// Set for a type no source states: the hub derives it from the `from` domain's golden
+    /// records after each run (households). Its `to` end is a group ID the hub assigns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived: Option<Derived>,
+}
+
+/// How a derived type (`cardinality = "group"`) groups golden records of its `from`
+/// domain: records with equal `block` values (postcode and house number: the blocking key,
+/// so no all-pairs) that agree on each `agree` attribute both have (the street, the flat)
+/// and on at least one `any` attribute (a family name, a landline) are linked; so are the
+/// only candidates of an address when there are at most `sole_residents` of them. Linked
+/// records form one group with a stable ID of its own ([`group`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derived {
+    /// Golden records with a value of any of these attributes are never members
+    /// (organizations carry `organization_name`).
+    #[serde(default)]
+    pub members_without: Vec<String>,
+    /// Attributes whose standardized values must be present and equal: the block key.
+    pub block: Vec<String>,
+    /// Attributes that must agree where both records have one, compared by type (a street:
+    /// the same comparison form, a close spelling or a shared distinctive word; other
+    /// types: equal). A record without one joins only a block whose values agree.
+    #[serde(default)]
+    pub agree: Vec<String>,
+    /// At least one of these must agree (names: a shared word of four letters or more, or
+    /// a close spelling; other types: equal).
+    pub any: Vec<String>,
+    /// An address whose candidates all agree and number at most this many is one group
+    /// without a shared `any` value (a couple with two surnames and two phones). 0: off.
+    #[serde(default)]
+    pub sole_residents: usize,
+    /// Addresses with more candidates than this are not grouped at all (a care home, a
+    /// student hall): reported, never a household.
+    #[serde(default = "default_max_block")]
+    pub max_block: usize,
+}
+
+fn default_max_block() -> usize {
+    50
 }
 
 fn default_survivorship() -> Vec<LinkStrategy> {
@@ -99,6 +142,9 @@ pub enum Cardinality {
     /// At most one: a hierarchy (parent -> child). Cycles are refused.
     OneParent,
     ManyToMany,
+    /// Each `from` record belongs to at most one group, the `to` end being the group's ID
+    /// (derived types only).
+    Group,
 }
 
 impl Cardinality {
@@ -106,6 +152,7 @@ impl Cardinality {
         match self {
             Cardinality::OneParent => "one_parent",
             Cardinality::ManyToMany => "many_to_many",
+            Cardinality::Group => "group",
         }
     }
 }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 mod relationships;
 pub use relationships::{
-    load_relationships, parse_relationships, BUILTIN_RELATIONSHIPS, LINK_COLUMNS,
+    check_derived_attributes, load_relationships, parse_relationships, BUILTIN_RELATIONSHIPS,
+    LINK_COLUMNS,
 };
 
 /// A rules file that could not be read or is not valid.

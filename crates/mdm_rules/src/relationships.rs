@@ -3,7 +3,7 @@
 //! `relationships.toml` in the rules directory replaces it.
 
 use crate::{line_of_key, load_domain, toml_error, RulesError};
-use mdm_core::relationships::{RelationshipRules, RelationshipType};
+use mdm_core::relationships::{Cardinality, RelationshipRules, RelationshipType};
 use std::path::Path;
 
 /// The shipped relationship types.
@@ -21,14 +21,39 @@ pub fn load_relationships(dir: Option<&Path>) -> Result<RelationshipRules, Rules
                 file: path.clone(),
                 error,
             })?;
-            return parse_relationships(&path, &text, dir_domains(Some(dir)));
+            let rules = parse_relationships(&path, &text, dir_domains(Some(dir)))?;
+            return with_checked_attributes(rules, Some(dir), &path, &text);
         }
     }
-    parse_relationships(
-        Path::new("<builtin>/relationships.toml"),
-        BUILTIN_RELATIONSHIPS,
-        dir_domains(dir),
-    )
+    let file = Path::new("<builtin>/relationships.toml");
+    let rules = parse_relationships(file, BUILTIN_RELATIONSHIPS, dir_domains(dir))?;
+    with_checked_attributes(rules, dir, file, BUILTIN_RELATIONSHIPS)
+}
+
+fn with_checked_attributes(
+    rules: RelationshipRules,
+    dir: Option<&Path>,
+    file: &Path,
+    text: &str,
+) -> Result<RelationshipRules, RulesError> {
+    for (i, t) in rules.types.iter().enumerate() {
+        if t.derived.is_none() {
+            continue;
+        }
+        let domain = load_domain(dir, &t.from)?;
+        let one = RelationshipRules {
+            types: vec![t.clone()],
+        };
+        if let Err(message) = check_derived_attributes(&one, &domain) {
+            return Err(RulesError::Invalid {
+                file: file.to_path_buf(),
+                line: line_of_type(text, i, "derived"),
+                key: format!("relationship[{i}].derived"),
+                message,
+            });
+        }
+    }
+    Ok(rules)
 }
 
 /// A closure telling whether a domain has rules.
@@ -87,9 +112,14 @@ fn validate_type(
         ));
     }
     for (field, d) in [("from", &t.from), ("to", &t.to)] {
-        if !domain_exists(d) {
+        // A derived type's `to` end is a group ID the hub assigns, not a domain.
+        let group_id_end = field == "to" && t.derived.is_some();
+        if !group_id_end && !domain_exists(d) {
             return Some((field, format!("no rules for domain `{d}`")));
         }
+    }
+    if let Some(message) = check_derived(t) {
+        return Some(("derived", message));
     }
     for a in t.attributes.keys() {
         if !ok_name(a) || LINK_COLUMNS.contains(&a.as_str()) || a == "source_id" {
@@ -122,6 +152,50 @@ fn validate_type(
     None
 }
 
+/// What is wrong with a derived type's shape (its attributes are checked against the
+/// domain's rules by [`check_derived_attributes`]).
+fn check_derived(t: &RelationshipType) -> Option<String> {
+    let group = t.cardinality == Cardinality::Group;
+    let Some(d) = &t.derived else {
+        return group.then(|| "cardinality `group` is for derived types only".into());
+    };
+    if !group {
+        return Some("a derived type needs cardinality = \"group\"".into());
+    }
+    if t.reference.is_some() {
+        return Some("a derived type takes no `reference`: no source states it".into());
+    }
+    if d.block.is_empty() || d.any.is_empty() {
+        return Some("`block` and `any` each need at least one attribute".into());
+    }
+    (d.max_block < 2).then(|| "`max_block` must be at least 2".into())
+}
+
+/// Every attribute a derived type names must be one of its `from` domain's.
+pub fn check_derived_attributes(
+    rules: &RelationshipRules,
+    domain: &mdm_core::DomainRules,
+) -> Result<(), String> {
+    for t in rules.types.iter().filter(|t| t.from == domain.domain) {
+        let Some(d) = &t.derived else { continue };
+        let names = d
+            .members_without
+            .iter()
+            .chain(&d.block)
+            .chain(&d.agree)
+            .chain(&d.any);
+        for a in names {
+            if domain.attribute(a).is_none() {
+                return Err(format!(
+                    "relationship type `{}`: domain {} has no attribute `{a}`",
+                    t.name, domain.domain
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The line of `field` in the `i`-th `[[relationship]]` table (its header when the field is
 /// not written out).
 fn line_of_type(text: &str, i: usize, field: &str) -> usize {
@@ -146,7 +220,7 @@ fn line_of_type(text: &str, i: usize, field: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mdm_core::relationships::{Cardinality, End};
+    use mdm_core::relationships::End;
 
     fn parse(text: &str) -> Result<RelationshipRules, RulesError> {
         parse_relationships(Path::new("r.toml"), text, |d| {
@@ -163,6 +237,35 @@ mod tests {
         assert!(r.get("customer", "parent_of").is_some());
         assert_eq!(r.get("supplier", "supplies").unwrap().to, "product");
         assert_eq!(r.touching("product").count(), 2);
+        let h = r.get("customer", "household").unwrap();
+        assert_eq!(h.cardinality, Cardinality::Group);
+        assert!(h.derived.as_ref().unwrap().any.contains(&"phone".into()));
+    }
+
+    #[test]
+    fn derived_types_are_checked() {
+        let head = "[[relationship]]\nname = \"h\"\nfrom = \"customer\"\nto = \"household\"\n";
+        let derived = "derived = { block = [\"street\"], any = [\"phone\"] }\n";
+        assert!(parse(&format!("{head}cardinality = \"group\"\n{derived}")).is_ok());
+        let e = parse(&format!("{head}cardinality = \"many_to_many\"\n{derived}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("relationship[0].derived"), "{e}");
+        let e = parse(&format!("{head}cardinality = \"group\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no rules for domain `household`"), "{e}");
+        let bad = RelationshipRules {
+            types: vec![parse(&format!(
+                "{head}cardinality = \"group\"\nderived = {{ block = [\"street\"], any = [\"shoe_size\"] }}\n"
+            ))
+            .unwrap()
+            .types
+            .remove(0)],
+        };
+        let customer = crate::load_domain(None, "customer").unwrap();
+        let e = check_derived_attributes(&bad, &customer).unwrap_err();
+        assert!(e.contains("shoe_size"), "{e}");
     }
 
     #[test]

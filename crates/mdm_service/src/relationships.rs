@@ -3,6 +3,7 @@
 //! record's relationships (now or as of a time), hierarchies walked up and down, and the
 //! export. Resolution itself happens in the reconcile run (`reconcile::relationships`).
 
+pub mod groups;
 mod hierarchy;
 
 pub use hierarchy::{hierarchy, HierarchyNode, HierarchyPage, Walk, WalkSpec};
@@ -11,6 +12,25 @@ use crate::ServiceError;
 use mdm_core::relationships::RelationshipRules;
 use mdm_store::relationships::{Direction, Relationship, TypeRow};
 use mdm_store::{now, DbConnection};
+
+/// A relationship as the run wants it, attributes and lineage as JSON.
+pub(crate) struct Desired {
+    pub from: String,
+    pub to: String,
+    pub attributes: String,
+    pub lineage: String,
+}
+
+impl From<mdm_core::relationships::GoldenRelationship> for Desired {
+    fn from(g: mdm_core::relationships::GoldenRelationship) -> Self {
+        Desired {
+            attributes: serde_json::to_string(&g.attributes).expect("a map serializes"),
+            lineage: serde_json::to_string(&g.lineage).expect("lineage serializes"),
+            from: g.from,
+            to: g.to,
+        }
+    }
+}
 
 /// Stores `rules` as the types in force (what `mdm reconcile` and `mdm serve` do at start).
 pub fn sync_types(conn: &mut DbConnection, rules: &RelationshipRules) -> Result<(), ServiceError> {

@@ -22,6 +22,7 @@ pub mod deliveries;
 mod error;
 pub mod feed;
 pub mod golden;
+pub mod groups;
 pub mod idempotency;
 pub mod links;
 pub mod matchstate;

@@ -524,3 +524,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     reconcile_partitions,
     reconcile_runs,
 );
+
+diesel::table! {
+    group_decisions (id) {
+        id -> BigInt,
+        domain -> Text,
+        rel_type -> Text,
+        kind -> Text,
+        a_golden_id -> Text,
+        b_golden_id -> Text,
+        group_id -> Nullable<Text>,
+        decided_by -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}

@@ -39,6 +39,10 @@ pub(crate) trait EntityGen: Sync {
         rng: &mut ChaCha8Rng,
         row: &mut [Option<String>],
     );
+    /// The household `e` lives in, as an id shared by its members (customers only).
+    fn household(&self, _e: &Self::Entity) -> Option<u64> {
+        None
+    }
 }
 
 /// Where finished rows go: `system` indexes the config's systems.
@@ -54,20 +58,25 @@ pub(crate) trait RowSink {
 /// One generated record before it has an id: (system, values, entity).
 type Row = (usize, Vec<Option<String>>, u64);
 
-/// Runs `gen` for `cfg.entities` entities; returns how many were made.
+/// (entity, household) of entities that share a home with another.
+pub(crate) type Homes = Vec<(u64, u64)>;
+
+/// Runs `gen` for `cfg.entities` entities; returns how many were made and each entity's
+/// household (entity, household), for entities that share one with another.
 pub(crate) fn drive<G: EntityGen>(
     gen: &G,
     cfg: &GenConfig,
     profiles: &[SystemProfile],
     sink: &mut impl RowSink,
     progress: &mut dyn FnMut(u64),
-) -> Result<u64, GenError> {
+) -> Result<(u64, Homes), GenError> {
     let total = cfg.entities as u64;
     let chunks = total.div_ceil(CHUNK);
     let mut batch_start = 0;
+    let mut households = Vec::new();
     while batch_start < chunks {
         let batch_end = (batch_start + BATCH).min(chunks);
-        let rows: Vec<Vec<Row>> = (batch_start..batch_end)
+        let rows: Vec<(Vec<Row>, Homes)> = (batch_start..batch_end)
             .into_par_iter()
             .map(|c| {
                 chunk(
@@ -80,16 +89,26 @@ pub(crate) fn drive<G: EntityGen>(
                 )
             })
             .collect();
-        for (system, row, entity) in rows.into_iter().flatten() {
-            sink.push(system, row, entity)?;
+        for (rows, homes) in rows {
+            for (system, row, entity) in rows {
+                sink.push(system, row, entity)?;
+            }
+            households.extend(homes);
         }
         progress((batch_end * CHUNK).min(total));
         batch_start = batch_end;
     }
-    Ok(total)
+    // A household cut short at a chunk's end may have one member left: not a household.
+    let mut size: std::collections::HashMap<u64, usize> = Default::default();
+    for (_, h) in &households {
+        *size.entry(*h).or_default() += 1;
+    }
+    households.retain(|(_, h)| size[h] >= 2);
+    Ok((total, households))
 }
 
-/// Entities `from..to`, all their records, from the chunk's own RNG stream.
+/// Entities `from..to`, all their records, from the chunk's own RNG stream, and their
+/// households (entity, household).
 fn chunk<G: EntityGen>(
     gen: &G,
     cfg: &GenConfig,
@@ -97,7 +116,7 @@ fn chunk<G: EntityGen>(
     from: u64,
     to: u64,
     chunk_no: u64,
-) -> Vec<Row> {
+) -> (Vec<Row>, Homes) {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(FIRST_STREAM + chunk_no);
     let n_fields = gen.fields().len();
@@ -105,12 +124,16 @@ fn chunk<G: EntityGen>(
     let mut group = Vec::new();
     let mut systems = Vec::with_capacity(profiles.len());
     let mut next = from;
+    let mut homes = Vec::new();
     while next < to {
         group.clear();
         gen.next_group(&mut rng, next, &mut group);
         for e in group.iter().take((to - next) as usize) {
             let entity = next;
             next += 1;
+            if let Some(h) = gen.household(e) {
+                homes.push((entity, h));
+            }
             systems.clear();
             systems.extend((0..profiles.len()).filter(|&i| rng.random_bool(profiles[i].presence)));
             if systems.is_empty() {
@@ -131,5 +154,5 @@ fn chunk<G: EntityGen>(
             }
         }
     }
-    rows
+    (rows, homes)
 }

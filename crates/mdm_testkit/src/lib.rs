@@ -24,6 +24,7 @@ mod output;
 mod product;
 mod supplier;
 mod systems;
+pub mod world;
 
 pub use config::{CorruptionRates, Domain, GenConfig};
 pub use systems::{DateStyle, IdStyle, NameStyle, PhoneStyle, SystemProfile};
@@ -33,7 +34,7 @@ use mdm_core::{DomainRules, RecordKey, SourceRecord, SystemName};
 use output::{Backend, CsvBackend, MemBackend, ShufflingSink};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Why generation failed.
@@ -59,8 +60,10 @@ pub struct Summary {
     pub records: u64,
     /// Records per system, in the configured order.
     pub per_system: Vec<(SystemName, u64)>,
-    /// Files written (empty for the in-memory variant).
+    /// Files written (empty for the in-memory variant): one per system, then the truth.
     pub files: Vec<PathBuf>,
+    /// The household truth written beside them (customers).
+    pub households: Option<PathBuf>,
 }
 
 /// Records held in memory with their true entities.
@@ -70,6 +73,9 @@ pub struct Generated {
     pub records: Vec<SourceRecord>,
     /// `entities[i]` is the true entity of `records[i]`.
     pub entities: Vec<u64>,
+    /// Entity -> household, for the entities (customers) that share a home with another:
+    /// the truth of derived households.
+    pub households: BTreeMap<u64, u64>,
     pub summary: Summary,
 }
 
@@ -85,7 +91,9 @@ impl Generated {
 }
 
 /// Writes `dir/<system>.csv` for every system (header: `source_id`, then the attributes of
-/// `rules` in order) and `dir/truth.csv` (`source_system,source_id,entity_id`).
+/// `rules` in order) and `dir/truth.csv` (`source_system,source_id,entity_id`); for
+/// customers also `dir/households.csv` (`entity_id,household_id`: the entities that share a
+/// home with another, the truth of derived households).
 pub fn generate_to_dir(
     cfg: &GenConfig,
     rules: &DomainRules,
@@ -104,9 +112,34 @@ pub fn generate_to_dir_with_progress(
     let profiles = profiles(cfg, rules)?;
     let backend = CsvBackend::create(dir, &profiles, rules)?;
     let files = backend.paths();
-    let (_, mut summary) = run(cfg, rules, &profiles, backend, progress)?;
+    let (_, mut summary, households) = run(cfg, rules, &profiles, backend, progress)?;
+    if cfg.domain == Domain::Customer {
+        let path = dir.join("households.csv");
+        write_households(&households, &path)?;
+        summary.households = Some(path);
+    }
     summary.files = files;
     Ok(summary)
+}
+
+fn write_households(households: &[(u64, u64)], path: &Path) -> Result<(), GenError> {
+    let csv_err = |error| GenError::Csv {
+        path: path.to_path_buf(),
+        error,
+    };
+    let mut w = csv::Writer::from_path(path).map_err(csv_err)?;
+    w.write_record(["entity_id", "household_id"])
+        .map_err(csv_err)?;
+    let mut sorted = households.to_vec();
+    sorted.sort_unstable();
+    for (e, h) in sorted {
+        w.write_record([e.to_string(), h.to_string()])
+            .map_err(csv_err)?;
+    }
+    w.flush().map_err(|error| GenError::Io {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// The same data as `generate_to_dir` would write for `cfg`, held in memory.
@@ -117,10 +150,11 @@ pub fn generate_records(cfg: &GenConfig, rules: &DomainRules) -> Result<Generate
         records: Vec::new(),
         entities: Vec::new(),
     };
-    let (backend, summary) = run(cfg, rules, &profiles, backend, &mut |_| {})?;
+    let (backend, summary, households) = run(cfg, rules, &profiles, backend, &mut |_| {})?;
     Ok(Generated {
         records: backend.records,
         entities: backend.entities,
+        households: households.into_iter().collect(),
         summary,
     })
 }
@@ -166,11 +200,11 @@ fn run<B: Backend>(
     profiles: &[SystemProfile],
     backend: B,
     progress: &mut dyn FnMut(u64),
-) -> Result<(B, Summary), GenError> {
+) -> Result<(B, Summary, engine::Homes), GenError> {
     // Ids and shuffling draw from their own stream, so they do not shift the data.
     let mut id_rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     id_rng.set_stream(1);
-    let (backend, counts, entities) = match cfg.domain {
+    let (backend, counts, (entities, households)) = match cfg.domain {
         Domain::Customer => {
             let gen = customer::CustomerGen::new(cfg);
             drive_into(&gen, cfg, rules, profiles, backend, id_rng, progress)?
@@ -190,9 +224,13 @@ fn run<B: Backend>(
         records: counts.iter().sum(),
         per_system: cfg.systems.iter().cloned().zip(counts).collect(),
         files: Vec::new(),
+        households: None,
     };
-    Ok((backend, summary))
+    Ok((backend, summary, households))
 }
+
+/// The backend, records per system, and (entities made, their homes).
+type Driven<B> = (B, Vec<u64>, (u64, engine::Homes));
 
 fn drive_into<G: EntityGen, B: Backend>(
     gen: &G,
@@ -202,7 +240,7 @@ fn drive_into<G: EntityGen, B: Backend>(
     backend: B,
     id_rng: ChaCha8Rng,
     progress: &mut dyn FnMut(u64),
-) -> Result<(B, Vec<u64>, u64), GenError> {
+) -> Result<Driven<B>, GenError> {
     let fields = gen.fields();
     if !rules
         .attributes

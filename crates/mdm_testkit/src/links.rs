@@ -42,6 +42,7 @@ pub struct SourceLink {
 pub struct Links {
     pub rel_type: &'static str,
     pub from_domain: &'static str,
+    pub to_domain: &'static str,
     pub stated: Vec<SourceLink>,
     pub truth: BTreeSet<(u64, u64)>,
 }
@@ -130,6 +131,7 @@ pub fn contacts(customers: &Generated, rules: &DomainRules, share: f64, seed: u6
     let links = Links {
         rel_type: "contact_of",
         from_domain: "customer",
+        to_domain: "customer",
         ..Links::default()
     };
     state(links, pairs, &by, &by, &mut rng)
@@ -152,6 +154,7 @@ pub fn families(suppliers: &Generated, share: f64, seed: u64) -> Links {
     let links = Links {
         rel_type: "parent_of",
         from_domain: "supplier",
+        to_domain: "supplier",
         ..Links::default()
     };
     state(links, pairs, &by, &by, &mut rng)
@@ -172,6 +175,7 @@ pub fn supplies(suppliers: &Generated, products: &Generated, seed: u64) -> Links
     let links = Links {
         rel_type: "supplies",
         from_domain: "supplier",
+        to_domain: "product",
         ..Links::default()
     };
     let (from, to) = (records_by_entity(suppliers), records_by_entity(products));
@@ -204,6 +208,117 @@ pub fn write_links(sets: &[&Links], dir: &Path) -> std::io::Result<Vec<(String, 
     Ok(out)
 }
 
+/// Writes the true relationships behind `sets` to `path`
+/// (`type,from_domain,from_entity_id,to_domain,to_entity_id`; entity ids as in each
+/// domain's `truth.csv`).
+pub fn write_truth(sets: &[&Links], path: &Path) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "type",
+        "from_domain",
+        "from_entity_id",
+        "to_domain",
+        "to_entity_id",
+    ])?;
+    for set in sets {
+        for (f, t) in &set.truth {
+            w.write_record([
+                set.rel_type,
+                set.from_domain,
+                &f.to_string(),
+                set.to_domain,
+                &t.to_string(),
+            ])?;
+        }
+    }
+    w.flush()
+}
+
+/// The true household pairs (a < b): entities that share a home (`Generated::households`).
+pub fn household_pairs(households: &BTreeMap<u64, u64>) -> BTreeSet<(u64, u64)> {
+    let mut by: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (e, h) in households {
+        by.entry(*h).or_default().push(*e);
+    }
+    let mut out = BTreeSet::new();
+    for members in by.values() {
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                out.insert((*a.min(b), *a.max(b)));
+            }
+        }
+    }
+    out
+}
+
+/// Precision and recall of derived groups against true household pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupScore {
+    /// Entity pairs the groups put together (two golden records standing for one entity,
+    /// a missed match, are not a household pair and are counted apart).
+    pub found: BTreeSet<(u64, u64)>,
+    pub correct: usize,
+    pub truth: usize,
+    pub recovered: usize,
+    /// Pairs of golden records of one group standing for the same entity.
+    pub same_entity: usize,
+}
+
+impl GroupScore {
+    pub fn precision(&self) -> f64 {
+        self.correct as f64 / self.found.len().max(1) as f64
+    }
+    pub fn recall(&self) -> f64 {
+        self.recovered as f64 / self.truth.max(1) as f64
+    }
+}
+
+/// Scores groups given as (member golden ID, group ID): every pair of members of a group is
+/// a found pair of the entities they stand for (`entities`: golden ID -> its records'
+/// entities; a golden record stands for its majority entity).
+pub fn score_groups(
+    truth: &BTreeSet<(u64, u64)>,
+    memberships: &[(String, String)],
+    entities: &HashMap<String, Vec<u64>>,
+) -> GroupScore {
+    let mut groups: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (m, g) in memberships {
+        if let Some(e) = main_entity(entities, m) {
+            groups.entry(g.as_str()).or_default().push(e);
+        }
+    }
+    let mut s = GroupScore {
+        truth: truth.len(),
+        ..GroupScore::default()
+    };
+    for members in groups.values() {
+        for (i, a) in members.iter().enumerate() {
+            for b in &members[i + 1..] {
+                if a == b {
+                    s.same_entity += 1;
+                } else {
+                    s.found.insert((*a.min(b), *a.max(b)));
+                }
+            }
+        }
+    }
+    s.correct = s.found.iter().filter(|p| truth.contains(p)).count();
+    s.recovered = s.correct;
+    s
+}
+
+/// The entity most of golden record `g`'s records belong to (ties: the smallest id).
+pub fn main_entity(m: &HashMap<String, Vec<u64>>, g: &str) -> Option<u64> {
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for e in m.get(g)? {
+        *counts.entry(*e).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(e, n)| (*n, std::cmp::Reverse(*e)))
+        .map(|(e, _)| e)
+}
+
 /// Precision and recall of golden relationships against the truth.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LinkScore {
@@ -232,16 +347,7 @@ pub fn score(
     from_entities: &HashMap<String, Vec<u64>>,
     to_entities: &HashMap<String, Vec<u64>>,
 ) -> LinkScore {
-    let main = |m: &HashMap<String, Vec<u64>>, g: &str| -> Option<u64> {
-        let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
-        for e in m.get(g)? {
-            *counts.entry(*e).or_default() += 1;
-        }
-        counts
-            .into_iter()
-            .max_by_key(|(e, n)| (*n, std::cmp::Reverse(*e)))
-            .map(|(e, _)| e)
-    };
+    let main = main_entity;
     let mut correct = 0;
     let mut recovered = BTreeSet::new();
     for (f, t) in found {
@@ -289,6 +395,45 @@ mod tests {
         assert_eq!(systems.len(), 2, "both systems state parts of the tree");
         // Same seed, same links.
         assert_eq!(families(&g, 0.5, 1).stated, f.stated);
+    }
+
+    #[test]
+    fn households_share_a_home_and_score_by_entity_pairs() {
+        let g = generated(Domain::Customer, &["ERP", "CRM"], 2000);
+        let pairs = household_pairs(&g.households);
+        assert!(pairs.len() > 20, "{}", pairs.len());
+        // Members of one household live at one address in the truth: their records share a
+        // postcode at least once.
+        let rules = mdm_rules::load_domain(None, "customer").unwrap();
+        let pc = rules.index_of("postcode").unwrap();
+        let mut codes: HashMap<u64, BTreeSet<String>> = HashMap::new();
+        for (r, e) in g.records.iter().zip(&g.entities) {
+            if let Some(Some(v)) = r.values.get(pc) {
+                codes.entry(*e).or_default().insert(v.replace(' ', ""));
+            }
+        }
+        let sharing = pairs
+            .iter()
+            .filter(|(a, b)| match (codes.get(a), codes.get(b)) {
+                (Some(x), Some(y)) => !x.is_disjoint(y),
+                _ => false,
+            })
+            .count();
+        assert!(
+            sharing * 10 >= pairs.len() * 8,
+            "{sharing} of {}",
+            pairs.len()
+        );
+        let ents: HashMap<String, Vec<u64>> = [("a", 1), ("b", 2), ("c", 3), ("c2", 3)]
+            .iter()
+            .map(|(g, e)| (g.to_string(), vec![*e]))
+            .collect();
+        let truth: BTreeSet<(u64, u64)> = [(1, 2)].into_iter().collect();
+        let m = |g: &str, h: &str| (g.to_string(), h.to_string());
+        let s = score_groups(&truth, &[m("a", "H"), m("b", "H")], &ents);
+        assert_eq!((s.precision(), s.recall()), (1.0, 1.0));
+        let s = score_groups(&truth, &[m("a", "H"), m("c", "H"), m("c2", "H")], &ents);
+        assert_eq!((s.precision(), s.recall(), s.same_entity), (0.0, 0.0, 1));
     }
 
     #[test]

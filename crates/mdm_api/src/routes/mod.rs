@@ -6,6 +6,7 @@ pub mod audit;
 pub mod feed;
 pub mod golden;
 pub mod health;
+pub mod households;
 pub mod matching;
 pub mod push;
 pub mod push_links;

@@ -116,16 +116,21 @@ fn split_full_name(vals: &mut [Option<&str>], full: usize, given: usize, family:
     let Some(f) = vals[full].filter(|v| !is_missing(v)) else {
         return;
     };
-    let f = f.trim();
-    let (g, fam) = if let Some((fam, g)) = f.split_once(',') {
+    let (g, fam) = split_full(f);
+    vals[given] = Some(g).filter(|s| !s.is_empty());
+    vals[family] = Some(fam).filter(|s| !s.is_empty());
+}
+
+/// A full name as (given, family): "Given Family" or "Family, Given".
+pub fn split_full(full: &str) -> (&str, &str) {
+    let f = full.trim();
+    if let Some((fam, g)) = f.split_once(',') {
         (g.trim(), fam.trim())
     } else if let Some(pos) = f.rfind(char::is_whitespace) {
         (f[..pos].trim(), f[pos..].trim())
     } else {
         ("", f)
-    };
-    vals[given] = Some(g).filter(|s| !s.is_empty());
-    vals[family] = Some(fam).filter(|s| !s.is_empty());
+    }
 }
 
 /// One distinct standardized value and what comparators and blocking keys need of it.

@@ -224,6 +224,7 @@ mod tests {
             attributes: Default::default(),
             survivorship: vec![LinkStrategy::Trust, LinkStrategy::Recent],
             reference: None,
+            derived: None,
         }
     }
 

@@ -5,42 +5,53 @@ use super::text::{fold_with, FoldStyle};
 use super::Cleaned;
 use smallvec::SmallVec;
 
+/// Abbreviations of street words -> the canonical word, for whole folded words of a street.
+const ABBREVIATIONS: &[(&[&str], &str)] = &[
+    (&["st"], "street"),
+    (&["str", "strasse", "strase"], "strasse"),
+    (&["ave", "av", "avda"], "avenue"),
+    (&["rd"], "road"),
+    (&["blvd", "boul", "bd", "bvd"], "boulevard"),
+    (&["dr", "drv"], "drive"),
+    (&["ln"], "lane"),
+    (&["pl"], "place"),
+    (&["sq"], "square"),
+    (&["hwy"], "highway"),
+    (&["ct"], "court"),
+    (&["cres"], "crescent"),
+    (&["ter", "terr"], "terrace"),
+    (&["pkwy", "pky"], "parkway"),
+    (&["cir"], "circle"),
+    (&["mt"], "mount"),
+    (&["ft"], "fort"),
+    (&["n"], "north"),
+    (&["s"], "south"),
+    (&["e"], "east"),
+    (&["w"], "west"),
+    (&["ne"], "northeast"),
+    (&["nw"], "northwest"),
+    (&["se"], "southeast"),
+    (&["sw"], "southwest"),
+    (&["pza"], "plaza"),
+    (&["ul"], "ulica"),
+    (&["al"], "aleja"),
+    (&["ch"], "chemin"),
+    (&["cl"], "calle"),
+    (&["pso"], "paseo"),
+];
+
 /// Abbreviation -> canonical word, for whole folded words of a street.
 fn expand(word: &str) -> Option<&'static str> {
-    Some(match word {
-        "st" => "street",
-        "str" | "strasse" | "strase" => "strasse",
-        "ave" | "av" | "avda" => "avenue",
-        "rd" => "road",
-        "blvd" | "boul" | "bd" | "bvd" => "boulevard",
-        "dr" | "drv" => "drive",
-        "ln" => "lane",
-        "pl" => "place",
-        "sq" => "square",
-        "hwy" => "highway",
-        "ct" => "court",
-        "cres" => "crescent",
-        "ter" | "terr" => "terrace",
-        "pkwy" | "pky" => "parkway",
-        "cir" => "circle",
-        "mt" => "mount",
-        "ft" => "fort",
-        "n" => "north",
-        "s" => "south",
-        "e" => "east",
-        "w" => "west",
-        "ne" => "northeast",
-        "nw" => "northwest",
-        "se" => "southeast",
-        "sw" => "southwest",
-        "pza" => "plaza",
-        "ul" => "ulica",
-        "al" => "aleja",
-        "ch" => "chemin",
-        "cl" => "calle",
-        "pso" => "paseo",
-        _ => return None,
-    })
+    ABBREVIATIONS
+        .iter()
+        .find(|(abbr, _)| abbr.contains(&word))
+        .map(|(_, c)| *c)
+}
+
+/// True for a canonical word of a street's type or direction (`strasse`, `street`,
+/// `calle`, `north`, ...): it names no particular street.
+pub(crate) fn is_street_type(word: &str) -> bool {
+    ABBREVIATIONS.iter().any(|(_, c)| *c == word)
 }
 
 /// German compounds: "hauptstr" -> "hauptstrasse", "bahnhofstraße" (folded "...strasse")
@@ -280,6 +291,32 @@ fn postcode_format(country: &str) -> Option<&'static PostcodeFormat> {
         .find(|f| f.countries.contains(&country))
 }
 
+/// The part of a canonical postcode every form of the country's codes shares: a code in a
+/// longer form that extends a shorter one (a US ZIP+4) is cut to the shorter (the ZIP), so
+/// records of one address agree whether or not a source wrote the extension. Other codes,
+/// and codes of countries without a known format, are returned whole.
+pub(crate) fn postcode_base<'a>(canonical: &'a str, country: &str) -> &'a str {
+    let Some(f) = postcode_format(country) else {
+        return canonical;
+    };
+    let bare = |p: &str| -> String { p.chars().filter(|c| !matches!(c, ' ' | '-')).collect() };
+    let Some(long) = f
+        .patterns
+        .iter()
+        .find(|p| fits(canonical, p))
+        .map(|p| bare(p))
+    else {
+        return canonical;
+    };
+    f.patterns
+        .iter()
+        .map(|p| bare(p))
+        .filter(|short| short.len() < long.len() && long.starts_with(short.as_str()))
+        .map(|short| short.len())
+        .min()
+        .map_or(canonical, |n| &canonical[..n])
+}
+
 /// Whether upper-case alphanumerics `code` have the shape of `pattern` (separators aside).
 fn fits(code: &str, pattern: &str) -> bool {
     let mut p = pattern.bytes().filter(|b| !matches!(b, b' ' | b'-'));
@@ -471,6 +508,10 @@ mod tests {
         // Leading zeros a spreadsheet dropped come back where the country has such codes.
         assert_eq!(pc("1067", "DE").as_deref(), Ok("01067"));
         assert_eq!(pc("2134", "US").as_deref(), Ok("02134"));
+        assert_eq!(postcode_base("606267994", "US"), "60626");
+        assert_eq!(postcode_base("60626", "US"), "60626");
+        assert_eq!(postcode_base("SW1A1AA", "GB"), "SW1A1AA");
+        assert_eq!(postcode_base("10115", "XX"), "10115");
         assert_eq!(pc("501", "US").as_deref(), Ok("00501"));
         assert_eq!(pc("118", "IT").as_deref(), Ok("00118"));
         assert_eq!(pc("150", "NO").as_deref(), Ok("0150"));

@@ -64,6 +64,12 @@ impl LinkPreparer<'_> {
                 ),
             )
         })?;
+        if ty.derived.is_some() {
+            return Err(bad(
+                "type",
+                format!("`{name}` is derived by the hub: sources do not state it"),
+            ));
+        }
         let from = end(get("from_source_id")).map_err(|d| bad("from_source_id", d))?;
         let to = end(get("to_source_id")).map_err(|d| bad("to_source_id", d))?;
         if from == to && ty.from == ty.to {

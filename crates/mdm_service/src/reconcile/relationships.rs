@@ -4,12 +4,15 @@
 //! (`mdm_core::relationships::resolve`), and the difference with the stored relationships
 //! is written: new and changed versions, ended ones, their history and change events.
 //! Readers therefore never see golden records of one run with relationships of another.
+//! A derived type (households) is derived from the domain's golden records instead of
+//! staged links (`relationships::groups`), and written the same way.
 
+use crate::relationships::Desired;
 use crate::ServiceError;
 use chrono::NaiveDateTime;
-use mdm_core::relationships::{
-    resolve as resolve_type, GoldenRelationship, RelationshipType, ResolvedLink,
-};
+use mdm_core::relationships::group::GroupStats;
+use mdm_core::relationships::{resolve as resolve_type, RelationshipType, ResolvedLink};
+use mdm_core::DomainRules;
 use mdm_store::links::ResolvedRow;
 use mdm_store::outbox::NewEvent;
 use mdm_store::relationships::{NewHistoryRow, Relationship};
@@ -36,6 +39,9 @@ pub struct RelationshipStats {
     pub added: u64,
     pub changed: u64,
     pub ended: u64,
+    /// What deriving the domain's derived type (households) found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived: Option<GroupStats>,
     pub secs: f64,
 }
 
@@ -44,16 +50,29 @@ const EXAMPLES: usize = 20;
 /// Resolves the relationship types touching `domain`; run inside the run's transaction.
 pub fn resolve(
     conn: &mut DbConnection,
-    domain: &str,
+    domain_rules: &DomainRules,
     run_id: i64,
     t: NaiveDateTime,
 ) -> Result<Option<RelationshipStats>, ServiceError> {
     let started = std::time::Instant::now();
+    let domain = domain_rules.domain.as_str();
     let rules = crate::relationships::load_types(conn)?;
     let mut stats = RelationshipStats::default();
     for ty in rules.touching(domain) {
         stats.types += 1;
         mdm_store::relationships::lock_type(conn, &ty.from, &ty.name)?;
+        if ty.derived.is_some() {
+            if ty.from != domain {
+                continue;
+            }
+            let stored = mdm_store::relationships::of_type(conn, &ty.from, &ty.name)?;
+            let (desired, derived) =
+                crate::relationships::groups::derive(conn, ty, domain_rules, &stored, run_id)?;
+            stats.active += desired.len() as u64;
+            stats.derived = Some(derived);
+            write(conn, &mut stats, diff(ty, stored, desired, run_id, t))?;
+            continue;
+        }
         let rows = mdm_store::links::resolved(conn, &ty.from, &ty.name, &ty.to)?;
         stats.links += rows.len() as u64;
         let links = rows.into_iter().map(link).collect::<Result<Vec<_>, _>>()?;
@@ -81,14 +100,8 @@ pub fn resolve(
         if !res.cycles.is_empty() {
             tracing::warn!(run_id, rel_type = %ty.name, refused = res.cycles.len(), "relationship links that would close a cycle were refused");
         }
-        let w = diff(ty, stored, res.relationships, run_id, t);
-        stats.added += w.added;
-        stats.changed += w.changed;
-        stats.ended += w.ended;
-        mdm_store::relationships::insert(conn, &w.insert)?;
-        mdm_store::relationships::update(conn, &w.update)?;
-        mdm_store::relationships::insert_history(conn, &w.history)?;
-        mdm_store::outbox::insert(conn, &w.events)?;
+        let desired = res.relationships.into_iter().map(Desired::from).collect();
+        write(conn, &mut stats, diff(ty, stored, desired, run_id, t))?;
     }
     if stats.types == 0 {
         return Ok(None);
@@ -114,6 +127,21 @@ fn link(r: ResolvedRow) -> Result<ResolvedLink, ServiceError> {
     })
 }
 
+fn write(
+    conn: &mut DbConnection,
+    stats: &mut RelationshipStats,
+    w: Writes,
+) -> Result<(), ServiceError> {
+    stats.added += w.added;
+    stats.changed += w.changed;
+    stats.ended += w.ended;
+    mdm_store::relationships::insert(conn, &w.insert)?;
+    mdm_store::relationships::update(conn, &w.update)?;
+    mdm_store::relationships::insert_history(conn, &w.history)?;
+    mdm_store::outbox::insert(conn, &w.events)?;
+    Ok(())
+}
+
 /// The writes that turn the stored relationships of one type into the resolved ones.
 #[derive(Default)]
 struct Writes {
@@ -129,7 +157,7 @@ struct Writes {
 fn diff(
     ty: &RelationshipType,
     stored: Vec<Relationship>,
-    resolved: Vec<GoldenRelationship>,
+    resolved: Vec<Desired>,
     run_id: i64,
     t: NaiveDateTime,
 ) -> Writes {
@@ -139,8 +167,7 @@ fn diff(
         .map(|r| ((r.from_golden_id.clone(), r.to_golden_id.clone()), r))
         .collect();
     for g in resolved {
-        let attributes = serde_json::to_string(&g.attributes).expect("a map serializes");
-        let lineage = serde_json::to_string(&g.lineage).expect("lineage serializes");
+        let (attributes, lineage) = (g.attributes, g.lineage);
         match stored.remove(&(g.from.clone(), g.to.clone())) {
             None => {
                 let r = Relationship {

@@ -111,7 +111,7 @@ pub fn write(
         // After the rows: on a first run the search values are written once, in key order,
         // which is much cheaper than growing the table record by record.
         mdm_store::search::ensure(c, domain, &search_attributes(rules))?;
-        stats.relationships = super::relationships::resolve(c, domain, run_id, t)?;
+        stats.relationships = super::relationships::resolve(c, rules, run_id, t)?;
         if let Some(model) = &m.trained {
             let json = serde_json::to_string(model).expect("model serializes");
             mdm_store::matchstate::put_model(c, domain, &m.rules_hash, &json, run_id)?;

@@ -57,6 +57,9 @@ pub(crate) struct Customer {
     pub emails: Vec<String>,
     pub national_id: Option<String>,
     pub tax_id: Option<String>,
+    /// The household it lives in (the global index of the group's first entity), when it
+    /// shares its home with a relative: the truth of derived households.
+    pub household: Option<u64>,
 }
 
 pub(crate) struct CustomerGen {
@@ -84,8 +87,19 @@ impl EntityGen for CustomerGen {
         FIELDS
     }
 
-    fn next_group(&self, rng: &mut ChaCha8Rng, _first_index: u64, out: &mut Vec<Customer>) {
-        people::next_group(self.related_rate, self.org_share, &self.rates, rng, out);
+    fn next_group(&self, rng: &mut ChaCha8Rng, first_index: u64, out: &mut Vec<Customer>) {
+        people::next_group(
+            self.related_rate,
+            self.org_share,
+            &self.rates,
+            first_index,
+            rng,
+            out,
+        );
+    }
+
+    fn household(&self, e: &Customer) -> Option<u64> {
+        e.household
     }
 
     fn render(

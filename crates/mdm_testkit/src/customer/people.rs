@@ -16,11 +16,12 @@ pub(super) fn next_group(
     related_rate: f64,
     org_share: f64,
     rates: &CorruptionRates,
+    first_index: u64,
     rng: &mut impl Rng,
     out: &mut Vec<Customer>,
 ) {
     let country = pick_country(rng);
-    let base = if rng.random_bool(org_share) {
+    let mut base = if rng.random_bool(org_share) {
         organization(country, rates, rng)
     } else {
         person(country, rates, rng)
@@ -30,6 +31,8 @@ pub(super) fn next_group(
     } else {
         0
     };
+    // The base is the group's first entity; relatives who move in share its household.
+    base.household = base.org.is_none().then_some(first_index);
     for _ in 0..relatives {
         let r = if base.org.is_some() {
             sister_company(&base, rates, rng)
@@ -37,6 +40,9 @@ pub(super) fn next_group(
             relative(&base, rates, rng)
         };
         out.push(r);
+    }
+    if !out.iter().any(|r| r.household.is_some()) {
+        base.household = None;
     }
     out.insert(0, base);
 }
@@ -175,6 +181,7 @@ pub(super) fn person(
         female,
         birth: Some(birth),
         org: None,
+        household: None,
         addresses,
         phones,
         emails,
@@ -294,6 +301,7 @@ fn relative(base: &Customer, rates: &CorruptionRates, rng: &mut impl Rng) -> Cus
 /// Moves `r` in with `base`: same addresses, often the same landline.
 fn share_home(r: &mut Customer, base: &Customer, rng: &mut impl Rng) {
     r.addresses = base.addresses.clone();
+    r.household = base.household;
     if rng.random_bool(0.5) {
         r.phones = vec![base.phones[0].clone()];
     }
