@@ -12,6 +12,7 @@
 //! cargo bench --bench writeback                          # 1M rows, hub and target on PostgreSQL
 //! MDM_BENCH_ROWS=100000 cargo bench --bench writeback    # smaller
 //! MDM_BENCH_HUB=sqlite cargo bench --bench writeback     # hub on SQLite, target PostgreSQL
+//! MDM_BENCH_BATCH=100000 cargo bench --bench writeback   # events per batch (`batch_events`)
 //! ```
 
 use mdm_store::golden::GoldenRecord;
@@ -61,7 +62,10 @@ fn main() {
         system: "ERP".into(),
         domain: "customer".into(),
         on_removed: OnRemoved::Clear,
-        batch_events: mdm_service::writeback::DEFAULT_BATCH_EVENTS,
+        batch_events: std::env::var("MDM_BENCH_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(mdm_service::writeback::DEFAULT_BATCH_EVENTS),
     };
     let mut publish = |label: &str| {
         let t = Instant::now();

@@ -56,6 +56,10 @@ page.on('console', (m) => {
   // The stale edit's 409 is provoked on purpose; Chromium logs every failed request.
   if (m.type() === 'error' && !/status of 409/.test(m.text())) pageErrors.push(`console error: ${m.text()}`);
 });
+// Chromium's console line for a failed request has no URL: name it.
+page.on('response', (r) => {
+  if (r.status() >= 400 && r.status() !== 409) pageErrors.push(`failed request: ${r.status()} ${r.url()}`);
+});
 // Nothing may leave the server's origin, and the token never goes into a URL.
 const requests = [];
 page.on('request', (r) => requests.push(r.url()));

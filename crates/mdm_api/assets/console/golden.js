@@ -197,7 +197,7 @@ async function detail(ctx, domain, id, notice, root) {
               if (r) reload({ kind: 'info', text: `Restored ${r.restored.join(', ')}.` });
             },
           }, field('Retired ID', retired), h('button', { type: 'submit' }, 'Undo merge'))))),
-    relationshipsCard(domain, g.golden_id),
+    relationshipsCard(domain, g.golden_id, ctx.domains),
     h('section.card', { 'aria-labelledby': 'h-history' },
       h('h2', { id: 'h-history' }, 'History'),
       h('table', { 'aria-label': 'History' },

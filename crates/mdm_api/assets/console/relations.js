@@ -34,9 +34,16 @@ const sources = (lineage) => (Array.isArray(lineage) ? lineage : [])
 
 const attrs = (a) => Object.entries(a || {}).map(([k, v]) => `${k}: ${v}`).join(' · ');
 
+/** The other end of a relationship: a golden record of a domain, or an ID the hub assigns
+ * to a derived group (a household), which is no golden record and has no page here. */
+function otherEnd(domains, domain, id) {
+  if (!domains || domains.includes(domain)) return recordLink(domain, id);
+  return h('span', h('span.muted', `${domain} `), h('code.gid', { title: id }, id));
+}
+
 /** The relationships card of golden record `id`: one row per relationship, and a link to
- * the hierarchy view of each type that is a hierarchy. */
-export function card(domain, id) {
+ * the hierarchy view of each type that is a hierarchy. `domains`: the hub's domains. */
+export function card(domain, id, domains) {
   const body = h('div', loading('the relationships'));
   const walks = h('div.toolbar');
   const section = h('section.card', { 'aria-labelledby': 'h-rels' }, h('h2', { id: 'h-rels' }, 'Relationships'), body, walks);
@@ -49,7 +56,7 @@ export function card(domain, id) {
       return h('tr',
         h('td', h('span.badge', x.type)),
         h('td', out ? 'to →' : '← from'),
-        h('td', recordLink(otherDomain, x.other_golden_id)),
+        h('td', otherEnd(domains, otherDomain, x.other_golden_id)),
         h('td.muted', attrs(x.attributes)),
         h('td.src', sources(x.lineage)));
     });
