@@ -41,6 +41,8 @@ fn main() {
     let mut hub = mdm_store::open(hub_db.url()).expect("hub");
     let t = Instant::now();
     seed(&mut hub, 0..rows, 1, "created");
+    // As a full reconcile leaves the hub: its statistics refreshed after the commit.
+    mdm_store::matchstate::vacuum_analyze(&mut hub).expect("analyze");
     println!(
         "seeded {rows} golden records, xref rows and events in {:.1} s",
         t.elapsed().as_secs_f64()
