@@ -111,7 +111,9 @@ pub fn write(
         // After the rows: on a first run the search values are written once, in key order,
         // which is much cheaper than growing the table record by record.
         mdm_store::search::ensure(c, domain, &search_attributes(rules))?;
+        lap("search", stats);
         stats.relationships = super::relationships::resolve(c, rules, run_id, t)?;
+        lap("relationships", stats);
         if let Some(model) = &m.trained {
             let json = serde_json::to_string(model).expect("model serializes");
             mdm_store::matchstate::put_model(c, domain, &m.rules_hash, &json, run_id)?;
