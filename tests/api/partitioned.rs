@@ -12,12 +12,14 @@ backends!(
     partitioned_first_run_trains_on_a_sample
 );
 
-/// What a run leaves: xref, golden records, kept pairs (scores as bits) and keys, sorted.
+/// What a run leaves: xref, golden records, kept pairs (scores as bits), keys and
+/// households (their members: a new household's ID names the run), sorted.
 pub(crate) type State = (
     Vec<((String, String), String)>,
     Vec<(String, i32, String, String, String)>,
     Vec<(i64, i64, u64, String, bool)>,
     Vec<(String, String, i32, i64)>,
+    Vec<Vec<String>>,
 );
 
 pub(crate) fn state(case: &Case) -> State {
@@ -45,7 +47,20 @@ pub(crate) fn state(case: &Case) -> State {
         .map(|k| (k.system, k.source_id, k.rule, k.key_hash))
         .collect();
     keys.sort();
-    (xref(case).into_iter().collect(), golden, pairs, keys)
+    let mut households: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in mdm_store::relationships::of_type(conn, "customer", "household").unwrap() {
+        if r.status == "active" {
+            households
+                .entry(r.to_golden_id)
+                .or_default()
+                .push(r.from_golden_id);
+        }
+    }
+    let mut households: Vec<Vec<String>> = households.into_values().collect();
+    households.iter_mut().for_each(|m| m.sort());
+    households.sort();
+    let xref = xref(case).into_iter().collect();
+    (xref, golden, pairs, keys, households)
 }
 
 /// CRM again with new street and organization names (words the model never counted,
@@ -85,6 +100,10 @@ fn partitioned_full_run_equals_one_pass(case: &Case) {
     assert!(partitions(&first) > 10, "{first}");
     assert_eq!(first["stats"]["trained"], true, "{first}");
     let trained = state(case);
+    assert!(
+        trained.4.len() >= 3,
+        "households, compared a part at a time: {first}"
+    );
     for size in ["30", "500", "100000000"] {
         let s = reconcile(case, &["--full", "--partition-records", size]);
         assert_eq!(s["stats"]["events"], 0, "{s}");
@@ -128,6 +147,7 @@ fn partitioned_full_run_equals_one_pass(case: &Case) {
     assert_eq!(a.1, b.1, "golden records");
     assert!(a.2 == b.2, "kept pairs and scores");
     assert!(a.3 == b.3, "blocking keys");
+    assert_eq!(a.4, b.4, "households");
 }
 
 /// A first run trained on a sample of the records (`--train-sample`) matches every record

@@ -232,7 +232,8 @@ fn keys_of(rule: &CompiledRule, f: &Features) -> Vec<Option<u64>> {
                 };
                 hashes[i]?.hash(&mut h);
             }
-            Some(h.finish())
+            // `u64::MAX` marks "no key" in a compact key table (`partition::RuleKeys`).
+            Some(h.finish().min(u64::MAX - 1))
         })
         .collect()
 }

@@ -20,10 +20,10 @@ pub enum IdError {
 }
 
 /// A source system such as `ERP`, `CRM` or `MES`. Stored upper-case so `erp` and `ERP`
-/// name the same system.
+/// name the same system. Shared, not copied: millions of records name a few systems.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct SystemName(String);
+pub struct SystemName(std::sync::Arc<str>);
 
 impl SystemName {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
@@ -33,7 +33,7 @@ impl SystemName {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if ok {
-            Ok(Self(s.to_ascii_uppercase()))
+            Ok(Self(s.to_ascii_uppercase().into()))
         } else {
             Err(IdError::BadSystemName(raw.to_string()))
         }
@@ -51,7 +51,7 @@ impl TryFrom<String> for SystemName {
 }
 impl From<SystemName> for String {
     fn from(s: SystemName) -> String {
-        s.0
+        s.0.to_string()
     }
 }
 impl fmt::Display for SystemName {

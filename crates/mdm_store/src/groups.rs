@@ -11,16 +11,21 @@ use crate::{now, on_backend, DbConnection, StoreError};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-/// (golden ID, attributes JSON) of every active golden record of `domain`, by ID. Only the
+/// (golden ID, attributes JSON) of up to `limit` active golden records of `domain` with IDs
+/// after `after`, by ID: a page of what the reconcile step derives groups from. Only the
 /// values: the lineage stays on disk.
-pub fn active_values(
+pub fn active_values_page(
     conn: &mut DbConnection,
     domain: &str,
+    after: &str,
+    limit: i64,
 ) -> Result<Vec<(String, String)>, StoreError> {
     Ok(gr::golden_records
         .filter(gr::domain.eq(domain))
         .filter(gr::status.eq("active"))
+        .filter(gr::golden_id.gt(after))
         .order(gr::golden_id)
+        .limit(limit)
         .select((gr::golden_id, gr::attributes))
         .load(conn)?)
 }

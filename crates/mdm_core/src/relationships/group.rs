@@ -139,13 +139,26 @@ pub fn new_group_id(rel_type: &str, run_id: i64, first_member: &str) -> String {
     uuid::Builder::from_custom_bytes(b).into_uuid().to_string()
 }
 
-/// A candidate's comparable values.
-struct Prepared {
+/// A candidate's comparable values ([`prepare`]).
+pub struct Prepared {
     block: Option<Vec<String>>,
     /// The block values one by one (some missing when `block` is None).
     key: Vec<Option<String>>,
     agree: Vec<Option<String>>,
     any: Vec<Option<String>>,
+}
+
+impl Prepared {
+    /// A hash of the first block value (the postcode): records are compared only with
+    /// records of the same first value, so a caller may split the candidates by it and
+    /// find every edge part by part ([`block_edges`]). None: no first value, no edge.
+    pub fn place_hash(&self) -> Option<u64> {
+        use std::hash::{Hash, Hasher};
+        let first = self.key.first()?.as_ref()?;
+        let mut h = std::hash::DefaultHasher::new();
+        first.hash(&mut h);
+        Some(h.finish())
+    }
 }
 
 /// How values of one attribute agree.
@@ -156,26 +169,68 @@ struct Comparer {
     limit: u32,
 }
 
-impl Comparer {
-    fn new(ty: AttrType, values: &mut dyn Iterator<Item = &str>, n: usize) -> Self {
-        let mut df: HashMap<String, u32> = HashMap::new();
-        if ty == AttrType::Street {
-            for v in values {
+/// The comparers of a rule: one per `agree` attribute, then one per `any` attribute. They
+/// depend on every candidate (how many carry a street word), so a caller that splits the
+/// candidates builds them first over all of them ([`Vocabulary`]).
+pub struct Comparers(Vec<Comparer>);
+
+/// Street-word counts over every candidate, added one by one.
+pub struct Vocabulary {
+    comparers: Vec<Comparer>,
+    candidates: usize,
+}
+
+impl Vocabulary {
+    pub fn new(rule: &Derived, rules: &DomainRules) -> Self {
+        let ty = |a: &str| rules.attribute(a).map_or(AttrType::Text, |x| x.ty);
+        let comparers = rule
+            .agree
+            .iter()
+            .chain(&rule.any)
+            .map(|a| Comparer {
+                ty: ty(a),
+                df: HashMap::new(),
+                limit: 0,
+            })
+            .collect();
+        Vocabulary {
+            comparers,
+            candidates: 0,
+        }
+    }
+
+    pub fn add(&mut self, p: &Prepared) {
+        self.candidates += 1;
+        let values = p.agree.iter().chain(&p.any);
+        for (c, v) in self.comparers.iter_mut().zip(values) {
+            if let (AttrType::Street, Some(v)) = (c.ty, v) {
                 let mut words: Vec<&str> = v.split(' ').collect();
                 words.sort_unstable();
                 words.dedup();
                 for w in words {
-                    *df.entry(w.to_string()).or_default() += 1;
+                    match c.df.get_mut(w) {
+                        Some(n) => *n += 1,
+                        None => {
+                            c.df.insert(w.to_string(), 1);
+                        }
+                    }
                 }
             }
         }
-        Comparer {
-            ty,
-            df,
-            limit: (n / 100).max(2) as u32,
-        }
     }
 
+    pub fn comparers(self) -> Comparers {
+        let limit = (self.candidates / 100).max(2) as u32;
+        Comparers(
+            self.comparers
+                .into_iter()
+                .map(|c| Comparer { limit, ..c })
+                .collect(),
+        )
+    }
+}
+
+impl Comparer {
     /// A street word that names a street: not a street type (`strasse`, `calle`) and
     /// carried by few candidates.
     fn distinctive(&self, w: &str) -> bool {
@@ -205,8 +260,14 @@ impl Comparer {
     }
 }
 
+/// A pair the rule links: (a, b, the agreeing `any` indexes; empty for the sole residents
+/// of an address).
+pub type Edge = (usize, usize, Vec<usize>);
+
 /// Derives the groups. `previous` holds (group ID, member golden ID) of the groups stored
-/// before the run, member IDs followed through redirects.
+/// before the run, member IDs followed through redirects. All candidates at once: a caller
+/// with millions splits them by [`Prepared::place_hash`] and calls [`prepare`],
+/// [`Vocabulary`], [`block_edges`] and [`groups_from_edges`] itself, with the same result.
 pub fn derive_groups(
     rule: &Derived,
     rules: &DomainRules,
@@ -217,27 +278,41 @@ pub fn derive_groups(
     new_id: &dyn Fn(&str) -> String,
 ) -> Derivation {
     let mut stats = GroupStats::default();
-    candidates.retain(|c| {
-        !rule
-            .members_without
-            .iter()
-            .any(|a| c.values.get(a).is_some_and(|v| !standardize::is_missing(v)))
-    });
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     candidates.dedup_by(|a, b| a.id == b.id);
-    stats.candidates = candidates.len() as u64;
-    let prepared: Vec<Prepared> = candidates
-        .iter()
-        .map(|c| prepare(rule, rules, ctx, c))
-        .collect();
-    let index: HashMap<&str, usize> = candidates
+    let (ids, prepared): (Vec<String>, Vec<Prepared>) = candidates
+        .into_iter()
+        .filter_map(|c| Some((prepare(rule, rules, ctx, &c)?, c.id)))
+        .map(|(p, id)| (id, p))
+        .unzip();
+    stats.candidates = ids.len() as u64;
+    let mut vocabulary = Vocabulary::new(rule, rules);
+    prepared.iter().for_each(|p| vocabulary.add(p));
+    let edges = block_edges(rule, &vocabulary.comparers(), &prepared, &mut stats);
+    let groups = groups_from_edges(rule, &ids, edges, decisions, previous, new_id, &mut stats);
+    Derivation { groups, stats }
+}
+
+/// The groups the rule's `edges` and the `decisions` make. `ids` are the candidates the
+/// edges index, sorted by ID without repeats; a candidate in no edge need not be among
+/// them unless a decision names it (a record alone is in no group).
+pub fn groups_from_edges(
+    rule: &Derived,
+    ids: &[String],
+    mut edges: Vec<Edge>,
+    decisions: &[GroupDecision],
+    previous: &[(String, String)],
+    new_id: &dyn Fn(&str) -> String,
+    stats: &mut GroupStats,
+) -> Vec<DerivedGroup> {
+    // Unions in one order however the edges were found (part by part or at once).
+    edges.sort_unstable();
+    let index: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.id.as_str(), i))
+        .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let comparers = comparers(rule, rules, &prepared);
-    let edges = rule_edges(rule, &prepared, &comparers, &mut stats);
-    let mut uf = Groups::new(candidates.len());
+    let mut uf = Groups::new(ids.len());
     let mut together: Vec<(usize, usize, i64)> = Vec::new();
     let mut sorted: Vec<&GroupDecision> = decisions.iter().collect();
     sorted.sort_by_key(|d| d.id);
@@ -264,14 +339,32 @@ pub fn derive_groups(
         }
     }
     let groups = uf.components();
-    let mut out = assign_ids(groups, &candidates, previous, new_id, &mut stats);
-    add_evidence(&mut out, &candidates, &index, &edges, &together, rule);
+    let mut out = assign_ids(groups, ids, previous, new_id, stats);
+    add_evidence(&mut out, ids, &index, &edges, &together, rule);
     stats.groups = out.len() as u64;
     stats.members = out.iter().map(|g| g.members.len() as u64).sum();
-    Derivation { groups: out, stats }
+    out
 }
 
-fn prepare(rule: &Derived, rules: &DomainRules, ctx: &StdContext, c: &Candidate) -> Prepared {
+/// A candidate's comparable values, or None when it is never a member (it has a value of
+/// a `members_without` attribute: an organization).
+pub fn prepare(
+    rule: &Derived,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    c: &Candidate,
+) -> Option<Prepared> {
+    if rule
+        .members_without
+        .iter()
+        .any(|a| c.values.get(a).is_some_and(|v| !standardize::is_missing(v)))
+    {
+        return None;
+    }
+    Some(prepared(rule, rules, ctx, c))
+}
+
+fn prepared(rule: &Derived, rules: &DomainRules, ctx: &StdContext, c: &Candidate) -> Prepared {
     let country = rules
         .attributes
         .iter()
@@ -336,21 +429,6 @@ fn comparable(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<String> {
     })
 }
 
-/// One comparer per `agree` attribute, then one per `any` attribute.
-fn comparers(rule: &Derived, rules: &DomainRules, prepared: &[Prepared]) -> Vec<Comparer> {
-    let ty = |a: &str| rules.attribute(a).map_or(AttrType::Text, |x| x.ty);
-    let mut out = Vec::new();
-    for (k, a) in rule.agree.iter().enumerate() {
-        let mut vals = prepared.iter().filter_map(|p| p.agree[k].as_deref());
-        out.push(Comparer::new(ty(a), &mut vals, prepared.len()));
-    }
-    for (k, a) in rule.any.iter().enumerate() {
-        let mut vals = prepared.iter().filter_map(|p| p.any[k].as_deref());
-        out.push(Comparer::new(ty(a), &mut vals, prepared.len()));
-    }
-    out
-}
-
 /// Puts a record that lacks some block values (a house number not recorded) into the one
 /// block it fits: the same first block value (the postcode) and the others it has, and a
 /// place that agrees (a street it shares with that block's records and with no other
@@ -400,7 +478,7 @@ fn place_partial<'p>(
             placed.push((key, i));
         }
     }
-    stats.placed_without_block_value = placed.len() as u64;
+    stats.placed_without_block_value += placed.len() as u64;
     for (key, i) in placed {
         let members = blocks.get_mut(key).expect("a block found above");
         members.push(i);
@@ -408,15 +486,16 @@ fn place_partial<'p>(
     }
 }
 
-/// The pairs the rule links, block by block in key order: (a, b, agreeing `any` indexes;
-/// empty for the sole residents of an address).
-fn rule_edges(
+/// The pairs the rule links among `prepared` (indexes into it), block by block. The
+/// candidates may be a part of all, as long as the part holds every candidate of each of
+/// its first block values ([`Prepared::place_hash`]).
+pub fn block_edges(
     rule: &Derived,
+    comparers: &Comparers,
     prepared: &[Prepared],
-    comparers: &[Comparer],
     stats: &mut GroupStats,
-) -> Vec<(usize, usize, Vec<usize>)> {
-    let (agree_cmp, any_cmp) = comparers.split_at(rule.agree.len());
+) -> Vec<Edge> {
+    let (agree_cmp, any_cmp) = comparers.0.split_at(rule.agree.len());
     let mut blocks: BTreeMap<&[String], Vec<usize>> = BTreeMap::new();
     for (i, p) in prepared.iter().enumerate() {
         if let Some(k) = &p.block {
@@ -571,7 +650,7 @@ impl Groups {
 /// Previous IDs to the groups holding most of their members, new IDs to the rest.
 fn assign_ids(
     groups: Vec<Vec<usize>>,
-    candidates: &[Candidate],
+    ids: &[String],
     previous: &[(String, String)],
     new_id: &dyn Fn(&str) -> String,
     stats: &mut GroupStats,
@@ -584,10 +663,7 @@ fn assign_ids(
     for (gi, g) in groups.iter().enumerate() {
         let mut overlap: BTreeMap<&str, usize> = BTreeMap::new();
         for &m in g {
-            let mut prev = was_in
-                .get(candidates[m].id.as_str())
-                .cloned()
-                .unwrap_or_default();
+            let mut prev = was_in.get(ids[m].as_str()).cloned().unwrap_or_default();
             prev.sort_unstable();
             prev.dedup();
             for p in prev {
@@ -598,28 +674,28 @@ fn assign_ids(
     }
     // Groups are ordered by first member, so `gi` orders ties by it.
     pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
-    let mut ids: Vec<Option<String>> = vec![None; groups.len()];
+    let mut chosen: Vec<Option<String>> = vec![None; groups.len()];
     let mut taken: std::collections::HashSet<&str> = Default::default();
     for (_, p, gi) in pairs {
-        if ids[gi].is_none() && taken.insert(p) {
-            ids[gi] = Some(p.to_string());
+        if chosen[gi].is_none() && taken.insert(p) {
+            chosen[gi] = Some(p.to_string());
             stats.kept_ids += 1;
         }
     }
     let mut out: Vec<DerivedGroup> = groups
         .into_iter()
-        .zip(ids)
+        .zip(chosen)
         .map(|(g, id)| {
             let id = id.unwrap_or_else(|| {
                 stats.new_ids += 1;
-                new_id(&candidates[g[0]].id)
+                new_id(&ids[g[0]])
             });
             DerivedGroup {
                 id,
                 members: g
                     .iter()
                     .map(|&m| GroupMember {
-                        golden_id: candidates[m].id.clone(),
+                        golden_id: ids[m].clone(),
                         basis: "rule",
                         evidence: Vec::new(),
                     })
@@ -634,9 +710,9 @@ fn assign_ids(
 /// Each member's evidence: the rule's links and the decisions inside its group.
 fn add_evidence(
     groups: &mut [DerivedGroup],
-    candidates: &[Candidate],
+    ids: &[String],
     index: &HashMap<&str, usize>,
-    edges: &[(usize, usize, Vec<usize>)],
+    edges: &[Edge],
     together: &[(usize, usize, i64)],
     rule: &Derived,
 ) {
@@ -653,7 +729,7 @@ fn add_evidence(
         if ga == gb {
             let m = &mut groups[ga].members[ma];
             m.evidence.push(Evidence {
-                with: candidates[b].id.clone(),
+                with: ids[b].clone(),
                 ..e
             });
             if steward {
@@ -976,5 +1052,105 @@ mod tests {
             "{:?}",
             a.stats
         );
+    }
+
+    /// What a caller with millions of candidates does: the vocabulary over all, then the
+    /// edges part by part (split by the place hash), then the groups from every edge.
+    fn derive_in_parts(cands: &[Candidate], decisions: &[GroupDecision], parts: u64) -> Derivation {
+        let (rule, rules, ctx) = (rule(), rules(), StdContext::default());
+        let mut all: Vec<(String, Prepared)> = cands
+            .iter()
+            .filter_map(|c| Some((c.id.clone(), prepare(&rule, &rules, &ctx, c)?)))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut stats = GroupStats {
+            candidates: all.len() as u64,
+            ..Default::default()
+        };
+        let mut vocabulary = Vocabulary::new(&rule, &rules);
+        all.iter().for_each(|(_, p)| vocabulary.add(p));
+        let comparers = vocabulary.comparers();
+        let mut edges = Vec::new();
+        for part in 0..parts {
+            let (global, prepared): (Vec<usize>, Vec<&Prepared>) = all
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, p))| p.place_hash().map(|h| h % parts) == Some(part))
+                .map(|(i, (_, p))| (i, p))
+                .unzip();
+            let prepared: Vec<Prepared> = prepared
+                .into_iter()
+                .map(|p| Prepared {
+                    block: p.block.clone(),
+                    key: p.key.clone(),
+                    agree: p.agree.clone(),
+                    any: p.any.clone(),
+                })
+                .collect();
+            for (a, b, k) in block_edges(&rule, &comparers, &prepared, &mut stats) {
+                edges.push((global[a], global[b], k));
+            }
+        }
+        let ids: Vec<String> = all.into_iter().map(|(id, _)| id).collect();
+        let groups = groups_from_edges(
+            &rule,
+            &ids,
+            edges,
+            decisions,
+            &[],
+            &|first| format!("H-{first}"),
+            &mut stats,
+        );
+        Derivation { groups, stats }
+    }
+
+    #[test]
+    fn candidates_split_by_place_give_the_groups_of_all_at_once() {
+        let cands: Vec<Candidate> = (0..120)
+            .map(|i| {
+                let mut c = person(
+                    &format!("g{i:03}"),
+                    ["Roth", "Klein", "Berg", "Wolf"][i % 4],
+                    ["Ring 2", "Gartenweg 1", "Am Hang 7"][i % 3],
+                    (i % 7 == 0).then_some("Flat 1"),
+                );
+                c.values
+                    .insert("postcode".into(), format!("{}", 10115 + i % 9));
+                if i % 11 == 0 {
+                    c.values
+                        .insert("organization_name".into(), "Roth GmbH".into());
+                }
+                if i % 13 == 0 {
+                    c.values.remove("postcode");
+                }
+                c
+            })
+            .collect();
+        let decision = |id, together, a: usize, b: usize| GroupDecision {
+            id,
+            together,
+            a: format!("g{a:03}"),
+            b: format!("g{b:03}"),
+        };
+        // Across two postcodes, and apart inside one household.
+        let decisions = vec![decision(1, true, 1, 2), decision(2, false, 4, 40)];
+        let whole = derive_groups(
+            &rule(),
+            &rules(),
+            &StdContext::default(),
+            cands.clone(),
+            &decisions,
+            &[],
+            &|first| format!("H-{first}"),
+        );
+        assert!(whole.groups.len() >= 9, "{:?}", whole.stats);
+        assert!(whole.stats.refused_by_decision > 0, "{:?}", whole.stats);
+        for parts in [1, 2, 5] {
+            assert_eq!(
+                derive_in_parts(&cands, &decisions, parts),
+                whole,
+                "{parts} parts"
+            );
+        }
     }
 }

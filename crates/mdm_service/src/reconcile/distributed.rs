@@ -209,21 +209,21 @@ pub fn encode_members(
     staging_id: impl Fn(u32) -> i64,
     keys: &RuleKeys,
 ) -> Vec<u8> {
-    let rules = keys.len();
+    let rules = keys.rules();
     let mut out = Vec::with_capacity(4 + members.len() * (12 + rules.div_ceil(8) + 8 * rules));
     out.extend((rules as u32).to_le_bytes());
     for (i, &g) in members.iter().enumerate() {
         out.extend(g.to_le_bytes());
         out.extend(staging_id(g).to_le_bytes());
         let mut bits = vec![0u8; rules.div_ceil(8)];
-        for (r, rk) in keys.iter().enumerate() {
-            if rk[i].is_some() {
+        for r in 0..rules {
+            if keys.get(r, i).is_some() {
                 bits[r / 8] |= 1 << (r % 8);
             }
         }
         out.extend(&bits);
-        for rk in keys {
-            if let Some(k) = rk[i] {
+        for r in 0..rules {
+            if let Some(k) = keys.get(r, i) {
                 out.extend(k.to_le_bytes());
             }
         }
@@ -243,21 +243,26 @@ pub struct Members {
 pub fn decode_members(bytes: &[u8]) -> Result<Members, ServiceError> {
     let mut r = Reader(bytes);
     let rules = r.u32()? as usize;
-    let mut m = Members {
-        globals: Vec::new(),
-        staging_ids: Vec::new(),
-        keys: vec![Vec::new(); rules],
-    };
+    let (mut globals, mut staging_ids) = (Vec::new(), Vec::new());
+    let mut keys = RuleKeys::new(rules, 0);
     while !r.0.is_empty() {
-        m.globals.push(r.u32()?);
-        m.staging_ids.push(r.u64()? as i64);
+        globals.push(r.u32()?);
+        staging_ids.push(r.u64()? as i64);
         let bits = r.take(rules.div_ceil(8))?;
-        for (i, rk) in m.keys.iter_mut().enumerate() {
-            let present = bits[i / 8] & (1 << (i % 8)) != 0;
-            rk.push(if present { Some(r.u64()?) } else { None });
+        for rule in 0..rules {
+            let present = bits[rule / 8] & (1 << (rule % 8)) != 0;
+            let key = if present { Some(r.u64()?) } else { None };
+            if key == Some(u64::MAX) {
+                return Err(ServiceError::Corrupt("a partition key of u64::MAX".into()));
+            }
+            keys.push(rule, [key]);
         }
     }
-    Ok(m)
+    Ok(Members {
+        globals,
+        staging_ids,
+        keys,
+    })
 }
 
 /// Little-endian reads off the front of a byte string.
@@ -310,17 +315,18 @@ mod tests {
 
     #[test]
     fn members_and_cutoffs_round_trip() {
-        // Nine rules: the bitmap takes two bytes; a key of u64::MAX is a key, not a gap.
+        // Nine rules: the bitmap takes two bytes; a key of 0 is a key, not a gap.
         let members = [3u32, 7, 40];
-        let keys: RuleKeys = (0..9u64)
+        let keys: Vec<Vec<Option<u64>>> = (0..9u64)
             .map(|r| {
                 (0..3u64)
                     .map(|i| (r + i) % 3 != 0)
-                    .zip([u64::MAX, r, r * 1000 + 1])
+                    .zip([u64::MAX - 1, r, r * 1000 + 1])
                     .map(|(present, k)| present.then_some(k))
                     .collect()
             })
             .collect();
+        let keys = RuleKeys::from(keys);
         let bytes = encode_members(&members, |g| i64::from(g) * 10 - 5, &keys);
         let m = decode_members(&bytes).unwrap();
         assert_eq!(m.globals, members);

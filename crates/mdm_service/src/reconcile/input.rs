@@ -341,16 +341,30 @@ pub fn parse_all(
     rules: &DomainRules,
     raw: &[mdm_store::matchstate::CurrentRecord],
 ) -> Result<Vec<Record>, ServiceError> {
-    raw.par_iter().map(|r| parse(rules, r)).collect()
+    // Each system's name once, shared by its records.
+    let mut systems: Vec<SystemName> = Vec::new();
+    for r in raw {
+        if !systems.iter().any(|s| s.as_str() == r.system) {
+            if let Ok(s) = SystemName::parse(&r.system) {
+                systems.push(s);
+            }
+        }
+    }
+    raw.par_iter().map(|r| parse(rules, &systems, r)).collect()
 }
 
 fn parse(
     rules: &DomainRules,
+    systems: &[SystemName],
     r: &mdm_store::matchstate::CurrentRecord,
 ) -> Result<Record, ServiceError> {
     let corrupt = |what: String| ServiceError::Corrupt(format!("staging record {}: {what}", r.id));
+    let system = match systems.iter().find(|s| s.as_str() == r.system) {
+        Some(s) => s.clone(),
+        None => SystemName::parse(&r.system).map_err(|e| corrupt(e.to_string()))?,
+    };
     let key = RecordKey {
-        system: SystemName::parse(&r.system).map_err(|e| corrupt(e.to_string()))?,
+        system,
         source_id: SourceKey::parse(&r.source_id).map_err(|e| corrupt(e.to_string()))?,
     };
     // Read without its attributes (`current_heads`): the values come later, by version.
@@ -482,7 +496,7 @@ mod tests {
         let r = record(
             r#"{"note":{"deep":[1,2]},"email":"a\u00e4@b.de","given_name":"Anna","family_name":null,"postcode":89073,"email":"last@b.de"}"#,
         );
-        let parsed = parse(&rules, &r).unwrap();
+        let parsed = parse(&rules, &[], &r).unwrap();
         let at = |name: &str| parsed.values[rules.index_of(name).unwrap()].clone();
         assert_eq!(at("given_name").as_deref(), Some("Anna"));
         // A repeated key keeps its last value, as a JSON object read into a map does.
@@ -490,7 +504,7 @@ mod tests {
         assert_eq!(at("family_name"), None);
         assert_eq!(at("postcode").as_deref(), Some("89073"));
         assert_eq!(parsed.values.len(), rules.attributes.len());
-        let escaped = parse(&rules, &record(r#"{"city":"K\u00f6ln \"Mitte\""}"#)).unwrap();
+        let escaped = parse(&rules, &[], &record(r#"{"city":"K\u00f6ln \"Mitte\""}"#)).unwrap();
         assert_eq!(
             escaped.values[rules.index_of("city").unwrap()].as_deref(),
             Some("Köln \"Mitte\"")
@@ -566,7 +580,10 @@ mod tests {
             r#"["email"]"#,
             r#"{"email":"x""#,
         ] {
-            let err = parse(&rules, &record(bad)).err().expect(bad).to_string();
+            let err = parse(&rules, &[], &record(bad))
+                .err()
+                .expect(bad)
+                .to_string();
             assert!(err.contains("staging record 7"), "{bad}: {err}");
         }
     }

@@ -72,8 +72,8 @@ impl Keys {
             Keys::All(rule_keys) => {
                 let mut out = Vec::new();
                 for (i, r) in input.records.iter().enumerate().filter(|(i, _)| take(*i)) {
-                    for (rule, hashes) in rule_keys.iter().enumerate() {
-                        if let Some(k) = hashes[i] {
+                    for rule in 0..rule_keys.rules() {
+                        if let Some(k) = rule_keys.get(rule, i) {
                             out.push(KeyRow {
                                 domain: domain.to_string(),
                                 system: r.key.system.to_string(),
@@ -319,7 +319,7 @@ fn run_single(
         kept,
         dirty,
         (trained || install).then_some(model),
-        Keys::All(cands.rule_keys),
+        Keys::All(cands.rule_keys.into()),
         false,
     ))
 }

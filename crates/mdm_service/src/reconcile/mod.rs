@@ -349,7 +349,10 @@ fn run(
     progress("write", 0, 0);
     stats.clusters = matched.clusters.len() as u64;
     let mode = if full { "full" } else { "incremental" };
-    let counts = write::write(conn, rules, ctx, &input, &matched, plan, run_id, &mut stats)?;
+    let group_part = partition.unwrap_or(relationships::GROUP_PART);
+    let counts = write::write(
+        conn, rules, ctx, &input, &matched, plan, run_id, group_part, &mut stats,
+    )?;
     if !matched.subset || stats.dirty_records > 100_000 {
         // After the commit: the run's result stands even if this upkeep fails.
         let t = Instant::now();

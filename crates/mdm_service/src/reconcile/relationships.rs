@@ -47,12 +47,18 @@ pub struct RelationshipStats {
 
 const EXAMPLES: usize = 20;
 
+/// Candidates of a derived type (households) compared at a time when the run is not
+/// partitioned; a partitioned run uses its partition size.
+pub const GROUP_PART: usize = 200_000;
+
 /// Resolves the relationship types touching `domain`; run inside the run's transaction.
+/// A derived type's candidates are compared `group_part` at a time.
 pub fn resolve(
     conn: &mut DbConnection,
     domain_rules: &DomainRules,
     run_id: i64,
     t: NaiveDateTime,
+    group_part: usize,
 ) -> Result<Option<RelationshipStats>, ServiceError> {
     let started = std::time::Instant::now();
     let domain = domain_rules.domain.as_str();
@@ -66,8 +72,14 @@ pub fn resolve(
                 continue;
             }
             let stored = mdm_store::relationships::of_type(conn, &ty.from, &ty.name)?;
-            let (desired, derived) =
-                crate::relationships::groups::derive(conn, ty, domain_rules, &stored, run_id)?;
+            let (desired, derived) = crate::relationships::groups::derive(
+                conn,
+                ty,
+                domain_rules,
+                &stored,
+                run_id,
+                group_part,
+            )?;
             stats.active += desired.len() as u64;
             stats.derived = Some(derived);
             write(conn, &mut stats, diff(ty, stored, desired, run_id, t))?;

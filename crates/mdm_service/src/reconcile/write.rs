@@ -7,6 +7,7 @@ use super::matching::{pair_row, Keys, Matched};
 use super::plan::{Change, ChunkData, Plan};
 use super::RunStats;
 use crate::ServiceError;
+use mdm_core::partition::RuleKeys;
 use mdm_core::pipeline::ScoredPair;
 use mdm_core::rules::matching::Decision;
 use mdm_core::standardize::StdContext;
@@ -28,6 +29,7 @@ pub fn write(
     m: &Matched,
     plan: Plan,
     run_id: i64,
+    group_part: usize,
     stats: &mut RunStats,
 ) -> Result<RunCounts, ServiceError> {
     let t0 = Instant::now();
@@ -112,7 +114,7 @@ pub fn write(
         // which is much cheaper than growing the table record by record.
         mdm_store::search::ensure(c, domain, &search_attributes(rules))?;
         lap("search", stats);
-        stats.relationships = super::relationships::resolve(c, rules, run_id, t)?;
+        stats.relationships = super::relationships::resolve(c, rules, run_id, t, group_part)?;
         lap("relationships", stats);
         if let Some(model) = &m.trained {
             let json = serde_json::to_string(model).expect("model serializes");
@@ -390,35 +392,34 @@ fn replace_all_keys(
     conn: &mut DbConnection,
     domain: &str,
     input: &Input,
-    rule_keys: &[Vec<Option<u64>>],
+    rule_keys: &RuleKeys,
 ) -> Result<(), StoreError> {
     use rayon::prelude::*;
-    let mut order: Vec<(u32, i64, u32)> = rule_keys
-        .iter()
-        .enumerate()
-        .flat_map(|(rule, keys)| {
-            keys.iter()
-                .enumerate()
-                .filter_map(move |(i, k)| k.map(|k| (rule as u32, k as i64, i as u32)))
-        })
-        .collect();
-    order.par_sort_unstable();
     mdm_store::matchstate::replace_keys(conn, domain, &[])?;
-    for part in order.chunks(KEYS_PER_WRITE) {
-        let rows: Vec<mdm_store::matchstate::KeyRow> = part
-            .iter()
-            .map(|&(rule, key_hash, i)| {
-                let r = &input.records[i as usize];
-                mdm_store::matchstate::KeyRow {
-                    domain: domain.to_string(),
-                    system: r.key.system.to_string(),
-                    source_id: r.key.source_id.to_string(),
-                    rule: rule as i32,
-                    key_hash,
-                }
-            })
+    // Table order (rule, key, record), one rule's keys sorted at a time.
+    for rule in 0..rule_keys.rules() {
+        let mut order: Vec<(u64, u32)> = rule_keys
+            .rule(rule)
+            .enumerate()
+            .filter_map(|(i, k)| k.map(|k| (k, i as u32)))
             .collect();
-        mdm_store::matchstate::insert_keys(conn, &rows)?;
+        order.par_sort_unstable_by_key(|&(k, i)| (k as i64, i));
+        for part in order.chunks(KEYS_PER_WRITE) {
+            let rows: Vec<mdm_store::matchstate::KeyRow> = part
+                .iter()
+                .map(|&(key_hash, i)| {
+                    let r = &input.records[i as usize];
+                    mdm_store::matchstate::KeyRow {
+                        domain: domain.to_string(),
+                        system: r.key.system.to_string(),
+                        source_id: r.key.source_id.to_string(),
+                        rule: rule as i32,
+                        key_hash: key_hash as i64,
+                    }
+                })
+                .collect();
+            mdm_store::matchstate::insert_keys(conn, &rows)?;
+        }
     }
     Ok(())
 }

@@ -13,8 +13,11 @@ use super::Desired;
 use crate::reconcile::{reconcile, ReconcileOptions, RunSummary};
 use crate::steward::{audit, AuditNote};
 use crate::ServiceError;
-use mdm_core::relationships::group::{derive_groups, new_group_id, GroupStats};
-use mdm_core::relationships::{Candidate, GroupDecision, RelationshipType};
+use mdm_core::relationships::group::{
+    block_edges, groups_from_edges, new_group_id, prepare, Comparers, Edge, GroupStats, Prepared,
+    Vocabulary,
+};
+use mdm_core::relationships::{Candidate, Derived, GroupDecision, RelationshipType};
 use mdm_core::standardize::StdContext;
 use mdm_core::DomainRules;
 use mdm_store::groups::{GroupDecisionRow, NewGroupDecision};
@@ -23,16 +26,27 @@ use mdm_store::DbConnection;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use uuid::Uuid;
+
+/// Golden records read per query when deriving groups.
+const PAGE: i64 = 20_000;
 
 /// Derives the groups of derived type `ty` from the active golden records of its domain:
 /// the relationships the run wants (member -> group ID) and the derivation's counts.
 /// `stored` are the type's stored relationships (the previous groups).
+///
+/// Memory is bounded by `part` candidates, not by the domain: a first pass over the golden
+/// records keeps per record only its ID and the hash of its place (postcode), and counts
+/// street words; then the candidates are compared a part at a time (all of one postcode in
+/// one part), their values read again by ID. A domain of at most `part` candidates is
+/// compared from the first pass.
 pub(crate) fn derive(
     conn: &mut DbConnection,
     ty: &RelationshipType,
     rules: &DomainRules,
     stored: &[Relationship],
     run_id: i64,
+    part: usize,
 ) -> Result<(Vec<Desired>, GroupStats), ServiceError> {
     let Some(rule) = &ty.derived else {
         return Ok((Vec::new(), GroupStats::default()));
@@ -44,12 +58,15 @@ pub(crate) fn derive(
         rules,
     )
     .map_err(ServiceError::Invalid)?;
-    let candidates = mdm_store::groups::active_values(conn, &rules.domain)?
-        .into_iter()
-        .map(|(id, json)| candidate(id, &json))
-        .collect::<Result<Vec<_>, _>>()?;
-    let active: HashSet<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
-    let mut redirects = Redirects::new(active);
+    let ctx = StdContext::default();
+    let scan = scan(conn, rule, rules, &ctx, part.max(1))?;
+    let mut stats = GroupStats {
+        candidates: scan.candidates.len() as u64,
+        ..Default::default()
+    };
+    let edges = scan.edges(conn, rule, rules, &ctx, &mut stats)?;
+
+    let mut redirects = Redirects::new(&scan.active);
     let mut previous = Vec::new();
     for r in stored.iter().filter(|r| r.status == "active") {
         let member = redirects.current(conn, &r.from_golden_id)?;
@@ -64,18 +81,38 @@ pub(crate) fn derive(
             b: redirects.current(conn, &d.b_golden_id)?,
         });
     }
+    // The candidates in an edge or a decision: the others are alone, in no group.
+    let mut nodes: Vec<usize> = edges.iter().flat_map(|(a, b, _)| [*a, *b]).collect();
+    for d in &decisions {
+        for id in [&d.a, &d.b] {
+            if let Some(i) = scan.candidate(id) {
+                nodes.push(i);
+            }
+        }
+    }
+    nodes.sort_unstable();
+    nodes.dedup();
+    let node = |i: usize| nodes.binary_search(&i).expect("an edge's ends are nodes");
+    let edges = edges
+        .into_iter()
+        .map(|(a, b, k)| (node(a), node(b), k))
+        .collect();
+    let ids: Vec<String> = nodes
+        .iter()
+        .map(|&i| scan.candidates[i].0.to_string())
+        .collect();
     let name = ty.name.clone();
-    let d = derive_groups(
+    let groups = groups_from_edges(
         rule,
-        rules,
-        &StdContext::default(),
-        candidates,
+        &ids,
+        edges,
         &decisions,
         &previous,
         &|first: &str| new_group_id(&name, run_id, first),
+        &mut stats,
     );
-    let mut desired = Vec::with_capacity(d.stats.members as usize);
-    for g in d.groups {
+    let mut desired = Vec::with_capacity(stats.members as usize);
+    for g in groups {
         for m in g.members {
             desired.push(Desired {
                 from: m.golden_id,
@@ -85,7 +122,129 @@ pub(crate) fn derive(
             });
         }
     }
-    Ok((desired, d.stats))
+    Ok((desired, stats))
+}
+
+/// The first pass over a domain's active golden records.
+struct Scan {
+    /// Every active golden record's ID, sorted.
+    active: Vec<Uuid>,
+    /// The candidates (records that may be members) with their place hash, sorted by ID.
+    candidates: Vec<(Uuid, Option<u64>)>,
+    comparers: Comparers,
+    /// The candidates' comparable values when there were at most a part of them.
+    prepared: Option<Vec<Prepared>>,
+    part: usize,
+}
+
+fn scan(
+    conn: &mut DbConnection,
+    rule: &Derived,
+    rules: &DomainRules,
+    ctx: &StdContext,
+    part: usize,
+) -> Result<Scan, ServiceError> {
+    let mut active = Vec::new();
+    let mut candidates = Vec::new();
+    let mut vocabulary = Vocabulary::new(rule, rules);
+    let mut prepared = Some(Vec::new());
+    let mut after = String::new();
+    loop {
+        let page = mdm_store::groups::active_values_page(conn, &rules.domain, &after, PAGE)?;
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after = last.clone();
+        for (id, json) in page {
+            let uuid = golden_uuid(&id)?;
+            active.push(uuid);
+            let Some(p) = prepare(rule, rules, ctx, &candidate(id, &json)?) else {
+                continue;
+            };
+            vocabulary.add(&p);
+            candidates.push((uuid, p.place_hash()));
+            if let Some(kept) = &mut prepared {
+                kept.push(p);
+                if kept.len() > part {
+                    prepared = None;
+                }
+            }
+        }
+    }
+    // Pages come in the database's text order of IDs; lookups need UUID order.
+    if !active.is_sorted() {
+        active.sort_unstable();
+        candidates.sort_unstable_by_key(|c| c.0);
+        prepared = None;
+    }
+    Ok(Scan {
+        active,
+        candidates,
+        comparers: vocabulary.comparers(),
+        prepared,
+        part,
+    })
+}
+
+impl Scan {
+    fn candidate(&self, id: &str) -> Option<usize> {
+        let id = Uuid::parse_str(id).ok()?;
+        self.candidates.binary_search_by_key(&id, |c| c.0).ok()
+    }
+
+    /// The rule's edges, in candidate indexes: from the first pass, or a part at a time.
+    fn edges(
+        &self,
+        conn: &mut DbConnection,
+        rule: &Derived,
+        rules: &DomainRules,
+        ctx: &StdContext,
+        stats: &mut GroupStats,
+    ) -> Result<Vec<Edge>, ServiceError> {
+        if let Some(prepared) = &self.prepared {
+            return Ok(block_edges(rule, &self.comparers, prepared, stats));
+        }
+        let parts = self.candidates.len().div_ceil(self.part) as u64;
+        let mut edges = Vec::new();
+        for part in 0..parts {
+            let members: Vec<usize> = (0..self.candidates.len())
+                .filter(|&i| self.candidates[i].1.map(|h| h % parts) == Some(part))
+                .collect();
+            let ids: Vec<String> = members
+                .iter()
+                .map(|&i| self.candidates[i].0.to_string())
+                .collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let mut rows = mdm_store::golden::attributes_by_ids(conn, &ids)?;
+            rows.sort_unstable();
+            let mut index = Vec::with_capacity(rows.len());
+            let mut prepared = Vec::with_capacity(rows.len());
+            for (id, json) in rows {
+                let i = self.candidate(&id).ok_or_else(|| {
+                    ServiceError::Corrupt(format!("golden record {id} changed while read"))
+                })?;
+                let p = prepare(rule, rules, ctx, &candidate(id, &json)?).ok_or_else(|| {
+                    ServiceError::Corrupt("a candidate changed while read".into())
+                })?;
+                index.push(i);
+                prepared.push(p);
+            }
+            for (a, b, k) in block_edges(rule, &self.comparers, &prepared, stats) {
+                edges.push((index[a], index[b], k));
+            }
+        }
+        Ok(edges)
+    }
+}
+
+/// A stored golden ID as a UUID: in its canonical form, so it prints back the same.
+fn golden_uuid(id: &str) -> Result<Uuid, ServiceError> {
+    match Uuid::parse_str(id) {
+        Ok(u) if u.to_string() == id => Ok(u),
+        _ => Err(ServiceError::Corrupt(format!(
+            "golden ID {id:?} is not a UUID in canonical form"
+        ))),
+    }
 }
 
 fn candidate(id: String, json: &str) -> Result<Candidate, ServiceError> {
@@ -100,12 +259,13 @@ fn candidate(id: String, json: &str) -> Result<Candidate, ServiceError> {
 
 /// Retired golden IDs followed to their survivors, each looked up once.
 struct Redirects<'a> {
-    active: HashSet<&'a str>,
+    /// Every active golden ID, sorted.
+    active: &'a [Uuid],
     seen: HashMap<String, String>,
 }
 
 impl<'a> Redirects<'a> {
-    fn new(active: HashSet<&'a str>) -> Self {
+    fn new(active: &'a [Uuid]) -> Self {
         Self {
             active,
             seen: HashMap::new(),
@@ -114,7 +274,8 @@ impl<'a> Redirects<'a> {
 
     /// The active ID `id` stands for now (itself when active or when nothing redirects it).
     fn current(&mut self, conn: &mut DbConnection, id: &str) -> Result<String, ServiceError> {
-        if self.active.contains(id) {
+        let active = Uuid::parse_str(id).is_ok_and(|u| self.active.binary_search(&u).is_ok());
+        if active {
             return Ok(id.to_string());
         }
         if let Some(s) = self.seen.get(id) {
