@@ -216,8 +216,17 @@ pub fn ensure(
         .values(&rows)
         .on_conflict_do_nothing()
         .execute(c))?;
-    // Every active record's values, read a page at a time, written in key order.
-    let mut entries: Vec<Entry> = Vec::new();
+    for attr in &new {
+        backfill(conn, domain, attr)?;
+    }
+    Ok(())
+}
+
+/// Writes attribute `attr`'s entries of every active record of `domain`: the records read a
+/// page at a time, the entries written in key order. One attribute at a time, each entry
+/// held as its value and a UUID: at 10M records, a few hundred MB rather than gigabytes.
+fn backfill(conn: &mut DbConnection, domain: &str, attr: &String) -> Result<(), StoreError> {
+    let mut entries: Vec<(Box<str>, uuid::Uuid)> = Vec::new();
     let mut after = String::new();
     loop {
         // Paged along the primary key alone (a filter on domain and status would have the
@@ -231,12 +240,25 @@ pub fn ensure(
         let Some((last, ..)) = page.last() else { break };
         after = last.clone();
         for (id, _, _, attrs) in page.iter().filter(|r| r.1 == domain && r.2 == "active") {
-            entries.extend(entries_of(id, attrs, &new));
+            for (_, value, id) in entries_of(id, attrs, std::slice::from_ref(attr)) {
+                let uuid = match uuid::Uuid::parse_str(&id) {
+                    Ok(u) if u.to_string() == id => u,
+                    _ => return Err(StoreError::Corrupt(format!("golden ID {id:?}"))),
+                };
+                entries.push((value.into_boxed_str(), uuid));
+            }
         }
     }
     entries.sort_unstable();
     entries.dedup();
-    insert(conn, domain, &entries)
+    for part in entries.chunks(ROWS_PER_WRITE * 10) {
+        let rows: Vec<Entry> = part
+            .iter()
+            .map(|(value, id)| (attr.clone(), value.to_string(), id.to_string()))
+            .collect();
+        insert(conn, domain, &rows)?;
+    }
+    Ok(())
 }
 
 /// Drops the per-attribute expression indexes (`golden_search_<domain>_<attribute>` on
