@@ -530,26 +530,31 @@ pub fn run(
     let t = Instant::now();
     let mut kept = Vec::new();
     let mut candidate_pairs = 0;
-    for (p, members) in plan.part.members.iter().enumerate() {
+    let largest = plan.part.members.iter().map(Vec::len).max().unwrap_or(0);
+    for p in 0..plan.part.members.len() {
+        // A partition's member list is freed once scored, as the kept pairs grow.
+        let members = std::mem::take(&mut plan.part.members[p]);
         if members.len() < 2 {
             continue;
         }
-        let keys = member_keys(&plan.rule_keys, members);
+        let keys = member_keys(&plan.rule_keys, &members);
         let (k, c) = score_partition(
             rules,
             ctx,
             model,
             &plan.part,
             p as u32,
-            members,
-            raw(members)?,
+            &members,
+            raw(&members)?,
             &keys,
         )?;
         kept.extend(k);
         candidate_pairs += c;
     }
     plan.timings.push(("partitions", t.elapsed()));
-    Ok(plan.outcome(kept, candidate_pairs))
+    let mut out = plan.outcome(kept, candidate_pairs);
+    out.largest = largest;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -109,11 +109,12 @@ fn postgres(conn: &mut DbConnection) -> Result<&mut diesel::PgConnection, StoreE
 }
 
 /// Writes a run's inputs and partitions (all `pending`), in one transaction, after removing
-/// what earlier runs of the domain that no longer run left behind.
+/// what earlier runs of the domain that no longer run left behind. The partitions are made
+/// as they are written, so only one is held at a time.
 pub fn create(
     conn: &mut DbConnection,
     inputs: &RunInputs,
-    parts: &[NewPartition],
+    parts: impl IntoIterator<Item = NewPartition>,
 ) -> Result<(), StoreError> {
     clear_stale(conn, &inputs.domain)?;
     conn.write_transaction(|c| {

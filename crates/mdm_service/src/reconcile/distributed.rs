@@ -77,22 +77,24 @@ pub fn run(
         partition::plan(rules, ctx, model, n, partition_records, &source)?
     };
     let t = Instant::now();
-    let parts: Vec<NewPartition> = plan
-        .part
-        .members
-        .iter()
+    // Encoded one partition at a time as the ledger is written, each member list freed
+    // once encoded.
+    let largest = plan.part.members.iter().map(Vec::len).max().unwrap_or(0);
+    let members = std::mem::take(&mut plan.part.members);
+    let rule_keys = &plan.rule_keys;
+    let parts = members
+        .into_iter()
         .enumerate()
         .filter(|(_, m)| m.len() >= 2)
         .map(|(p, m)| NewPartition {
             part: p as i32,
             records: m.len() as i64,
             members: encode_members(
-                m,
+                &m,
                 |g| input.records[g as usize].staging_id,
-                &partition::member_keys(&plan.rule_keys, m),
+                &partition::member_keys(rule_keys, &m),
             ),
-        })
-        .collect();
+        });
     let inputs = RunInputs {
         run_id,
         domain: rules.domain.clone(),
@@ -101,8 +103,7 @@ pub fn run(
         cutoffs: encode_cutoffs(&plan.part.cutoffs()),
     };
     drop(json);
-    mdm_store::partitions::create(conn, &inputs, &parts)?;
-    drop(parts);
+    mdm_store::partitions::create(conn, &inputs, parts)?;
     plan.timings.push(("ledger", t.elapsed()));
     let t = Instant::now();
     workers.start(run_id)?;
@@ -119,7 +120,8 @@ pub fn run(
         .collect::<Result<Vec<_>, _>>()?;
     mdm_store::partitions::delete_run_data(conn, run_id)?;
     plan.timings.push(("edges", t.elapsed()));
-    let out = plan.outcome(kept, candidate_pairs);
+    let mut out = plan.outcome(kept, candidate_pairs);
+    out.largest = largest;
     super::partitioned::note(&out, stats);
     note_partitions(&ledger, stats);
     Ok(out)
