@@ -251,6 +251,10 @@ pub fn load_with_limits(
         return Err(fail(conn, batch_id, counts, e));
     }
     batches::finish(conn, batch_id, &counts, BatchStatus::Completed, None)?;
+    let written = counts.new + counts.changed + counts.deleted;
+    if let Err(e) = staging::analyze_after_load(conn, written) {
+        tracing::warn!(batch_id, error = %e, "ANALYZE after the load failed");
+    }
     tracing::info!(
         batch_id,
         read = counts.read,

@@ -107,3 +107,43 @@ fn feed_read_waits_for_open_writers_postgres() {
     assert!(events[0].seq < events[1].seq);
     assert_eq!(feed::latest_seq(&mut reader).unwrap(), events[1].seq);
 }
+
+/// A large load leaves the staging table analyzed on PostgreSQL (a small one does not pay
+/// for it): the next run's keyset pages are planned on statistics, not on none.
+#[test]
+fn a_large_load_refreshes_the_staging_statistics() {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Nullable, Timestamp};
+    #[derive(QueryableByName)]
+    struct Analyzed {
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        last_analyze: Option<chrono::NaiveDateTime>,
+    }
+    let Some(db) = TestDb::postgres() else { return };
+    let mut c = mdm_store::open(db.url()).unwrap();
+    let analyzed = |c: &mut DbConnection| {
+        let DbConnection::Pg(pg) = c else {
+            unreachable!()
+        };
+        diesel::sql_query(
+            "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'staging_records'",
+        )
+        .get_result::<Analyzed>(pg)
+        .unwrap()
+        .last_analyze
+    };
+    let rows = mdm_store::staging::ANALYZE_AFTER_ROWS;
+    mdm_store::staging::analyze_after_load(&mut c, rows - 1).unwrap();
+    assert_eq!(
+        analyzed(&mut c),
+        None,
+        "a small load leaves it to autovacuum"
+    );
+    mdm_store::staging::analyze_after_load(&mut c, rows).unwrap();
+    // The statistics collector reports a moment later.
+    let t = Instant::now();
+    while analyzed(&mut c).is_none() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(analyzed(&mut c).is_some(), "analyzed after a large load");
+}
