@@ -9,7 +9,7 @@
 # resident/peak memory per phase from its stats.
 #
 # The 10M-record target (about 10M records; hours on 2 cores):
-#   MDM_DB=w23scale MDM_RUNS="first_part part2" benches/workers/run.sh 4800000 500000
+#   MDM_DB=w23scale MDM_RUNS="first_part part2" benches/workers/run.sh 4800000 200000
 # MDM_RUNS picks the runs (default: all but first_part, in order); first_part is a
 # partitioned first run (sampled model); none: only load. MDM_SKIP_INGEST=1 reuses the
 # database as loaded.
