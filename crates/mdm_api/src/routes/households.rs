@@ -7,14 +7,13 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::idempotency::KEY_DOC;
-use crate::routes::matching::std_context;
+use crate::routes::steward::{self, check_reason};
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use mdm_service::relationships::groups::{self, GroupOutcome, GroupSteward};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-const MAX_REASON: usize = 2_000;
 const PROBLEM: &str = "application/problem+json";
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,17 +45,7 @@ pub struct GroupDecisionsQuery {
     pub all: bool,
 }
 
-fn check_reason(reason: &str) -> Result<(), ApiError> {
-    if reason.len() > MAX_REASON {
-        return Err(ApiError::bad_body(format!(
-            "reason: at most {MAX_REASON} bytes"
-        )));
-    }
-    Ok(())
-}
-
-/// Runs a steward action on groups: one at a time in this process (with the match actions),
-/// on the blocking pool.
+/// Runs a steward action on groups: one at a time in this process, with the match actions.
 async fn act<F>(
     state: &web::Data<AppState>,
     p: &Principal,
@@ -68,24 +57,15 @@ where
         + Send
         + 'static,
 {
-    p.require_steward()?;
-    let rules = state.rules(domain)?;
-    let ctx = std_context(state);
-    let actor = p.actor();
-    let serial = state.steward_actions.clone();
-    let out = state
-        .db(move |c| {
-            let _one_at_a_time = serial.lock().unwrap_or_else(|e| e.into_inner());
-            let mut s = GroupSteward {
-                conn: c,
-                rules: &rules,
-                ctx: &ctx,
-                actor: &actor,
-            };
-            Ok(f(&mut s)?)
+    let out = steward::act(state, p, domain, move |s| {
+        f(&mut GroupSteward {
+            conn: &mut *s.conn,
+            rules: s.rules,
+            ctx: s.ctx,
+            actor: s.actor,
         })
-        .await?;
-    state.feed_written.notify_waiters();
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 

@@ -377,8 +377,9 @@ pub struct UnlockQuery {
     pub reason: String,
 }
 
-/// Runs a direct action: one at a time in this process, on the blocking pool.
-async fn act<T, F>(
+/// Runs a direct action (on matches or on households): one at a time in this process, on
+/// the blocking pool.
+pub(crate) async fn act<T, F>(
     state: &web::Data<AppState>,
     p: &Principal,
     domain: &str,
@@ -409,7 +410,7 @@ where
     Ok(out)
 }
 
-fn check_reason(reason: &str) -> Result<(), ApiError> {
+pub(crate) fn check_reason(reason: &str) -> Result<(), ApiError> {
     if reason.len() > MAX_REASON {
         return Err(ApiError::bad_body(format!(
             "reason: at most {MAX_REASON} bytes"
