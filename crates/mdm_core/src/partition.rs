@@ -29,7 +29,8 @@ pub struct RuleKeys {
     rules: Vec<Vec<u64>>,
 }
 
-const NO_KEY: u64 = u64::MAX;
+/// A record without a key of the rule.
+pub const NO_KEY: u64 = u64::MAX;
 
 impl RuleKeys {
     /// `rules` empty rules with room for `records` keys each.
@@ -59,6 +60,16 @@ impl RuleKeys {
             debug_assert_ne!(k, Some(NO_KEY), "blocking never gives u64::MAX");
             k.unwrap_or(NO_KEY)
         }));
+    }
+
+    /// Rule `rule`'s keys as stored: [`NO_KEY`] for none.
+    pub fn raw(&self, rule: usize) -> &[u64] {
+        &self.rules[rule]
+    }
+
+    /// From stored keys, per rule (see [`RuleKeys::raw`]).
+    pub fn from_raw(rules: Vec<Vec<u64>>) -> Self {
+        Self { rules }
     }
 
     fn clear(&mut self, rule: usize) {
@@ -172,6 +183,22 @@ impl Vocabulary {
         for (col, words) in &self.columns {
             f.columns[*col].frozen_words = Some(words.clone());
         }
+    }
+
+    /// The blocking keys of `f` (the model applied) as the key pass gives them: counted
+    /// with this vocabulary. `f` is left as it was, since scoring uses the model's.
+    pub fn keys(&self, compiled: &[block::CompiledRule], f: &mut Features) -> RuleKeys {
+        let saved: Vec<_> = self
+            .columns
+            .iter()
+            .map(|(col, _)| f.columns[*col].frozen_words.clone())
+            .collect();
+        self.apply(f);
+        let keys = RuleKeys::from(block::rule_keys(compiled, f));
+        for ((col, _), words) in self.columns.iter().zip(saved) {
+            f.columns[*col].frozen_words = words;
+        }
+        keys
     }
 }
 
@@ -303,6 +330,8 @@ impl Partitioning {
         members.par_iter_mut().for_each(|m| {
             m.sort_unstable();
             m.dedup();
+            // Held until scored: grown by doubling, a list could be twice its size.
+            m.shrink_to_fit();
         });
         Self {
             count,
@@ -414,6 +443,7 @@ pub fn member_keys(keys: &RuleKeys, members: &[u32]) -> RuleKeys {
 }
 
 /// Scores partition `p`: its kept pairs (global indices, sorted) and its candidate pairs.
+/// `keys` are the members' keys (a worker reads them from the ledger).
 #[allow(clippy::too_many_arguments)]
 pub fn score_partition(
     rules: &DomainRules,
@@ -426,7 +456,37 @@ pub fn score_partition(
     keys: &RuleKeys,
 ) -> Result<(Vec<ScoredPair>, u64), MatchError> {
     let f = features(rules, ctx, model, raw)?;
-    let prepared = Prepared { rules, features: f };
+    Ok(score_features(rules, model, part, p, members, f, keys))
+}
+
+/// [`score_partition`] with the members' keys computed again from their features, as the
+/// key pass did: the run need not hold every record's keys while it scores.
+#[allow(clippy::too_many_arguments)]
+pub fn score_partition_rekeyed(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    vocab: &Vocabulary,
+    part: &Partitioning,
+    p: u32,
+    members: &[u32],
+    raw: RawTable,
+) -> Result<(Vec<ScoredPair>, u64), MatchError> {
+    let mut f = features(rules, ctx, model, raw)?;
+    let keys = vocab.keys(&block::compile(rules)?, &mut f);
+    Ok(score_features(rules, model, part, p, members, f, &keys))
+}
+
+fn score_features(
+    rules: &DomainRules,
+    model: &Model,
+    part: &Partitioning,
+    p: u32,
+    members: &[u32],
+    features: Features,
+    keys: &RuleKeys,
+) -> (Vec<ScoredPair>, u64) {
+    let prepared = Prepared { rules, features };
     let pairs = part.pairs(p, members, keys);
     let kept = rematch::score_pairs(&prepared, &model.params, &pairs)
         .into_iter()
@@ -436,7 +496,7 @@ pub fn score_partition(
             s
         })
         .collect();
-    Ok((kept, pairs.len() as u64))
+    (kept, pairs.len() as u64)
 }
 
 /// A partitioned full match.
@@ -460,10 +520,12 @@ pub struct Outcome {
 /// What a partitioned full run decides before scoring: every record's keys and which
 /// records each partition holds.
 pub struct Plan {
+    /// Every record's keys: needed to write the workers' ledger and, after the run, the
+    /// key table; in-process scoring computes a partition's keys again, so a caller may
+    /// take them out (and set them aside) once the blocks are assigned.
     pub rule_keys: RuleKeys,
     pub part: Partitioning,
-    /// Columns whose word counts took values outside the model's vocabulary.
-    pub vocabulary_columns: usize,
+    pub vocab: Vocabulary,
     pub timings: Vec<(&'static str, Duration)>,
 }
 
@@ -485,7 +547,7 @@ pub fn plan(
     Ok(Plan {
         rule_keys,
         part,
-        vocabulary_columns: vocab.columns().count(),
+        vocab,
         timings,
     })
 }
@@ -508,7 +570,7 @@ impl Plan {
             memberships: self.part.memberships,
             largest: self.part.members.iter().map(Vec::len).max().unwrap_or(0),
             capped: self.part.capped(),
-            vocabulary_columns: self.vocabulary_columns,
+            vocabulary_columns: self.vocab.columns().count(),
             rule_keys: self.rule_keys,
             timings: self.timings,
         }
@@ -526,7 +588,19 @@ pub fn run(
     raw: RecordSource<'_>,
 ) -> Result<Outcome, MatchError> {
     let _span = tracing::info_span!("partitioned", records = n).entered();
-    let mut plan = plan(rules, ctx, model, n, partition_records, raw)?;
+    let plan = plan(rules, ctx, model, n, partition_records, raw)?;
+    score_in_process(rules, ctx, model, plan, raw)
+}
+
+/// Scores every partition of `plan` in process, one at a time. `plan.rule_keys` is not
+/// read (each partition's keys are computed again), so it may have been taken out.
+pub fn score_in_process(
+    rules: &DomainRules,
+    ctx: &StdContext,
+    model: &Model,
+    mut plan: Plan,
+    raw: RecordSource<'_>,
+) -> Result<Outcome, MatchError> {
     let t = Instant::now();
     let mut kept = Vec::new();
     let mut candidate_pairs = 0;
@@ -537,16 +611,15 @@ pub fn run(
         if members.len() < 2 {
             continue;
         }
-        let keys = member_keys(&plan.rule_keys, &members);
-        let (k, c) = score_partition(
+        let (k, c) = score_partition_rekeyed(
             rules,
             ctx,
             model,
+            &plan.vocab,
             &plan.part,
             p as u32,
             &members,
             raw(&members)?,
-            &keys,
         )?;
         kept.extend(k);
         candidate_pairs += c;

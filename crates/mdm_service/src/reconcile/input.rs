@@ -112,7 +112,8 @@ impl Input {
     /// read a page at a time so no read holds a table at once.
     pub fn load_lean(conn: &mut DbConnection, rules: &DomainRules) -> Result<Self, ServiceError> {
         let domain = rules.domain.as_str();
-        let mut records = Vec::new();
+        let count = mdm_store::matchstate::current_count(conn, domain)?;
+        let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         let mut after = 0;
         loop {
             let page = mdm_store::matchstate::current_heads_page(conn, domain, after, PAGE)?;
@@ -120,7 +121,8 @@ impl Input {
             after = last.id;
             records.extend(parse_all(rules, &page)?);
         }
-        records.par_sort_by(|a, b| a.key.cmp(&b.key));
+        // Keys are unique; an unstable sort needs no copy of the table.
+        records.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
         let mut seen = vec![None; records.len()];
         let mut vanished = Vec::new();
         let mut after: Option<(String, String)> = None;

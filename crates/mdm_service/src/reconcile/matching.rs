@@ -7,9 +7,9 @@
 
 use super::distributed::Remote;
 use super::input::Input;
+use super::key_table::KeyTable;
 use super::RunStats;
 use crate::ServiceError;
-use mdm_core::partition;
 use mdm_core::pipeline::features::RawTable;
 use mdm_core::pipeline::{self, MatchOptions, Prepared, ScoredPair};
 use mdm_core::rematch::{self, Model};
@@ -51,16 +51,21 @@ pub struct Matched {
 pub enum Keys {
     /// Per blocking rule, per record of the input (a full run): rows are made only for the
     /// records whose keys are written.
-    All(partition::RuleKeys),
+    All(KeyTable),
     /// Rows of the changed records (an incremental run).
     Rows(Vec<KeyRow>),
 }
 
 impl Keys {
     /// The key rows of the records `take` selects.
-    pub fn rows(&self, domain: &str, input: &Input, take: impl Fn(usize) -> bool) -> Vec<KeyRow> {
+    pub fn rows(
+        &self,
+        domain: &str,
+        input: &Input,
+        take: impl Fn(usize) -> bool,
+    ) -> Result<Vec<KeyRow>, ServiceError> {
         match self {
-            Keys::Rows(rows) => rows
+            Keys::Rows(rows) => Ok(rows
                 .iter()
                 .filter(|k| {
                     input
@@ -68,23 +73,26 @@ impl Keys {
                         .is_some_and(|i| take(i as usize))
                 })
                 .cloned()
-                .collect(),
-            Keys::All(rule_keys) => {
+                .collect()),
+            Keys::All(table) => {
                 let mut out = Vec::new();
-                for (i, r) in input.records.iter().enumerate().filter(|(i, _)| take(*i)) {
-                    for rule in 0..rule_keys.rules() {
-                        if let Some(k) = rule_keys.get(rule, i) {
-                            out.push(KeyRow {
-                                domain: domain.to_string(),
-                                system: r.key.system.to_string(),
-                                source_id: r.key.source_id.to_string(),
-                                rule: rule as i32,
-                                key_hash: k as i64,
-                            });
-                        }
+                for rule in 0..table.rules() {
+                    let keys = table.rule(rule)?;
+                    for (i, k) in keys.into_iter().enumerate() {
+                        let Some(k) = k.filter(|_| take(i)) else {
+                            continue;
+                        };
+                        let r = &input.records[i];
+                        out.push(KeyRow {
+                            domain: domain.to_string(),
+                            system: r.key.system.to_string(),
+                            source_id: r.key.source_id.to_string(),
+                            rule: rule as i32,
+                            key_hash: k as i64,
+                        });
                     }
                 }
-                out
+                Ok(out)
             }
         }
     }
@@ -250,7 +258,7 @@ fn run_partitioned(
     let dirty = input.dirty();
     stats.dirty_records = dirty.iter().filter(|d| **d).count() as u64;
     stats.vanished_records = input.vanished().len() as u64;
-    let out = match remote {
+    let (out, keys) = match remote {
         Some(remote) => super::distributed::run(
             conn,
             remote,
@@ -260,7 +268,11 @@ fn run_partitioned(
             &model,
             partition_records,
             stats,
-        )?,
+        )
+        .map(|mut out| {
+            let keys = KeyTable::Memory(std::mem::take(&mut out.rule_keys));
+            (out, keys)
+        })?,
         None => super::partitioned::run(conn, rules, ctx, input, &model, partition_records, stats)?,
     };
     Ok(finish(
@@ -269,7 +281,7 @@ fn run_partitioned(
         out.kept,
         dirty,
         install.then_some(model),
-        Keys::All(out.rule_keys),
+        Keys::All(keys),
         false,
     ))
 }
@@ -319,7 +331,7 @@ fn run_single(
         kept,
         dirty,
         (trained || install).then_some(model),
-        Keys::All(cands.rule_keys.into()),
+        Keys::All(KeyTable::Memory(cands.rule_keys.into())),
         false,
     ))
 }

@@ -21,6 +21,7 @@ mod distributed;
 mod guard;
 mod incremental;
 mod input;
+mod key_table;
 mod matching;
 mod memory;
 mod partitioned;

@@ -4,6 +4,7 @@
 //! survivorship and the write go on unchanged, in one transaction.
 
 use super::input::{versions_in_order, Input};
+use super::key_table::KeyTable;
 use super::RunStats;
 use crate::ServiceError;
 use mdm_core::partition::{self, Outcome};
@@ -16,7 +17,8 @@ use mdm_store::DbConnection;
 use std::cell::RefCell;
 
 /// Matches every record of `input` with `model`, about `partition_records` block
-/// memberships per partition.
+/// memberships per partition. Every record's keys are set aside in a file once the blocks
+/// are assigned: scoring computes a partition's keys again, and only the write reads them.
 pub fn run(
     conn: &mut DbConnection,
     rules: &DomainRules,
@@ -25,19 +27,17 @@ pub fn run(
     model: &Model,
     partition_records: usize,
     stats: &mut RunStats,
-) -> Result<Outcome, ServiceError> {
+) -> Result<(Outcome, KeyTable), ServiceError> {
     let conn = RefCell::new(conn);
     let source = source(rules, input, &conn);
-    let out = partition::run(
-        rules,
-        ctx,
-        model,
-        input.records.len(),
-        partition_records,
-        &source,
-    )?;
+    let n = input.records.len();
+    let _span = tracing::info_span!("partitioned", records = n).entered();
+    let mut plan = partition::plan(rules, ctx, model, n, partition_records, &source)?;
+    let keys = KeyTable::set_aside(std::mem::take(&mut plan.rule_keys))?;
+    stats.note_memory("match.plan");
+    let out = partition::score_in_process(rules, ctx, model, plan, &source)?;
     note(&out, stats);
-    Ok(out)
+    Ok((out, keys))
 }
 
 /// The run's records by global index as a raw table: from memory, or for a lean input

@@ -3,11 +3,11 @@
 //! is visible before it commits, and a killed run leaves the previous state untouched.
 
 use super::input::{key_strings, Input};
+use super::key_table::KeyTable;
 use super::matching::{pair_row, Keys, Matched};
 use super::plan::{Change, ChunkData, Plan};
 use super::RunStats;
 use crate::ServiceError;
-use mdm_core::partition::RuleKeys;
 use mdm_core::pipeline::ScoredPair;
 use mdm_core::rules::matching::Decision;
 use mdm_core::standardize::StdContext;
@@ -348,22 +348,19 @@ fn write_keys(
     domain: &str,
     input: &Input,
     m: &Matched,
-) -> Result<(), StoreError> {
+) -> Result<(), ServiceError> {
     use mdm_store::matchstate::KeyRow;
     use std::collections::HashMap;
     if let (Some(_), Keys::All(rule_keys)) = (&m.trained, &m.keys) {
         return replace_all_keys(conn, domain, input, rule_keys);
     }
     if m.trained.is_some() {
-        return mdm_store::matchstate::replace_keys(
-            conn,
-            domain,
-            &m.keys.rows(domain, input, |_| true),
-        );
+        let rows = m.keys.rows(domain, input, |_| true)?;
+        return Ok(mdm_store::matchstate::replace_keys(conn, domain, &rows)?);
     }
     // With an unchanged model, a record's keys change only when the record does.
     let slot = |k: &KeyRow| (k.system.clone(), k.source_id.clone(), k.rule);
-    let changed = m.keys.rows(domain, input, |i| m.dirty[i]);
+    let changed = m.keys.rows(domain, input, |i| m.dirty[i])?;
     let new: HashMap<(String, String, i32), &KeyRow> =
         changed.iter().map(|k| (slot(k), k)).collect();
     let stored: HashMap<(String, String, i32), &KeyRow> =
@@ -382,7 +379,7 @@ fn write_keys(
         .map(|(_, k)| (*k).clone())
         .collect();
     mdm_store::matchstate::delete_keys(conn, &stale)?;
-    mdm_store::matchstate::insert_keys(conn, &fresh)
+    Ok(mdm_store::matchstate::insert_keys(conn, &fresh)?)
 }
 
 /// Every record's blocking keys, replacing the domain's, in the key table's order (rule,
@@ -392,14 +389,15 @@ fn replace_all_keys(
     conn: &mut DbConnection,
     domain: &str,
     input: &Input,
-    rule_keys: &RuleKeys,
-) -> Result<(), StoreError> {
+    rule_keys: &KeyTable,
+) -> Result<(), ServiceError> {
     use rayon::prelude::*;
     mdm_store::matchstate::replace_keys(conn, domain, &[])?;
     // Table order (rule, key, record), one rule's keys sorted at a time.
     for rule in 0..rule_keys.rules() {
         let mut order: Vec<(u64, u32)> = rule_keys
-            .rule(rule)
+            .rule(rule)?
+            .into_iter()
             .enumerate()
             .filter_map(|(i, k)| k.map(|k| (k, i as u32)))
             .collect();
