@@ -32,7 +32,9 @@ pub fn automatic_changes(
         let mut after = Vec::new();
         for &r in &m.clusters[c] {
             let key = key_strings(&input.records[r as usize].key);
-            let prior = input.seen[r as usize]
+            let prior = input
+                .seen
+                .get(r as usize)
                 .map(|s| s.golden_id.to_string())
                 .unwrap_or_else(|| "new".into());
             before.entry(prior).or_default().push(key.clone());

@@ -33,6 +33,41 @@ pub struct Seen {
     pub staging_id: i64,
 }
 
+/// Per record (by index): its previous xref line. Nothing is held until some record has
+/// one, so a first run holds no line per record (at 10M records, 320 MB of `None`s).
+#[derive(Debug, Clone, Default)]
+pub struct SeenTable {
+    lines: Vec<Option<Seen>>,
+    len: usize,
+}
+
+impl SeenTable {
+    /// `len` records, none seen.
+    pub fn new(len: usize) -> Self {
+        Self {
+            lines: Vec::new(),
+            len,
+        }
+    }
+
+    pub fn set(&mut self, i: usize, seen: Seen) {
+        assert!(i < self.len, "record {i} of {}", self.len);
+        if self.lines.is_empty() {
+            self.lines = vec![None; self.len];
+        }
+        self.lines[i] = Some(seen);
+    }
+
+    pub fn get(&self, i: usize) -> Option<Seen> {
+        self.lines.get(i).copied().flatten()
+    }
+
+    /// Record by record.
+    pub fn iter(&self) -> impl Iterator<Item = Option<Seen>> + '_ {
+        (0..self.len).map(|i| self.get(i))
+    }
+}
+
 /// The xref row of a record that is no longer current: its key and what it said.
 pub type Vanished = ((String, String), Seen);
 
@@ -45,7 +80,7 @@ pub struct Input {
     /// their JSON; both are read a chunk at a time when needed.
     pub lean: bool,
     /// Per record (same index): its previous xref row, if any.
-    pub seen: Vec<Option<Seen>>,
+    pub seen: SeenTable,
     /// xref rows whose record is no longer current (deleted or gone), sorted by key.
     pub vanished: Vec<Vanished>,
     /// Active golden records, by ID order.
@@ -123,7 +158,7 @@ impl Input {
         }
         // Keys are unique; an unstable sort needs no copy of the table.
         records.par_sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        let mut seen = vec![None; records.len()];
+        let mut seen = SeenTable::new(records.len());
         let mut vanished = Vec::new();
         let mut after: Option<(String, String)> = None;
         loop {
@@ -137,7 +172,7 @@ impl Input {
                     staging_id: x.staging_id,
                 };
                 match position(&records, &x.system, &x.source_id) {
-                    Some(i) => seen[i as usize] = Some(s),
+                    Some(i) => seen.set(i as usize, s),
                     None => vanished.push(((x.system, x.source_id), s)),
                 }
             }
@@ -177,7 +212,7 @@ impl Input {
     /// From records in key order with their xref rows lined up.
     fn assemble(
         records: Vec<Record>,
-        seen: Vec<Option<Seen>>,
+        seen: SeenTable,
         vanished: Vec<Vanished>,
         mut goldens: Vec<GoldenRecord>,
         common: Common,
@@ -219,7 +254,7 @@ impl Input {
     pub fn dirty(&self) -> Vec<bool> {
         self.records
             .iter()
-            .zip(&self.seen)
+            .zip(self.seen.iter())
             .map(|(r, s)| s.is_none_or(|s| s.staging_id != r.staging_id))
             .collect()
     }
@@ -235,12 +270,12 @@ impl Input {
         for ((r, s), _) in self
             .records
             .iter()
-            .zip(&self.seen)
+            .zip(self.seen.iter())
             .zip(dirty)
             .filter(|(_, d)| **d)
         {
             if let Some(s) = s {
-                old.extend(self.seen_version(&key_strings(&r.key), s));
+                old.extend(self.seen_version(&key_strings(&r.key), &s));
             }
         }
         old
@@ -289,11 +324,11 @@ impl Input {
 fn join_xref(
     records: &[Record],
     mut xref: Vec<XrefRow>,
-) -> Result<(Vec<Option<Seen>>, Vec<Vanished>), ServiceError> {
+) -> Result<(SeenTable, Vec<Vanished>), ServiceError> {
     xref.reverse(); // the stable sort and dedup below keep the last row of a key
     xref.sort_by(|a, b| (&a.system, &a.source_id).cmp(&(&b.system, &b.source_id)));
     xref.dedup_by(|a, b| a.system == b.system && a.source_id == b.source_id);
-    let mut seen = vec![None; records.len()];
+    let mut seen = SeenTable::new(records.len());
     let mut vanished = Vec::new();
     let mut i = 0;
     for x in xref {
@@ -306,7 +341,7 @@ fn join_xref(
             i += 1;
         }
         if i < records.len() && record_key(&records[i]) == key {
-            seen[i] = Some(s);
+            seen.set(i, s);
         } else {
             vanished.push(((x.system, x.source_id), s));
         }
@@ -553,7 +588,7 @@ mod tests {
         assert_eq!(position(&records, "ERP", "2"), Some(2));
         assert_eq!(position(&records, "ERP", "9"), None);
         assert_eq!(
-            seen,
+            seen.iter().collect::<Vec<_>>(),
             [
                 Some(Seen {
                     golden_id: golden(4),
@@ -568,6 +603,10 @@ mod tests {
         );
         assert_eq!(vanished.len(), 1);
         assert_eq!(vanished[0].0, ("ERP".to_string(), "9".to_string()));
+        // No xref row at all (a first run): nothing held, every record unseen.
+        let (none, _) = join_xref(&records, Vec::new()).unwrap();
+        assert!(none.lines.is_empty());
+        assert_eq!(none.iter().collect::<Vec<_>>(), [None, None, None]);
         let mut bad = xref_row("ERP", "2", 3, 1);
         bad.golden_id = "not-a-uuid".into();
         let err = join_xref(&records, vec![bad]).unwrap_err();

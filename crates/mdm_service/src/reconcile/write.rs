@@ -317,7 +317,7 @@ fn xref_changes(
         insert: Vec::new(),
     };
     for i in range {
-        let (r, old) = (&input.records[i], &input.seen[i]);
+        let (r, old) = (&input.records[i], input.seen.get(i));
         let gid = plan.ids[m.cluster_of[i] as usize];
         if old.is_some_and(|x| x.golden_id == gid && x.staging_id == r.staging_id) {
             continue;
