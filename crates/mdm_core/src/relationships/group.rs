@@ -773,9 +773,10 @@ fn add_evidence(
 }
 
 #[cfg(test)]
-mod tests_support {
+mod tests {
     use super::*;
-    pub fn rules() -> DomainRules {
+
+    fn rules() -> DomainRules {
         crate::survive::tests::domain(&[
             ("family_name", AttrType::PersonName),
             ("organization_name", AttrType::OrganizationName),
@@ -788,7 +789,7 @@ mod tests_support {
         ])
     }
 
-    pub fn rule() -> Derived {
+    fn rule() -> Derived {
         Derived {
             members_without: vec!["organization_name".into()],
             block: vec!["postcode".into(), "house_number".into()],
@@ -799,11 +800,6 @@ mod tests_support {
         }
     }
 
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use super::tests_support::*;
     fn person(id: &str, family: &str, street: &str, line2: Option<&str>) -> Candidate {
         let mut values: BTreeMap<String, String> = [
             ("family_name", family),
@@ -1154,45 +1150,6 @@ mod tests {
                 derive_in_parts(&cands, &decisions, parts),
                 whole,
                 "{parts} parts"
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod tmp_diag {
-    use super::tests_support::*;
-    use super::*;
-
-    #[test]
-    #[ignore]
-    fn diag_pairs() {
-        let path = std::env::var("HH_PAIRS").unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let rule = Derived {
-            sole_residents: 2,
-            ..rule()
-        };
-        let rules = rules();
-        let ctx = StdContext::default();
-        for p in v.as_array().unwrap() {
-            let cand = |k: &str| Candidate {
-                id: k.to_string(),
-                values: p[k]
-                    .as_object()
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                    .collect(),
-            };
-            let (a, b) = (cand("a"), cand("b"));
-            let pa = prepare(&rule, &rules, &ctx, &a).unwrap();
-            let pb = prepare(&rule, &rules, &ctx, &b).unwrap();
-            let d = derive_groups(&rule, &rules, &ctx, vec![a, b], &[], &[], &|f| f.into());
-            println!(
-                "{} linked={} | A key={:?} agree={:?} any={:?} | B key={:?} agree={:?} any={:?}",
-                p["key"], !d.groups.is_empty(), pa.key, pa.agree, pa.any, pb.key, pb.agree, pb.any
             );
         }
     }
