@@ -5,16 +5,20 @@
 //!
 //! - **Blocking, not all pairs.** Records are compared only within one block: equal
 //!   standardized values of every `block` attribute (postcode, house number; a US ZIP+4
-//!   compared as its ZIP). A block
+//!   compared as its ZIP, also on a record without a country when no other country's
+//!   code has its shape). A block
 //!   larger than `max_block` is an address of many unrelated people (a care home, a hall of
 //!   residence) and is reported, not grouped. A record lacking a block value but the first
 //!   (a house number not recorded, the postcode known) joins the one block of its postcode
-//!   whose place (street) agrees with it, if exactly one does.
+//!   whose place (street) agrees with it, if exactly one does; a record without a street
+//!   either (only a postcode) the one block where it shares a phone (an `any` value that
+//!   is not a name) with a member.
 //! - **The place** (`agree` attributes: the street, the flat) must agree where both records
 //!   have a value. Sources spell streets several ways (`C/ de Cervantes`, `Calle de
 //!   Cervantes`; `Beech Gdns`, `Beech Gardens`): the same comparison form, a close spelling
 //!   (Jaro-Winkler >= 0.9), or a shared distinctive word of four letters or more (five or
-//!   more: a close spelling, Jaro-Winkler >= 0.92, counts as shared; not a
+//!   more: a close spelling, Jaro-Winkler >= 0.92 or one letter dropped, added, changed or
+//!   two swapped anywhere, `Ostplatz` / `Postplatz`, counts as shared; not a
 //!   street type the standardizer knows, `calle`, `strasse`, `road`, and carried by few
 //!   candidates' streets: at most 1%, at least 2). Other types (the flat) must be equal:
 //!   two flats of one building are two places. A record without a value is placed only in
@@ -23,8 +27,10 @@
 //! - **Evidence.** A pair is linked when at least one `any` attribute agrees: a person name
 //!   shares a word of four or more letters (double-barrelled and Spanish surnames; not a
 //!   particle such as `del` or `van`) or is a close spelling (Jaro-Winkler >= 0.9: a typo,
-//!   Kowalski / Kowalska); other types by equal standardized value (a phone in E.164;
-//!   placeholders never count).
+//!   Kowalski / Kowalska); a family name also agrees with the other record's given name
+//!   (`name_split`: sources swap the two fields or write a name into the given field
+//!   alone), never a given name with a given name; other types by equal standardized
+//!   value (a phone in E.164; placeholders never count).
 //! - **Sole residents.** The candidates of one place number at most `sole_residents`
 //!   (shipped: 2) are linked without a shared `any` value: a couple who kept their
 //!   surnames and have a phone each. Where units are not recorded, two strangers in one
@@ -146,6 +152,10 @@ pub struct Prepared {
     key: Vec<Option<String>>,
     agree: Vec<Option<String>>,
     any: Vec<Option<String>>,
+    /// Per `any` attribute, the value of the other field of a person's name (the given
+    /// name beside the family name, and the reverse; `name_split`): sources swap the two
+    /// or write the whole name into one.
+    other_name: Vec<Option<String>>,
 }
 
 impl Prepared {
@@ -252,10 +262,17 @@ impl Comparer {
                 .collect()
         };
         let wb = words(b);
-        // A word typed with a slip still names the street (`Klosciuszki`, `Kosciuszki`).
-        let same = |x: &String, y: &String| {
-            x == y || (x.len() >= 5 && y.len() >= 5 && strsim::jaro_winkler(x, y) >= 0.92)
+        let street = self.ty == AttrType::Street;
+        // A word typed with a slip still names the street (`Klosciuszki`, `Kosciuszki`;
+        // a street also with one letter dropped, added, changed or two swapped anywhere,
+        // `Ostplatz`, `Postplatz`, which Jaro-Winkler misses at the start of a word).
+        let slip = |x: &str, y: &str| {
+            x.len() >= 5
+                && y.len() >= 5
+                && (strsim::jaro_winkler(x, y) >= 0.92
+                    || (street && strsim::damerau_levenshtein(x, y) <= 1))
         };
+        let same = |x: &String, y: &String| x == y || slip(x, y);
         words(a).iter().any(|w| wb.iter().any(|v| same(w, v))) || strsim::jaro_winkler(a, b) >= 0.9
     }
 }
@@ -403,15 +420,36 @@ fn prepared(rule: &Derived, rules: &DomainRules, ctx: &StdContext, c: &Candidate
             (AttrType::Postcode, Some(cc)) => {
                 standardize::address::postcode_base(&v, cc).to_string()
             }
+            // No country recorded: a code only one country's longer form fits (a ZIP+4).
+            (AttrType::Postcode, None) => {
+                standardize::address::postcode_base_unstated(&v).to_string()
+            }
             _ => v,
         })
     };
     let key: Vec<Option<String>> = rule.block.iter().map(|a| value(a)).collect();
+    let split = rules.matching.name_split.as_ref();
+    let other_name = |attr: &str| -> Option<String> {
+        let split = split?;
+        let other = if attr == split.family {
+            &split.given
+        } else if attr == split.given {
+            &split.family
+        } else {
+            return None;
+        };
+        let raw = c
+            .values
+            .get(other)
+            .filter(|v| !standardize::is_missing(v))?;
+        comparable(rules.attribute(other)?.ty, raw, &ctx)
+    };
     Prepared {
         block: key.iter().cloned().collect(),
         key,
         agree: rule.agree.iter().map(|a| value(a)).collect(),
         any: rule.any.iter().map(|a| value(a)).collect(),
+        other_name: rule.any.iter().map(|a| other_name(a)).collect(),
     }
 }
 
@@ -432,10 +470,14 @@ fn comparable(ty: AttrType, raw: &str, ctx: &StdContext) -> Option<String> {
 /// Puts a record that lacks some block values (a house number not recorded) into the one
 /// block it fits: the same first block value (the postcode) and the others it has, and a
 /// place that agrees (a street it shares with that block's records and with no other
-/// block's). A record that fits several blocks, or shares no `agree` value, stays out.
+/// block's). A record without any `agree` value (no street either: only a postcode) fits a
+/// block where it shares an `any` value that is not a name with a member (a landline):
+/// a name alone is common in a postcode. A record that fits several blocks, or shares no
+/// `agree` value nor such a number, stays out.
 fn place_partial<'p>(
     prepared: &'p [Prepared],
     agree_cmp: &[Comparer],
+    any_cmp: &[Comparer],
     blocks: &mut BTreeMap<&'p [String], Vec<usize>>,
     stats: &mut GroupStats,
 ) {
@@ -471,7 +513,20 @@ fn place_partial<'p>(
                     }
                 })
             });
-            keys_agree && place_agrees && shared
+            // Only a postcode: a number it shares with a member places it.
+            let shares_number = || {
+                p.agree.iter().all(Option::is_none)
+                    && members.iter().any(|&j| {
+                        any_cmp.iter().enumerate().any(|(k, c)| {
+                            c.ty != AttrType::PersonName
+                                && matches!(
+                                    (&p.any[k], &prepared[j].any[k]),
+                                    (Some(x), Some(y)) if c.agree(x, y)
+                                )
+                        })
+                    })
+            };
+            keys_agree && place_agrees && (shared || shares_number())
         };
         let mut found = near.iter().copied().filter(|key| fits(key, &blocks[key]));
         if let (Some(key), None) = (found.next(), found.next()) {
@@ -502,7 +557,7 @@ pub fn block_edges(
             blocks.entry(k.as_slice()).or_default().push(i);
         }
     }
-    place_partial(prepared, agree_cmp, &mut blocks, stats);
+    place_partial(prepared, agree_cmp, any_cmp, &mut blocks, stats);
     let mut edges = Vec::new();
     for members in blocks.values().filter(|m| m.len() >= 2) {
         stats.blocks += 1;
@@ -547,10 +602,7 @@ pub fn block_edges(
                 let agree: Vec<usize> = any_cmp
                     .iter()
                     .enumerate()
-                    .filter(|(k, c)| match (&pa.any[*k], &pb.any[*k]) {
-                        (Some(x), Some(y)) => c.agree(x, y),
-                        _ => false,
-                    })
+                    .filter(|(k, c)| any_agrees(c, pa, pb, *k))
                     .map(|(k, _)| k)
                     .collect();
                 if !agree.is_empty() {
@@ -576,6 +628,20 @@ pub fn block_edges(
         stats.links += (edges.len() - before) as u64;
     }
     edges
+}
+
+/// Whether `any` attribute `k` agrees between two records: their values, or one's value and
+/// the other field of the other's name (a family name written as the given name, the two
+/// swapped, or the whole name in one field). Not the two other fields: given names alone
+/// do not make a household.
+fn any_agrees(c: &Comparer, pa: &Prepared, pb: &Prepared, k: usize) -> bool {
+    let agree = |x: &Option<String>, y: &Option<String>| match (x, y) {
+        (Some(x), Some(y)) => c.agree(x, y),
+        _ => false,
+    };
+    agree(&pa.any[k], &pb.any[k])
+        || agree(&pa.any[k], &pb.other_name[k])
+        || agree(&pa.other_name[k], &pb.any[k])
 }
 
 /// Union-find whose unions refuse to put an `apart` pair in one component.
@@ -922,6 +988,106 @@ mod tests {
         assert!(d.groups[0].members[0].evidence[0].sole_residents);
     }
 
+    /// The rules with a person's name split into given and family names, as shipped.
+    fn rules_with_given_names() -> DomainRules {
+        let mut r = rules();
+        for name in ["given_name", "full_name"] {
+            r.attributes.push(crate::model::Attribute {
+                name: name.into(),
+                ty: AttrType::PersonName,
+                description: None,
+            });
+        }
+        r.matching.name_split = Some(crate::rules::matching::NameSplit {
+            full: "full_name".into(),
+            given: "given_name".into(),
+            family: "family_name".into(),
+        });
+        r
+    }
+
+    #[test]
+    fn a_family_name_in_the_given_name_field_agrees() {
+        let named = |id: &str, given: &str, family: Option<&str>| {
+            let mut c = person(id, family.unwrap_or("-"), "Hauptstr. 5", None);
+            if family.is_none() {
+                c.values.remove("family_name");
+            }
+            c.values.insert("given_name".into(), given.into());
+            c
+        };
+        let cands = vec![
+            named("a", "Matthew", Some("Ashden")),
+            // The fields swapped by a source, and the family name alone in the given field.
+            named("b", "Ashden", Some("Gareth")),
+            named("c", "Ashden", None),
+            // Given names alone are no evidence.
+            named("d", "Matthew", Some("Roth")),
+        ];
+        let d = derive_groups(
+            &rule(),
+            &rules_with_given_names(),
+            &StdContext::default(),
+            cands,
+            &[],
+            &[],
+            &|first| format!("H-{first}"),
+        );
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b", "c"])]);
+    }
+
+    #[test]
+    fn a_zip_plus_four_without_a_country_is_its_zip() {
+        let us = |id: &str, street: &str, postcode: &str, country: Option<&str>| {
+            let mut c = person(id, "Walker", street, None);
+            c.values.insert("postcode".into(), postcode.into());
+            match country {
+                Some(cc) => c.values.insert("country".into(), cc.into()),
+                None => c.values.remove("country"),
+            };
+            c
+        };
+        let d = derive(
+            vec![
+                us("a", "River Ct 29", "77035-6937", None),
+                us("b", "River Court 29", "77035", Some("US")),
+                // Other countries' codes without a country stay whole.
+                us("c", "Rua Augusta 29", "1100-048", None),
+                us("d", "Rua Augusta 29", "1100", None),
+            ],
+            &[],
+            &[],
+        );
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b"])]);
+    }
+
+    #[test]
+    fn street_slips_anywhere_in_a_word_agree() {
+        let d = derive(
+            vec![
+                // A first letter lost, a letter added.
+                person("a", "Oberhaselreuther", "Postplatz 161", None),
+                person("b", "Oberhaselreuther", "Ostplatz 161", None),
+                person("c", "Westerkirchhuber", "Industrieweg 49", None),
+                person("d", "Westerkirchhuber", "IIndustrieweg 49", None),
+                // Two streets of one postcode are still two places.
+                person("e", "Roth", "Lindenstraße 3", None),
+                person("f", "Roth", "Lindenallee 3", None),
+                person("g", "Klein", "Bergweg 7", None),
+                person("h", "Klein", "Bergring 7", None),
+            ],
+            &[],
+            &[],
+        );
+        assert_eq!(
+            members(&d),
+            [
+                ("H-a".to_string(), vec!["a", "b"]),
+                ("H-c".to_string(), vec!["c", "d"])
+            ]
+        );
+    }
+
     #[test]
     fn a_record_without_house_number_joins_the_one_block_it_fits() {
         let d = derive(
@@ -937,6 +1103,39 @@ mod tests {
         );
         // `e` fits two blocks of Ringstraße: not placed.
         assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b"])]);
+        assert_eq!(d.stats.placed_without_block_value, 1);
+    }
+
+    #[test]
+    fn a_record_with_only_a_postcode_joins_the_one_block_where_it_shares_a_phone() {
+        let with = |c: Candidate, phone: &str| {
+            let mut c = c;
+            c.values.insert("phone".into(), phone.into());
+            if c.values["street"].is_empty() {
+                c.values.remove("street");
+            }
+            c
+        };
+        let d = derive(
+            vec![
+                with(
+                    person("a", "Kowalska", "ul. Parkowa 21", None),
+                    "030 86421975",
+                ),
+                with(
+                    person("b", "Kowalska", "ul. Parkowa 21", None),
+                    "030 42917536",
+                ),
+                with(person("c", "Nowak", "ul. Lipowa 3", None), "030 73518264"),
+                // Only a postcode: the landline of a's home places it there.
+                with(person("d", "Rudewski", "", None), "030 86421975"),
+                // A shared name alone does not place a record.
+                with(person("e", "Nowak", "", None), "030 26483917"),
+            ],
+            &[],
+            &[],
+        );
+        assert_eq!(members(&d), [("H-a".to_string(), vec!["a", "b", "d"])]);
         assert_eq!(d.stats.placed_without_block_value, 1);
     }
 
@@ -1085,6 +1284,7 @@ mod tests {
                     key: p.key.clone(),
                     agree: p.agree.clone(),
                     any: p.any.clone(),
+                    other_name: p.other_name.clone(),
                 })
                 .collect();
             for (a, b, k) in block_edges(&rule, &comparers, &prepared, &mut stats) {

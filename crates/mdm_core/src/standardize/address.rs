@@ -317,6 +317,19 @@ pub(crate) fn postcode_base<'a>(canonical: &'a str, country: &str) -> &'a str {
         .map_or(canonical, |n| &canonical[..n])
 }
 
+/// [`postcode_base`] of a canonical code whose country is not recorded: cut only when the
+/// code fits the formats of one country alone and that country's base is shorter (a
+/// nine-digit US ZIP+4 fits no other country's code), else the code whole.
+pub(crate) fn postcode_base_unstated(canonical: &str) -> &str {
+    let mut fitting = POSTCODE_FORMATS
+        .iter()
+        .filter(|f| f.patterns.iter().any(|p| fits(canonical, p)));
+    match (fitting.next(), fitting.next()) {
+        (Some(f), None) => postcode_base(canonical, f.countries[0]),
+        _ => canonical,
+    }
+}
+
 /// Whether upper-case alphanumerics `code` have the shape of `pattern` (separators aside).
 fn fits(code: &str, pattern: &str) -> bool {
     let mut p = pattern.bytes().filter(|b| !matches!(b, b' ' | b'-'));
