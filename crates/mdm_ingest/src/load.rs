@@ -207,6 +207,7 @@ pub fn load_with_limits(
         not_stored: 0,
         references: &specs,
         reference_links: ReferenceCounts::default(),
+        analyze: staging::AnalyzeDuringLoad::default(),
     };
     let result = stream(&mut writer, &mut preparer, source, opts, progress);
     let (mut counts, unreadable, not_stored, mut reference_links) = (
@@ -375,6 +376,7 @@ struct ChunkWriter<'a> {
     /// Reference attributes on this domain's records, and the links they changed so far.
     references: &'a [ReferenceSpec],
     reference_links: ReferenceCounts,
+    analyze: staging::AnalyzeDuringLoad,
 }
 
 /// A source key's latest staged version, as the next load compares with it.
@@ -493,6 +495,10 @@ impl ChunkWriter<'_> {
         total.changed += counts.changed;
         total.unchanged += counts.unchanged;
         total.quarantined += counts.quarantined;
+        let written = total.new + total.changed;
+        if let Err(e) = self.analyze.note(self.conn, written) {
+            tracing::warn!(batch_id, error = %e, "ANALYZE during the load failed");
+        }
         Ok(())
     }
 }

@@ -147,3 +147,31 @@ fn a_large_load_refreshes_the_staging_statistics() {
     }
     assert!(analyzed(&mut c).is_some(), "analyzed after a large load");
 }
+
+/// A load refreshes the statistics while it writes, after `ANALYZE_AFTER_ROWS` rows and then
+/// each time its rows have doubled (a system the statistics had not seen was planned as a
+/// scan of all its rows per chunk lookup); SQLite has nothing to refresh.
+#[test]
+fn a_long_load_refreshes_the_statistics_as_it_grows() {
+    use mdm_store::staging::{AnalyzeDuringLoad, ANALYZE_AFTER_ROWS as N};
+    let Some(db) = TestDb::postgres() else { return };
+    let mut c = mdm_store::open(db.url()).unwrap();
+    let mut a = AnalyzeDuringLoad::default();
+    let due: Vec<bool> = [
+        N / 2,
+        N - 1,
+        N,
+        N + 1,
+        2 * N - 1,
+        2 * N + 5,
+        3 * N,
+        4 * N + 10,
+    ]
+    .into_iter()
+    .map(|w| a.note(&mut c, w).unwrap())
+    .collect();
+    assert_eq!(due, [false, false, true, false, false, true, false, true]);
+    let sqlite = TestDb::sqlite();
+    let mut s = mdm_store::open(sqlite.url()).unwrap();
+    assert!(!AnalyzeDuringLoad::default().note(&mut s, 10 * N).unwrap());
+}
