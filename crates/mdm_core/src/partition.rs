@@ -1,7 +1,7 @@
 //! The partitioned full run's matching, in place of one `block` + `score` over every record
 //! when a full run is too large to hold at once: blocks are spread over partitions by a
-//! hash of (rule, key), a partition holds the records of the blocks it owns, and it scores
-//! the pairs of those blocks that no partition with a smaller number also produces. The
+//! hash of (rule, key), a partition holds the records of the blocks it owns, and a pair is
+//! scored by the one block, of those that pair it, with the smallest (partition, rule). The
 //! union over partitions is exactly the single pass's candidate set, each pair once; with a
 //! frozen model each pair gets the single pass's score, so clustering the union gives the
 //! single pass's clusters (ARCHITECTURE.md, "Partitioned full run").
@@ -379,8 +379,9 @@ impl Partitioning {
             .is_none_or(|&last| global <= last)
     }
 
-    /// The smallest owner among the blocks that pair local records `i` and `j`.
-    fn first_owner(&self, members: &[u32], keys: &RuleKeys, i: u32, j: u32) -> u32 {
+    /// The one block that scores the pair of local records `i` and `j`: of the blocks that
+    /// pair them, the one with the smallest (owner partition, rule).
+    fn scoring_block(&self, members: &[u32], keys: &RuleKeys, i: u32, j: u32) -> (u32, usize) {
         let (gi, gj) = (members[i as usize], members[j as usize]);
         (0..keys.rules())
             .filter_map(
@@ -388,19 +389,27 @@ impl Partitioning {
                     (Some(a), Some(b))
                         if a == b && self.paired(r, a, gi) && self.paired(r, a, gj) =>
                     {
-                        Some(owner(r, a, self.count))
+                        Some((owner(r, a, self.count), r))
                     }
                     _ => None,
                 },
             )
             .min()
-            .unwrap_or(u32::MAX)
+            .unwrap_or((u32::MAX, usize::MAX))
     }
 
     /// The pairs partition `p` scores, as indices into `members` (its records, ascending),
-    /// sorted and unique; `keys` are the members' keys (per rule, per member).
-    pub fn pairs(&self, p: u32, members: &[u32], keys: &RuleKeys) -> Vec<(u32, u32)> {
-        let mut out: Vec<u64> = Vec::new();
+    /// each once, handed to `f` in batches of about `batch` pairs: a partition of large
+    /// blocks has tens of millions of pairs, which all at once held GBs. `keys` are the
+    /// members' keys (per rule, per member).
+    pub fn for_each_pair_batch(
+        &self,
+        p: u32,
+        members: &[u32],
+        keys: &RuleKeys,
+        batch: usize,
+        mut f: impl FnMut(Vec<(u32, u32)>),
+    ) {
         for r in 0..keys.rules() {
             let mut entries: Vec<(u64, u32)> = keys
                 .rule(r)
@@ -412,22 +421,47 @@ impl Partitioning {
                 })
                 .collect();
             entries.par_sort_unstable();
-            let bs: Vec<&[(u64, u32)]> = blocks(&entries).collect();
-            let found: Vec<u64> = bs
-                .par_iter()
-                .flat_map_iter(|b| {
-                    (0..b.len()).flat_map(move |x| (x + 1..b.len()).map(move |y| (b[x].1, b[y].1)))
-                })
-                .filter(|&(i, j)| self.first_owner(members, keys, i, j) == p)
-                .map(|(i, j)| (u64::from(i) << 32) | u64::from(j))
-                .collect();
-            out.extend(found);
+            let mut group: Vec<&[(u64, u32)]> = Vec::new();
+            let mut size = 0usize;
+            for b in blocks(&entries) {
+                group.push(b);
+                size = size.saturating_add(b.len() * (b.len() - 1) / 2);
+                if size >= batch {
+                    f(self.block_pairs(p, r, members, keys, &group));
+                    group.clear();
+                    size = 0;
+                }
+            }
+            if !group.is_empty() {
+                f(self.block_pairs(p, r, members, keys, &group));
+            }
         }
-        out.par_sort_unstable();
-        out.dedup();
-        out.into_iter()
-            .map(|x| ((x >> 32) as u32, x as u32))
+    }
+
+    /// The pairs of `blocks` (of rule `r`) that partition `p` scores.
+    fn block_pairs(
+        &self,
+        p: u32,
+        r: usize,
+        members: &[u32],
+        keys: &RuleKeys,
+        blocks: &[&[(u64, u32)]],
+    ) -> Vec<(u32, u32)> {
+        blocks
+            .par_iter()
+            .flat_map_iter(|b| {
+                (0..b.len()).flat_map(move |x| (x + 1..b.len()).map(move |y| (b[x].1, b[y].1)))
+            })
+            .filter(|&(i, j)| self.scoring_block(members, keys, i, j) == (p, r))
             .collect()
+    }
+
+    /// Every pair partition `p` scores (see [`Partitioning::for_each_pair_batch`]), sorted.
+    pub fn pairs(&self, p: u32, members: &[u32], keys: &RuleKeys) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        self.for_each_pair_batch(p, members, keys, usize::MAX, |b| out.extend(b));
+        out.par_sort_unstable();
+        out
     }
 }
 
@@ -487,17 +521,26 @@ fn score_features(
     keys: &RuleKeys,
 ) -> (Vec<ScoredPair>, u64) {
     let prepared = Prepared { rules, features };
-    let pairs = part.pairs(p, members, keys);
-    let kept = rematch::score_pairs(&prepared, &model.params, &pairs)
-        .into_iter()
-        .map(|mut s| {
-            s.a = members[s.a as usize];
-            s.b = members[s.b as usize];
-            s
-        })
-        .collect();
-    (kept, pairs.len() as u64)
+    let mut kept = Vec::new();
+    let mut candidates = 0u64;
+    part.for_each_pair_batch(p, members, keys, PAIR_BATCH, |pairs| {
+        candidates += pairs.len() as u64;
+        kept.extend(
+            rematch::score_pairs(&prepared, &model.params, &pairs)
+                .into_iter()
+                .map(|mut s| {
+                    s.a = members[s.a as usize];
+                    s.b = members[s.b as usize];
+                    s
+                }),
+        );
+    });
+    kept.par_sort_unstable_by_key(|s| (s.a, s.b));
+    (kept, candidates)
 }
+
+/// Candidate pairs a partition generates and scores at a time (8 bytes each).
+const PAIR_BATCH: usize = 1 << 20;
 
 /// A partitioned full match.
 #[derive(Debug, Default)]
@@ -717,5 +760,19 @@ mod tests {
         }
         let part = Partitioning::new(&keys, 5, 10);
         assert!(part.capped() > 0 && part.count > 1);
+        // Batches of any size hand over the same pairs, each once.
+        for (p, m) in part.members.iter().enumerate() {
+            let local = member_keys(&keys, m);
+            let all = part.pairs(p as u32, m, &local);
+            for batch in [1, 7, 100] {
+                let mut got = Vec::new();
+                part.for_each_pair_batch(p as u32, m, &local, batch, |b| {
+                    assert!(!b.is_empty());
+                    got.extend(b)
+                });
+                got.sort_unstable();
+                assert_eq!(got, all, "partition {p}, batch {batch}");
+            }
+        }
     }
 }
