@@ -39,7 +39,7 @@ run() {  # label, args...
   /usr/bin/time -f "TIME $label %e s coordinator peak %M KB" $B --database-url $URL reconcile --domain customer --json "$@" > $D/out.$label 2> $D/err.$label || { tail -5 $D/err.$label; }
   kill $W
   grep TIME $D/err.$label
-  tail -1 $D/out.$label | python3 -c 'import json,sys; s=json.load(sys.stdin); st=s["stats"]; print("  partitions", st["partitions"], "largest", st["largest_partition"], "pairs", st["pairs_scored"], "timings", " ".join(f"{k}={v:.1f}" for k,v in st["timings"])); print("  memory MiB (phase=rss/peak)", " ".join(f"{k}={r}/{p}" for k,r,p in st.get("memory_mib",[])))'
+  tail -1 $D/out.$label | python3 -c 'import json,sys; s=json.load(sys.stdin); st=s["stats"]; print("  partitions", st["partitions"], "largest", st["largest_partition"], "pairs", st["pairs_scored"], "kept", st.get("kept_pairs"), "timings", " ".join(f"{k}={v:.1f}" for k,v in st["timings"])); print("  memory MiB (phase=rss/peak)", " ".join(f"{k}={r}/{p}" for k,r,p in st.get("memory_mib",[])))'
   sort -k1,1 -k2,2n $D/rss.$label | awk '{m[$1]=$2} END {for (p in m) printf "  worker %s peak %d MB\n", p, m[p]/1024}'
 }
 for r in $RUNS; do case $r in

@@ -115,6 +115,10 @@ fn first_run_creates_golden_records_and_xref(case: &Case) {
     );
     let total: i64 = active.iter().map(|g| i64::from(g.members)).sum();
     assert_eq!(total as u64, records);
+    // The kept pairs the stats count are the pairs stored.
+    let stored = mdm_store::matchstate::pairs(&mut conn, "customer").unwrap();
+    assert!(!stored.is_empty());
+    assert_eq!(s["stats"]["kept_pairs"], stored.len() as u64, "{s}");
     // Lineage names a member record, its load batch and the deciding rule.
     let g = &active[0];
     let lineage = mdm_core::lineage::expand(&g.lineage);

@@ -79,6 +79,9 @@ pub struct RunStats {
     pub block_records: u64,
     pub candidate_pairs: u64,
     pub pairs_scored: u64,
+    /// Pairs kept after scoring (review or better, or overridden): the run's edges, held
+    /// until the write.
+    pub kept_pairs: u64,
     pub clusters_survived: u64,
     pub events: u64,
     pub trained: bool,
@@ -338,6 +341,7 @@ fn run(
         }
     };
     phase("match", t, &mut stats);
+    stats.kept_pairs = matched.kept.len() as u64;
 
     progress("identify", 0, matched.clusters.len() as u64);
     let t = Instant::now();
