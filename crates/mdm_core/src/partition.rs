@@ -456,8 +456,10 @@ impl Partitioning {
             .collect()
     }
 
-    /// Every pair partition `p` scores (see [`Partitioning::for_each_pair_batch`]), sorted.
-    pub fn pairs(&self, p: u32, members: &[u32], keys: &RuleKeys) -> Vec<(u32, u32)> {
+    /// Every pair partition `p` scores (see [`Partitioning::for_each_pair_batch`]), sorted:
+    /// what the tests compare with the single pass.
+    #[cfg(test)]
+    fn pairs(&self, p: u32, members: &[u32], keys: &RuleKeys) -> Vec<(u32, u32)> {
         let mut out = Vec::new();
         self.for_each_pair_batch(p, members, keys, usize::MAX, |b| out.extend(b));
         out.par_sort_unstable();

@@ -25,10 +25,6 @@ pub struct SetAside {
 impl KeyTable {
     /// Writes `keys` to a temporary file and frees them.
     pub fn set_aside(keys: RuleKeys) -> Result<Self, ServiceError> {
-        let io = |error| ServiceError::Io {
-            path: std::env::temp_dir(),
-            error,
-        };
         let file = tempfile::tempfile().map_err(io)?;
         let records = if keys.rules() == 0 {
             0
@@ -65,10 +61,7 @@ impl KeyTable {
                 let mut bytes = vec![0u8; f.records * 8];
                 f.file
                     .read_exact_at(&mut bytes, (rule * f.records * 8) as u64)
-                    .map_err(|error| ServiceError::Io {
-                        path: std::env::temp_dir(),
-                        error,
-                    })?;
+                    .map_err(io)?;
                 Ok(bytes
                     .chunks_exact(8)
                     .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
@@ -76,6 +69,14 @@ impl KeyTable {
                     .collect())
             }
         }
+    }
+}
+
+/// An I/O error of the temporary file (unlinked: its directory names it).
+fn io(error: std::io::Error) -> ServiceError {
+    ServiceError::Io {
+        path: std::env::temp_dir(),
+        error,
     }
 }
 
